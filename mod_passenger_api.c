@@ -1,0 +1,719 @@
+/* mod_passenger_api: an HTTP admin API for Phusion Passenger, inside Apache httpd.
+ *
+ * This file is the httpd glue only: the module record, directives and their merge, the credential
+ * helper's life cycle, and the handler's routing. The work is in src/ (plain C over APR). */
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "ap_listen.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "unixd.h"
+
+#include <apr_signal.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "papi_answer.h"
+#include "papi_buf.h"
+#include "papi_cred.h"
+#include "papi_fanout.h"
+#include "papi_registry.h"
+#include "papi_request.h"
+
+/* Our own log tag: AHnnnnn numbers belong to the ASF. */
+#define PAPI_LOGNO(n) "PAPI" #n ": "
+
+#define PAPI_HANDLER "passenger-api"
+#define PAPI_REGISTRY_HEADER "X-Passenger-Instance-Registry-Dir"
+#define PAPI_DEFAULT_TIMEOUT apr_time_from_sec(5)
+#define PAPI_MAX_BODY (64 * 1024)
+#define PAPI_UNSET -1
+
+/* Built with -fvisibility=hidden: the module record is the one symbol httpd must see. */
+#undef AP_MODULE_DECLARE_DATA
+#define AP_MODULE_DECLARE_DATA __attribute__((visibility("default")))
+
+module AP_MODULE_DECLARE_DATA passenger_api_module;
+
+typedef enum { PAPI_ACCESS_READONLY = 0, PAPI_ACCESS_FULL = 1 } papi_access;
+
+typedef struct papi_dir_conf {
+    int enabled;                    /* a PassengerApi directive is in effect in this <Location> */
+    const char *base;               /* that <Location>'s path: URLs are relative to it */
+    apr_array_header_t *registries; /* patterns (const char *); NULL: Passenger's search list */
+    apr_interval_time_t timeout;    /* PAPI_UNSET: PAPI_DEFAULT_TIMEOUT */
+    int registry_override;          /* PAPI_UNSET: off */
+    int access;                     /* PAPI_UNSET: readonly */
+    apr_array_header_t *trusted;    /* uid_t; NULL: root and the httpd User */
+} papi_dir_conf;
+
+/* The helper's socket for this generation; set in post_config, so children inherit it. */
+static const char *papi_helper_socket;
+
+/* ---- configuration ---------------------------------------------------------------------------- */
+
+static void *papi_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    papi_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    c->timeout = PAPI_UNSET;
+    c->registry_override = PAPI_UNSET;
+    c->access = PAPI_UNSET;
+    return c;
+}
+
+#define PAPI_MERGE(field, unset) (add->field != (unset) ? add->field : base->field)
+
+static void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    papi_dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    c->enabled = add->enabled || base->enabled;
+    c->base = PAPI_MERGE(base, NULL);
+    c->registries = PAPI_MERGE(registries, NULL);
+    c->timeout = PAPI_MERGE(timeout, PAPI_UNSET);
+    c->registry_override = PAPI_MERGE(registry_override, PAPI_UNSET);
+    c->access = PAPI_MERGE(access, PAPI_UNSET);
+    c->trusted = PAPI_MERGE(trusted, NULL);
+    return c;
+}
+
+/* Every directive: allowed in server config, <VirtualHost> and <Location> with a plain path (never
+ * .htaccess, <Directory> or <Files>). Inside a <Location> it switches the API on there. */
+static const char *papi_context(cmd_parms *cmd, papi_dir_conf *c)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES | NOT_IN_HTACCESS);
+    const ap_directive_t *section = cmd->directive->parent;
+
+    if (err)
+        return err;
+    if (!cmd->path)
+        return NULL;
+    if (!section || strcasecmp(section->directive, "<Location")
+        || (section->args && section->args[0] == '~'))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " belongs in a <Location> with a plain path "
+                           "(not a regular expression), or at server level", NULL);
+    c->enabled = 1;
+    c->base = cmd->path;
+    return NULL;
+}
+
+static const char *papi_set_registry_dir(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    apr_size_t len = strlen(arg);
+    char *dir;
+
+    if (err)
+        return err;
+    while (len > 1 && arg[len - 1] == '/')
+        len--;
+    dir = apr_pstrmemdup(cmd->pool, arg, len);
+    if ((err = papi_registry_pattern_error(cmd->temp_pool, dir)) != NULL)
+        return apr_pstrcat(cmd->pool, "PassengerApiRegistryDir: ", err, NULL);
+    if (!c->registries)
+        c->registries = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(c->registries, const char *) = dir;
+    return NULL;
+}
+
+static const char *papi_set_timeout(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    char *end;
+    double secs;
+
+    if (err)
+        return err;
+    secs = strtod(arg, &end);
+    if (end == arg || *end || !(secs > 0) || secs > 600)
+        return "PassengerApiTimeout takes a number of seconds above 0 and at most 600, e.g. 5 or 0.5";
+    c->timeout = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
+    return NULL;
+}
+
+static const char *papi_set_registry_override(cmd_parms *cmd, void *conf, int on)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    if (!err)
+        c->registry_override = on;
+    return err;
+}
+
+static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    if (err)
+        return err;
+    if (!strcasecmp(arg, "readonly"))
+        c->access = PAPI_ACCESS_READONLY;
+    else if (!strcasecmp(arg, "full"))
+        c->access = PAPI_ACCESS_FULL;
+    else
+        return "PassengerApiAccess takes readonly or full";
+    return NULL;
+}
+
+static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    struct passwd pw, *found = NULL;
+    char buf[4096], *end;
+    uid_t uid;
+
+    if (err)
+        return err;
+    if (arg[0] == '#') {
+        unsigned long n = strtoul(arg + 1, &end, 10);
+        if (!arg[1] || *end)
+            return apr_pstrcat(cmd->pool, "PassengerApiTrustedOwner: '", arg, "' is not #uid", NULL);
+        uid = (uid_t)n;
+    }
+    else {
+        if (getpwnam_r(arg, &pw, buf, sizeof(buf), &found) != 0 || !found)
+            return apr_pstrcat(cmd->pool, "PassengerApiTrustedOwner: no user named '", arg, "'",
+                               NULL);
+        uid = found->pw_uid;
+    }
+    if (!c->trusted)
+        c->trusted = apr_array_make(cmd->pool, 2, sizeof(uid_t));
+    APR_ARRAY_PUSH(c->trusted, uid_t) = uid;
+    return NULL;
+}
+
+static const command_rec papi_cmds[] = {
+    AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
+                    "Passenger instance registry directories (absolute paths or globs) to scan"),
+    AP_INIT_TAKE1("PassengerApiTimeout", papi_set_timeout, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Seconds one instance has to answer, connect included (default 5)"),
+    AP_INIT_FLAG("PassengerApiRegistryOverride", papi_set_registry_override, NULL,
+                 RSRC_CONF | ACCESS_CONF,
+                 "Honour the " PAPI_REGISTRY_HEADER " request header, which can only narrow the "
+                 "configured registries (default off)"),
+    AP_INIT_TAKE1("PassengerApiAccess", papi_set_access, NULL, RSRC_CONF | ACCESS_CONF,
+                  "readonly (default) or full"),
+    AP_INIT_ITERATE("PassengerApiTrustedOwner", papi_set_trusted_owner, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "Users (names or #uid) whose instance directories are trusted (default: root "
+                    "and the httpd User)"),
+    { NULL }
+};
+
+static const apr_array_header_t *papi_registries(apr_pool_t *p, const papi_dir_conf *c)
+{
+    return c->registries ? c->registries : papi_registry_default_patterns(p);
+}
+
+static papi_trust papi_trust_of(apr_pool_t *p, const papi_dir_conf *c)
+{
+    papi_trust trust;
+    uid_t *uids;
+
+    if (c->trusted) {
+        trust.uids = (const uid_t *)c->trusted->elts;
+        trust.count = c->trusted->nelts;
+        return trust;
+    }
+    uids = apr_palloc(p, 2 * sizeof(uid_t));
+    uids[0] = 0;
+    uids[1] = ap_unixd_config.user_id;
+    trust.uids = uids;
+    trust.count = uids[1] == 0 ? 1 : 2;
+    return trust;
+}
+
+/* ---- the credential helper (DESIGN.md §5) ------------------------------------------------------ */
+
+typedef struct papi_helper {
+    apr_pool_t *pool;               /* pconf: the helper lives for one generation */
+    server_rec *server;
+    const char *socket_path;
+    papi_cred_config cfg;
+    apr_proc_t proc;
+} papi_helper;
+
+static void papi_add_unique(apr_array_header_t *list, const char *s)
+{
+    int i;
+
+    for (i = 0; i < list->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), s))
+            return;
+    APR_ARRAY_PUSH(list, const char *) = s;
+}
+
+/* What one enabled configuration lets the helper hand out. */
+static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *uids,
+                         const papi_dir_conf *c, const papi_dir_conf *server_default)
+{
+    const apr_array_header_t *patterns;
+    papi_trust trust;
+    int i;
+
+    if (!c || !c->enabled)
+        return;
+    patterns = c->registries ? c->registries : papi_registries(p, server_default);
+    for (i = 0; i < patterns->nelts; i++)
+        papi_add_unique((apr_array_header_t *)h->cfg.patterns, APR_ARRAY_IDX(patterns, i, const char *));
+    trust = papi_trust_of(p, c->trusted ? c : server_default);
+    for (i = 0; i < trust.count; i++)
+        APR_ARRAY_PUSH(uids, uid_t) = trust.uids[i];
+    if ((c->access != PAPI_UNSET ? c->access : server_default->access) == PAPI_ACCESS_FULL)
+        h->cfg.allow_full = 1;
+}
+
+/* Walks every <Location> of every server; returns how many have the API enabled. */
+static int papi_collect_all(apr_pool_t *p, server_rec *s, papi_helper *h)
+{
+    apr_array_header_t *uids = apr_array_make(p, 4, sizeof(uid_t));
+    int i, enabled = 0;
+
+    h->cfg.patterns = apr_array_make(p, 4, sizeof(const char *));
+    for (; s; s = s->next) {
+        core_server_config *core = ap_get_core_module_config(s->module_config);
+        papi_dir_conf *def = ap_get_module_config(s->lookup_defaults, &passenger_api_module);
+        for (i = 0; i < core->sec_url->nelts; i++) {
+            ap_conf_vector_t *sec = APR_ARRAY_IDX(core->sec_url, i, ap_conf_vector_t *);
+            papi_dir_conf *c = ap_get_module_config(sec, &passenger_api_module);
+            enabled += c && c->enabled;
+            papi_collect(p, h, uids, c, def);
+        }
+    }
+    h->cfg.trust.uids = (const uid_t *)uids->elts;
+    h->cfg.trust.count = uids->nelts;
+    return enabled;
+}
+
+/* A listening socket only the httpd User can connect to: 0600, owned by that User. */
+static apr_status_t papi_helper_listen(papi_helper *h, int *fd)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    mode_t old;
+    int rc;
+
+    if (strlen(h->socket_path) >= sizeof(addr.sun_path))
+        return APR_ENAMETOOLONG;
+    strcpy(addr.sun_path, h->socket_path);
+    if ((*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return APR_FROM_OS_ERROR(errno);
+    unlink(h->socket_path);
+    old = umask(0077);
+    rc = bind(*fd, (struct sockaddr *)&addr, sizeof(addr));
+    umask(old);
+    if (rc != 0 || chmod(h->socket_path, 0600) != 0
+        || chown(h->socket_path, ap_unixd_config.user_id, (gid_t)-1) != 0 || listen(*fd, 64) != 0) {
+        apr_status_t rv = APR_FROM_OS_ERROR(errno);
+        close(*fd);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static void papi_helper_main(papi_helper *h, int fd)
+{
+    static const int signals[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD, AP_SIG_GRACEFUL,
+                                   AP_SIG_GRACEFUL_STOP };
+    sigset_t none;
+    apr_size_t i;
+
+    /* httpd's parent handlers would only set restart flags here; the helper must simply die. */
+    for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        apr_signal(signals[i], SIG_DFL);
+    apr_signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    ap_close_listeners();
+    papi_cred_serve(fd, &h->cfg);
+    _exit(0);
+}
+
+static void papi_helper_maintain(int reason, void *data, apr_wait_t status);
+
+static apr_status_t papi_helper_start(papi_helper *h)
+{
+    apr_status_t rv;
+    int fd;
+
+    if ((rv = papi_helper_listen(h, &fd)) != APR_SUCCESS)
+        return rv;
+    rv = apr_proc_fork(&h->proc, h->pool);
+    if (rv == APR_INCHILD)
+        papi_helper_main(h, fd);
+    close(fd);
+    if (rv != APR_INPARENT)
+        return rv;
+    apr_proc_other_child_register(&h->proc, papi_helper_maintain, h, NULL, h->pool);
+    return APR_SUCCESS;
+}
+
+/* Restarts the helper when it dies; stops it when its generation ends. */
+static void papi_helper_maintain(int reason, void *data, apr_wait_t status)
+{
+    papi_helper *h = data;
+    int mpm_state = AP_MPMQ_RUNNING;
+    pid_t dead;
+    apr_status_t rv;
+
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        dead = h->proc.pid;
+        h->proc.pid = 0;    /* reaped: the UNREGISTER below must not signal a recycled pid */
+        apr_proc_other_child_unregister(h);
+        if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS
+            && mpm_state == AP_MPMQ_STOPPING)
+            break;
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, h->server, PAPI_LOGNO(010)
+                     "credential helper (pid %ld) exited, restarting it", (long)dead);
+        if ((rv = papi_helper_start(h)) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->server, PAPI_LOGNO(011)
+                         "cannot restart the credential helper");
+        break;
+    case APR_OC_REASON_UNREGISTER:
+        if (h->proc.pid > 0)
+            kill(h->proc.pid, SIGTERM);
+        unlink(h->socket_path);
+        break;
+    default:
+        break;
+    }
+}
+
+static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    papi_helper *h;
+    apr_status_t rv;
+
+    papi_helper_socket = NULL;
+    /* The first pass of a start only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    h = apr_pcalloc(pconf, sizeof(*h));
+    h->pool = pconf;
+    h->server = s;
+    h->cfg.client_uid = ap_unixd_config.user_id;
+    h->cfg.parent_pid = getpid();
+    /* Without root, children can read only what they own themselves: no helper is needed. */
+    if (!papi_collect_all(pconf, s, h) || geteuid() != 0 || ap_unixd_config.user_id == 0)
+        return OK;
+    h->socket_path = ap_runtime_dir_relative(pconf,
+                                             apr_psprintf(ptemp, "passenger_api.%ld.sock", (long)getpid()));
+    if ((rv = papi_helper_start(h)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, PAPI_LOGNO(012)
+                     "cannot start the credential helper on %s", h->socket_path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    papi_helper_socket = h->socket_path;
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, PAPI_LOGNO(013)
+                 "credential helper pid %ld on %s", (long)h->proc.pid, h->socket_path);
+    return OK;
+}
+
+/* ---- answering -------------------------------------------------------------------------------- */
+
+static int papi_send(request_rec *r, int status, const char *type, const char *data, apr_size_t len)
+{
+    r->status = status;
+    ap_set_content_type(r, type);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, len);
+    if (!r->header_only)
+        ap_rwrite(data, (int)len, r);
+    return OK;
+}
+
+static int papi_send_json(request_rec *r, int status, const papi_buf *b)
+{
+    return papi_send(r, status, "application/json", b->data, b->len);
+}
+
+/* The module's own refusals: a status and a reason the client can act on. Like every writer here
+ * it returns OK: the answer is sent. */
+static int papi_refuse(request_rec *r, int status, const char *why)
+{
+    papi_buf *b = papi_buf_make(r->pool, 256);
+
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(020) "%d: %s", status, why);
+    papi_answer_error(b, status, why);
+    return papi_send_json(r, status, b);
+}
+
+/* The registry directories this request may see: the configured ones, narrowed by the registry
+ * header where that is allowed. NULL with *why for a bad header. */
+static apr_array_header_t *papi_request_registries(request_rec *r, const papi_dir_conf *c,
+                                                   const char **why)
+{
+    const char *narrow = apr_table_get(r->headers_in, PAPI_REGISTRY_HEADER);
+
+    if (narrow && c->registry_override == 1) {
+        if ((*why = papi_registry_pattern_error(r->pool, narrow)) != NULL) {
+            *why = apr_pstrcat(r->pool, PAPI_REGISTRY_HEADER ": ", *why, NULL);
+            return NULL;
+        }
+    }
+    else
+        narrow = NULL;
+    return papi_registry_expand(r->pool, papi_registries(r->pool, c), narrow);
+}
+
+/* Every candidate instance this request may see; NULL with *why for a bad registry header. */
+static apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char **why)
+{
+    apr_array_header_t *dirs = papi_request_registries(r, c, why), *notes, *found;
+    papi_trust trust;
+    int i;
+
+    if (!dirs)
+        return NULL;
+    notes = apr_array_make(r->pool, 2, sizeof(const char *));
+    trust = papi_trust_of(r->pool, c);
+    found = papi_registry_scan(r->pool, dirs, &trust, notes);
+    for (i = 0; i < notes->nelts; i++)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(021) "%s",
+                      APR_ARRAY_IDX(notes, i, const char *));
+    return found;
+}
+
+static void papi_fanout_setup(const papi_dir_conf *c, papi_fanout_config *f)
+{
+    f->timeout = c->timeout != PAPI_UNSET ? c->timeout : PAPI_DEFAULT_TIMEOUT;
+    f->level = PAPI_CRED_RO;
+    f->helper_socket = papi_helper_socket;
+    f->limits = &papi_http_default_limits;
+}
+
+static int papi_instances_json(request_rec *r, const papi_dir_conf *c)
+{
+    const char *why;
+    apr_array_header_t *found = papi_scan(r, c, &why);
+    papi_buf *b;
+
+    if (!found)
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    b = papi_buf_make(r->pool, 4096);
+    papi_answer_instances(b, found);
+    return papi_send_json(r, HTTP_OK, b);
+}
+
+static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_core_request *req)
+{
+    const char *why;
+    apr_array_header_t *found = papi_scan(r, c, &why), *failures;
+    papi_fanout_config f;
+    papi_buf *b;
+    int i;
+
+    if (!found)
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    papi_fanout_setup(c, &f);
+    failures = apr_array_make(r->pool, 1, sizeof(const char *));
+    b = papi_buf_make(r->pool, 8192);
+    papi_fanout_aggregate(b, r->pool, &f, found, req, failures);
+    for (i = 0; i < failures->nelts; i++)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(030) "%s",
+                      APR_ARRAY_IDX(failures, i, const char *));
+    return papi_send_json(r, HTTP_OK, b);
+}
+
+/* The good instance named name, or else the only one whose name starts with it; NULL when there
+ * is none, or several (*matches says how many). */
+static const papi_instance *papi_pick(const apr_array_header_t *found, const char *name, int *matches)
+{
+    const papi_instance *picked = NULL;
+    int i;
+
+    *matches = 0;
+    for (i = 0; i < found->nelts; i++) {
+        const papi_instance *inst = APR_ARRAY_IDX(found, i, const papi_instance *);
+        if (inst->state != PAPI_INST_GOOD || strncmp(inst->name, name, strlen(name)))
+            continue;
+        if (!strcmp(inst->name, name)) {
+            *matches = 1;
+            return inst;
+        }
+        picked = inst;
+        ++*matches;
+    }
+    return *matches == 1 ? picked : NULL;
+}
+
+/* A Content-Type from a core is relayed only if it is plain printable text. */
+static const char *papi_safe_type(const papi_http_response *resp)
+{
+    const char *type = papi_http_header_get(resp, "Content-Type"), *c;
+
+    if (!type || !*type || strlen(type) > 128)
+        return "application/octet-stream";
+    for (c = type; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return "application/octet-stream";
+    return type;
+}
+
+static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char *name,
+                             papi_core_request *req)
+{
+    int matches;
+    const char *why;
+    apr_array_header_t *found;
+    const papi_instance *inst;
+    papi_fanout_config f;
+    papi_core_result res = { 0, NULL, NULL };
+
+    if (!papi_instance_name_ok(name))
+        return papi_refuse(r, HTTP_NOT_FOUND, "an instance name is 1-64 letters and digits");
+    if (!(found = papi_scan(r, c, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if (!(inst = papi_pick(found, name, &matches)))
+        return matches ? papi_refuse(r, HTTP_CONFLICT, apr_psprintf(r->pool, "%d good instances have "
+                                     "names starting with '%s': give more of the name", matches, name))
+                       : papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no good instance is "
+                                     "named '%s' (see instances.json)", name));
+    papi_fanout_setup(c, &f);
+    papi_fanout_call(r->pool, &f, inst, req, &res);
+    if (res.failure) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(031) "instance %s (%s): %d %s",
+                      inst->name, inst->path, res.failure, res.error);
+        return papi_refuse(r, res.failure, res.error);
+    }
+    return papi_send(r, res.resp->status, papi_safe_type(res.resp), res.resp->body,
+                     res.resp->body_len);
+}
+
+/* Reads a request body of at most PAPI_MAX_BODY bytes. Returns OK, or the status to refuse with
+ * (413 before reading anything when the declared length is too long). */
+static int papi_read_body(request_rec *r, const char **body, apr_size_t *len)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t declared;
+    char *buf;
+    long n;
+
+    *body = NULL;
+    *len = 0;
+    if (cl && (apr_strtoff(&declared, cl, NULL, 10) != APR_SUCCESS || declared > PAPI_MAX_BODY))
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK)
+        return HTTP_BAD_REQUEST;
+    if (!ap_should_client_block(r))
+        return OK;
+    buf = apr_palloc(r->pool, PAPI_MAX_BODY + 1);
+    while ((n = ap_get_client_block(r, buf + *len, PAPI_MAX_BODY + 1 - *len)) > 0) {
+        *len += (apr_size_t)n;
+        if (*len > PAPI_MAX_BODY)
+            return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    if (n < 0)
+        return HTTP_BAD_REQUEST;
+    *body = buf;
+    return OK;
+}
+
+/* The part of the URL after the <Location> path, "" for the Location itself; NULL if outside. */
+static const char *papi_relative(request_rec *r, const papi_dir_conf *c)
+{
+    apr_size_t n = strlen(c->base);
+
+    while (n > 0 && c->base[n - 1] == '/')
+        n--;
+    if (strncmp(r->uri, c->base, n) || (r->uri[n] && r->uri[n] != '/'))
+        return NULL;
+    return r->uri + n;
+}
+
+static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel)
+{
+    papi_core_request req = { "GET", NULL, NULL, NULL, NULL, NULL, 0 };
+    const char *query, *why, *rest, *name = NULL;
+
+    if (!strcmp(rel, "/instances.json"))
+        return papi_instances_json(r, c);
+    if (!(query = papi_query_rebuild(r->pool, r->args, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if (!strncmp(rel, "/instances/", 11)) {
+        name = rel + 11;
+        rest = strchr(name, '/');
+        if (!rest)
+            return papi_refuse(r, HTTP_NOT_FOUND, "use /instances/<name>/<core path>, e.g. "
+                               "/instances/AbCd1234/pool.txt");
+        name = apr_pstrmemdup(r->pool, name, rest - name);
+    }
+    else
+        rest = rel;
+    if (!*rest || !strcmp(rest, "/"))
+        return papi_refuse(r, HTTP_NOT_FOUND, "name a core path, e.g. ping.json, pool.txt, "
+                           "server.json, or instances.json");
+    if ((why = papi_core_path_error(rest)) != NULL)
+        return papi_refuse(r, HTTP_NOT_FOUND, why);
+    req.path = *query ? apr_pstrcat(r->pool, rest, "?", query, NULL) : rest;
+    return name ? papi_one_instance(r, c, name, &req) : papi_aggregate(r, c, &req);
+}
+
+static int papi_handler(request_rec *r)
+{
+    const papi_dir_conf *c;
+    const char *rel, *body;
+    apr_size_t body_len;
+    int status;
+
+    if (!r->handler || strcmp(r->handler, PAPI_HANDLER))
+        return DECLINED;
+    c = ap_get_module_config(r->per_dir_config, &passenger_api_module);
+    /* SetHandler alone (say in a user's .htaccess) must not open the API anywhere. */
+    if (!c->enabled || !(rel = papi_relative(r, c))) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(001) "SetHandler " PAPI_HANDLER
+                      " outside a <Location> with PassengerApi directives: refused");
+        return HTTP_NOT_FOUND;
+    }
+    if ((status = papi_read_body(r, &body, &body_len)) != OK) {
+        /* The rest of the body stays unread: the connection cannot be reused. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return papi_refuse(r, status, status == HTTP_REQUEST_ENTITY_TOO_LARGE
+                           ? apr_psprintf(r->pool, "request bodies are limited to %d bytes",
+                                          PAPI_MAX_BODY)
+                           : "the request body could not be read");
+    }
+    r->allowed = (AP_METHOD_BIT << M_GET);
+    if (r->method_number != M_GET)
+        return papi_refuse(r, HTTP_FORBIDDEN, apr_pstrcat(r->pool, r->method, " is refused: this "
+                           "API is read-only (PassengerApiAccess readonly); use GET or HEAD", NULL));
+    return papi_route(r, c, rel);
+}
+
+static void papi_register_hooks(apr_pool_t *p)
+{
+    ap_hook_post_config(papi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(papi_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(passenger_api) = {
+    STANDARD20_MODULE_STUFF,
+    papi_create_dir_conf,
+    papi_merge_dir_conf,
+    NULL,
+    NULL,
+    papi_cmds,
+    papi_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

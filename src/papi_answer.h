@@ -1,0 +1,25 @@
+/* The JSON answers: an instance as PassengerAPI shows it, the aggregate array's elements, and the
+ * list of candidates in the registries. */
+#ifndef PAPI_ANSWER_H
+#define PAPI_ANSWER_H
+
+#include "papi_buf.h"
+#include "papi_core.h"
+#include "papi_registry.h"
+
+/* properties.json as Passenger wrote it, plus instance_dir.path, core_pid and state (and reason
+ * when it is not good). */
+void papi_answer_instance(papi_buf *b, const papi_instance *inst);
+
+/* One element of the aggregate array: {"instance", "status", "header", "body"} from the core's
+ * answer, or with status 502/504 and "error" when the call failed. */
+void papi_answer_element(papi_buf *b, apr_pool_t *p, const papi_instance *inst,
+                         const papi_core_result *res);
+
+/* A JSON array of every candidate instance. */
+void papi_answer_instances(papi_buf *b, const apr_array_header_t *instances);
+
+/* {"status": N, "error": "..."}: the module's own error answers. */
+void papi_answer_error(papi_buf *b, int status, const char *error);
+
+#endif

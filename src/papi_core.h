@@ -1,0 +1,51 @@
+/* One HTTP exchange with a Passenger core over its Unix socket (agents.s/core_api), bounded by a
+ * deadline for the whole exchange, connect included. The request is built here from validated
+ * parts; the credential is sent only after SO_PEERCRED shows who listens on the socket. */
+#ifndef PAPI_CORE_H
+#define PAPI_CORE_H
+
+#include "papi_http.h"
+
+#include <apr_network_io.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <sys/types.h>
+
+typedef struct papi_core_request {
+    const char *method;         /* from an allow-list */
+    const char *path;           /* validated core path with its rebuilt query, e.g. /pool.txt?a=b */
+    const char *user;           /* Basic auth user (ro_admin or admin), or NULL for none */
+    const char *password;
+    const char *content_type;   /* with a body only */
+    const char *body;
+    apr_size_t body_len;
+} papi_core_request;
+
+typedef struct papi_core_result {
+    int failure;                /* 0 (resp is the core's answer), 502 or 504 */
+    const char *error;          /* what went wrong when failure != 0 */
+    papi_http_response *resp;   /* the core's answer when failure == 0 */
+} papi_core_result;
+
+/* The serialised request (exposed for tests). */
+const char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len);
+
+/* Sends req to the socket at socket_path, accepting as the listener only owner or root, and reads
+ * the answer by deadline. Never fails as a whole: the outcome is in *res. */
+void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
+                    const papi_core_request *req, apr_time_t deadline,
+                    const papi_http_limits *limits, papi_core_result *res);
+
+/* Connects an AF_UNIX stream socket to path before deadline and returns its listener's uid.
+ * Used for the core and for the credential helper. */
+apr_status_t papi_unix_connect(apr_pool_t *p, const char *path, apr_time_t deadline,
+                               apr_socket_t **sock, uid_t *peer_uid);
+
+/* Sets the socket's per-call timeout to what is left before deadline; APR_TIMEUP if nothing is. */
+apr_status_t papi_socket_until(apr_socket_t *sock, apr_time_t deadline);
+
+/* Sends all of data before deadline. */
+apr_status_t papi_socket_send_all(apr_socket_t *sock, const char *data, apr_size_t len,
+                                  apr_time_t deadline);
+
+#endif

@@ -1,0 +1,29 @@
+/* Asking instances: the credential for each (read directly when this process owns the instance,
+ * else from the helper), the call to its core, and the aggregate array. One instance's failure
+ * never affects another's answer. */
+#ifndef PAPI_FANOUT_H
+#define PAPI_FANOUT_H
+
+#include "papi_buf.h"
+#include "papi_core.h"
+#include "papi_cred.h"
+#include "papi_registry.h"
+
+typedef struct papi_fanout_config {
+    apr_interval_time_t timeout;    /* per instance, connect included */
+    papi_cred_level level;
+    const char *helper_socket;      /* NULL when no helper runs */
+    const papi_http_limits *limits;
+} papi_fanout_config;
+
+/* Calls one good instance with req (whose user/password are filled in here). */
+void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
+                      const papi_core_request *req, papi_core_result *res);
+
+/* Calls every good instance and writes the PassengerAPI-compatible array to b. Each failure is
+ * described in failures (const char *), when not NULL. */
+void papi_fanout_aggregate(papi_buf *b, apr_pool_t *p, const papi_fanout_config *cfg,
+                           const apr_array_header_t *instances, const papi_core_request *req,
+                           apr_array_header_t *failures);
+
+#endif

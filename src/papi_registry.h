@@ -1,0 +1,78 @@
+/* Finding Passenger instances: expanding the configured registry directories (paths and globs) and
+ * classifying every passenger.* directory in them the way Passenger's own admin tools do, plus the
+ * checks a shared /tmp needs (owner, links). Nothing in a registry is ever changed. */
+#ifndef PAPI_REGISTRY_H
+#define PAPI_REGISTRY_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <jansson.h>
+#include <sys/types.h>
+
+/* Longest AF_UNIX path (sun_path less its NUL), and the longest instance directory name we accept. */
+#define PAPI_SUN_PATH_MAX 107
+#define PAPI_INSTANCE_DIRNAME_MAX 42
+/* What an instance adds to its registry's path to reach the core socket, at the longest. */
+#define PAPI_CORE_SOCKET_SUFFIX_MAX (1 + PAPI_INSTANCE_DIRNAME_MAX + sizeof("/agents.s/core_api") - 1)
+
+typedef enum {
+    PAPI_INST_GOOD,
+    PAPI_INST_NOT_FINALIZED,
+    PAPI_INST_CORRUPTED,
+    PAPI_INST_UNSUPPORTED,
+    PAPI_INST_STALE,
+    PAPI_INST_UNTRUSTED
+} papi_inst_state;
+
+typedef struct papi_trust {
+    const uid_t *uids;      /* owners whose instance directories are trusted */
+    int count;
+} papi_trust;
+
+typedef struct papi_instance {
+    const char *registry;   /* the registry directory it was found in */
+    const char *dirname;    /* passenger.XXXXXXX */
+    const char *path;       /* registry/dirname */
+    papi_inst_state state;
+    const char *reason;     /* why it is not good; NULL when good */
+    uid_t owner;            /* owner of the instance directory */
+    json_t *properties;     /* properties.json as written (an object), or NULL; freed with the pool */
+    const char *name;       /* properties' name, or NULL */
+    long core_pid;          /* from core.pid, or -1 */
+} papi_instance;
+
+const char *papi_inst_state_name(papi_inst_state state);
+
+/* Why pattern cannot be a registry directory (relative, "..", too long for a socket path, ...),
+ * or NULL when it can. */
+const char *papi_registry_pattern_error(apr_pool_t *p, const char *pattern);
+
+/* Passenger's own search list: $PASSENGER_INSTANCE_REGISTRY_DIR alone if set, else $TMPDIR, /tmp,
+ * /var/run/passenger-instreg (duplicates removed). */
+apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p);
+
+/* The directories the patterns name now, in pattern order (glob matches sorted), without
+ * duplicates. With narrow (a glob from a request), only those it matches: it is matched against
+ * the expanded paths and never touches the filesystem. */
+apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
+                                         const char *narrow);
+
+/* Every passenger.* candidate in the registry directories, in registry order then name order.
+ * Problems with a registry directory itself (missing, unreadable) are appended to notes
+ * (const char *), when not NULL. */
+apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *registries,
+                                       const papi_trust *trust, apr_array_header_t *notes);
+
+/* Classifies one candidate; dirname must pass papi_instance_dirname_ok. */
+papi_instance *papi_instance_inspect(apr_pool_t *p, const char *registry, const char *dirname,
+                                     const papi_trust *trust);
+
+int papi_instance_dirname_ok(const char *dirname);
+
+/* The first line of defence for instance names from requests: 1-64 of [A-Za-z0-9]. */
+int papi_instance_name_ok(const char *name);
+
+/* The path of the instance's core API socket, or NULL if it would not fit in sun_path. */
+const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst);
+
+#endif

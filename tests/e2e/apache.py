@@ -1,0 +1,398 @@
+"""A throwaway real httpd (Debian's apache2 2.4) for the e2e tests.
+
+Each Httpd lives in its own short temp dir (/tmp/pe-XXXXXXXX) with its own
+config, ServerRoot, DefaultRuntimeDir, PidFile, logs and Passenger registry;
+it never reads /etc/apache2. It is started as root with User/Group www-data,
+like a packaged Apache, with `/usr/sbin/apache2 -f CONF -k start` (not
+apachectl, which sources /etc/apache2/envvars).
+
+Layout of <dir>:
+    httpd.conf           generated config
+    run/                 DefaultRuntimeDir, httpd.pid
+    logs/error_log       ErrorLog (also where Passenger's agents log)
+    logs/access_log
+    htdocs/              main server DocumentRoot (static, no app)
+    reg/                 PassengerInstanceRegistryDir (root, 0755)
+    freg/                empty registry for fake cores (root, 0755)
+    apps/<name>/         Rack apps, one vhost + port each
+"""
+
+import collections
+import os
+import shutil
+import signal
+import time
+
+import requests
+
+import errorlog
+import passenger
+import procs
+
+APACHE2 = "/usr/sbin/apache2"
+MODULES_DIR = "/usr/lib/apache2/modules"
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULE_SO = os.path.join(REPO_ROOT, ".libs", "mod_passenger_api.so")
+MPMS = ("prefork", "worker", "event")
+
+# The environment Debian's apache2ctl gives httpd (/etc/apache2/envvars sets
+# LANG=C); a clean one keeps the test runner's variables out of Passenger.
+HTTPD_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+             "LANG": "C"}
+
+# Small pools: enough threads for a few hung requests, cheap on 2 cores.
+MPM_CONF = {
+    "prefork": """<IfModule mpm_prefork_module>
+    StartServers 3
+    MinSpareServers 2
+    MaxSpareServers 5
+    MaxRequestWorkers 20
+</IfModule>""",
+    "worker": """<IfModule mpm_worker_module>
+    StartServers 2
+    ServerLimit 4
+    ThreadsPerChild 10
+    MinSpareThreads 10
+    MaxSpareThreads 30
+    MaxRequestWorkers 40
+</IfModule>""",
+    "event": """<IfModule mpm_event_module>
+    StartServers 2
+    ServerLimit 4
+    ThreadsPerChild 10
+    MinSpareThreads 10
+    MaxSpareThreads 30
+    MaxRequestWorkers 40
+</IfModule>""",
+}
+
+ConfigTest = collections.namedtuple("ConfigTest", "rc output")
+
+
+def module_built():
+    """True if the module has been built (make -f Makefile.apxs)."""
+    return os.path.exists(MODULE_SO)
+
+
+def _session():
+    s = requests.Session()
+    s.trust_env = False  # never go through a proxy from the environment
+    return s
+
+
+class Httpd:
+    """One throwaway httpd. See the module docstring for its files.
+
+    Parameters:
+      mpm         'prefork', 'worker' or 'event'
+      module      True: load mod_passenger_api (must be built); False: don't;
+                  'auto': load it if .libs/mod_passenger_api.so exists
+      passenger   load real mod_passenger with a registry in <dir>/reg
+      apps        list of passenger.RackApp (each gets a vhost on its own port)
+      extra_conf  config text appended to the main server (or a callable
+                  taking this Httpd and returning the text)
+      log_level   extra LogLevel words, e.g. 'passenger_api:trace3'
+    """
+
+    def __init__(self, mpm="event", module="auto", passenger=True, apps=(),
+                 extra_conf="", log_level="", mpm_conf=None):
+        if mpm not in MPMS:
+            raise ValueError(f"unknown MPM {mpm!r}")
+        if module == "auto":
+            module = module_built()
+        elif module and not module_built():
+            raise RuntimeError(f"{MODULE_SO} not built (make -f Makefile.apxs)")
+        self.mpm = mpm
+        self.module = bool(module)
+        self.passenger = passenger
+        self.apps = list(apps)
+        self.extra_conf = extra_conf
+        self.log_level = log_level
+        self.mpm_conf = MPM_CONF[mpm] if mpm_conf is None else mpm_conf
+
+        self.dir = procs.make_tempdir()
+        self.conf_path = os.path.join(self.dir, "httpd.conf")
+        self.run_dir = os.path.join(self.dir, "run")
+        self.pid_file = os.path.join(self.run_dir, "httpd.pid")
+        self.logs_dir = os.path.join(self.dir, "logs")
+        self.error_log_path = os.path.join(self.logs_dir, "error_log")
+        self.access_log_path = os.path.join(self.logs_dir, "access_log")
+        self.docroot = os.path.join(self.dir, "htdocs")
+        self.registry_dir = os.path.join(self.dir, "reg")
+        self.fake_registry_dir = os.path.join(self.dir, "freg")
+        for d in (self.run_dir, self.logs_dir, self.docroot, self.registry_dir,
+                  self.fake_registry_dir):
+            os.makedirs(d)
+            os.chmod(d, 0o755)
+        with open(os.path.join(self.docroot, "index.html"), "w") as f:
+            f.write("<p>e2e</p>\n")
+        for app in self.apps:
+            app.create(os.path.join(self.dir, "apps"))
+            app.port = procs.free_port()
+
+        self.port = procs.free_port()
+        self.log = errorlog.WATCH.add(errorlog.ErrorLog(self.error_log_path, f"httpd-{mpm}"))
+        self.pid = None             # parent pid while running
+        self.instance = None        # current passenger.Instance
+        self.sessions = set()       # watchdog pids seen (session ids)
+        self.timings = {}           # seconds: start, passenger, apps, graceful, stop
+        self.http = _session()
+
+    # ------------------------------------------------------------ config
+
+    def app(self, name="app"):
+        """The RackApp called `name`."""
+        for a in self.apps:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def url(self, path="/"):
+        """URL of path on the main server (where the module's Location goes)."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def get(self, path, **kw):
+        """requests GET on the main server (no proxy, 10 s timeout)."""
+        kw.setdefault("timeout", 10)
+        return self.http.get(self.url(path), **kw)
+
+    def request(self, method, path, **kw):
+        kw.setdefault("timeout", 10)
+        return self.http.request(method, self.url(path), **kw)
+
+    def render_config(self, extra_conf=None, log_level=None):
+        """The full httpd.conf text."""
+        extra = self.extra_conf if extra_conf is None else extra_conf
+        if callable(extra):
+            extra = extra(self)
+        level = self.log_level if log_level is None else log_level
+        d = self.dir
+        lines = [
+            "# Generated by tests/e2e/apache.py - throwaway test server.",
+            f'ServerRoot "{d}"',
+            "ServerName localhost",
+            f"Listen 127.0.0.1:{self.port}",
+            f'PidFile "{self.pid_file}"',
+            f'DefaultRuntimeDir "{self.run_dir}"',
+            f'ErrorLog "{self.error_log_path}"',
+            f"LogLevel info {level}".rstrip(),
+            'LogFormat "%h %l %u %t \\"%r\\" %>s %b %D" e2e',
+            f'CustomLog "{self.access_log_path}" e2e',
+            f"LoadModule mpm_{self.mpm}_module {MODULES_DIR}/mod_mpm_{self.mpm}.so",
+            f"LoadModule authz_core_module {MODULES_DIR}/mod_authz_core.so",
+            f"LoadModule authz_host_module {MODULES_DIR}/mod_authz_host.so",
+            f"LoadModule mime_module {MODULES_DIR}/mod_mime.so",
+            f"LoadModule dir_module {MODULES_DIR}/mod_dir.so",
+            f"LoadModule status_module {MODULES_DIR}/mod_status.so",
+            "TypesConfig /etc/mime.types",
+            "User www-data",
+            "Group www-data",
+            "Timeout 30",
+            self.mpm_conf,
+            f'DocumentRoot "{self.docroot}"',
+            f'<Directory "{self.docroot}">',
+            "    Require all granted",
+            "</Directory>",
+            "# Used by the harness to see which config generation serves.",
+            "<Location /server-status>",
+            "    SetHandler server-status",
+            "    Require local",
+            "</Location>",
+        ]
+        if self.passenger:
+            lines += self._passenger_config()
+        if self.module:
+            lines.append(f"LoadModule passenger_api_module {MODULE_SO}")
+        lines += ["# ---- extra config from the test", extra or "", "# ----"]
+        for app in self.apps:
+            lines += self._app_vhost(app)
+        return "\n".join(lines) + "\n"
+
+    def _passenger_config(self):
+        return [
+            f"LoadModule passenger_module {MODULES_DIR}/mod_passenger.so",
+            f"PassengerRoot {passenger.PASSENGER_ROOT}",
+            f"PassengerDefaultRuby {passenger.DEFAULT_RUBY}",
+            f'PassengerInstanceRegistryDir "{self.registry_dir}"',
+            "PassengerDisableSecurityUpdateCheck on",
+            "PassengerDisableAnonymousTelemetry on",
+        ]
+
+    def _app_vhost(self, app):
+        """A vhost on the app's own port; PreStart + MinInstances make
+        Passenger spawn its processes at startup, without app traffic."""
+        pub = os.path.join(app.root, "public")
+        return [
+            f"Listen 127.0.0.1:{app.port}",
+            f"<VirtualHost 127.0.0.1:{app.port}>",
+            "    ServerName localhost",
+            f'    DocumentRoot "{pub}"',
+            f'    PassengerAppRoot "{app.root}"',
+            f"    PassengerAppEnv {app.environment}",
+            f"    PassengerMinInstances {app.processes}",
+            f'    <Directory "{pub}">',
+            "        Require all granted",
+            "    </Directory>",
+            "</VirtualHost>",
+            f"PassengerPreStart http://127.0.0.1:{app.port}/",
+        ]
+
+    def write_config(self):
+        with open(self.conf_path, "w") as f:
+            f.write(self.render_config())
+
+    # ------------------------------------------------------------ control
+
+    def _apache2(self, *args, conf=None, timeout=60):
+        return procs.run([APACHE2, "-f", conf or self.conf_path, *args],
+                         env=HTTPD_ENV, timeout=timeout)
+
+    def configtest(self, extra_conf=None):
+        """apache2 -t on the config (with extra_conf instead of the current
+        extra config, if given). Returns ConfigTest(rc, output): output is
+        stdout+stderr, e.g. 'Syntax OK' or the config error message."""
+        conf = self.conf_path
+        if extra_conf is not None:
+            conf = os.path.join(self.dir, "httpd-configtest.conf")
+            with open(conf, "w") as f:
+                f.write(self.render_config(extra_conf=extra_conf))
+        elif not os.path.exists(conf):
+            self.write_config()
+        r = self._apache2("-t", conf=conf)
+        return ConfigTest(r.returncode, r.stdout + r.stderr)
+
+    def running(self):
+        return self.pid is not None and procs.is_running(self.pid)
+
+    def generation(self):
+        """ParentServerConfigGeneration reported by the child that answered.
+
+        A child keeps the generation it was forked in, so a higher number
+        means a child of the new generation served the request."""
+        r = self.http.get(self.url("/server-status?auto"), timeout=2,
+                          headers={"Connection": "close"})
+        r.raise_for_status()
+        for line in r.text.splitlines():
+            if line.startswith("ParentServerConfigGeneration:"):
+                return int(line.split(":", 1)[1])
+        raise AssertionError("no ParentServerConfigGeneration in server-status")
+
+    def _newer_generation(self, old_gen):
+        gen = self.generation()
+        return gen if gen > old_gen else None
+
+    def start(self, timeout=60):
+        """Start and wait until it serves, Passenger's instance is good and
+        every app has its processes. Raises with the log on failure."""
+        if self.running():
+            raise RuntimeError("already running")
+        self.write_config()
+        t0 = time.monotonic()
+        r = self._apache2("-k", "start")
+        if r.returncode != 0:
+            raise RuntimeError(f"apache2 -k start failed ({r.returncode}):\n"
+                               f"{r.stdout}{r.stderr}\n{self.log_tail()}")
+        try:
+            self.pid = procs.wait_until(lambda: passenger._read_int(self.pid_file),
+                                        10, "httpd pid file")
+            self.gen = procs.wait_until(self.generation, timeout, "httpd to answer")
+            self.timings["start"] = time.monotonic() - t0
+            self._wait_passenger(t0, timeout)
+        except Exception as e:
+            raise type(e)(f"{e}\n{self.log_tail()}") from e
+        return self
+
+    def _wait_passenger(self, t0, timeout, exclude_names=()):
+        """Wait for the new Passenger instance and the apps' processes."""
+        if not self.passenger:
+            return
+        self.instance = passenger.wait_for_instance(
+            self.registry_dir, timeout=timeout, exclude_names=exclude_names,
+            watchdog_parent=self.pid, seen_watchdogs=self.sessions)
+        self.sessions.add(self.instance.watchdog_pid)
+        self.timings["passenger"] = time.monotonic() - t0
+        if self.apps:
+            self.app_pids = passenger.wait_for_apps(self.instance, self.apps, timeout)
+            self.timings["apps"] = time.monotonic() - t0
+
+    def graceful(self, extra_conf=None, log_level=None, timeout=60):
+        """apachectl-style graceful restart (-k graceful), optionally with new
+        extra config; wait until a new-generation child answers, Passenger's
+        new instance (a new name: Passenger restarts with httpd) is good and
+        the apps are up again."""
+        if extra_conf is not None:
+            self.extra_conf = extra_conf
+        if log_level is not None:
+            self.log_level = log_level
+        self.write_config()
+        old_gen = self.generation()
+        old_names = {self.instance.name} if self.instance else set()
+        t0 = time.monotonic()
+        r = self._apache2("-k", "graceful")
+        if r.returncode != 0:
+            raise RuntimeError(f"apache2 -k graceful failed ({r.returncode}):\n"
+                               f"{r.stdout}{r.stderr}\n{self.log_tail()}")
+        try:
+            self.gen = procs.wait_until(lambda: self._newer_generation(old_gen),
+                                        timeout, "a new generation to answer")
+            self._wait_passenger(t0, timeout, exclude_names=old_names)
+        except Exception as e:
+            raise type(e)(f"{e}\n{self.log_tail()}") from e
+        self.timings["graceful"] = time.monotonic() - t0
+        return self
+
+    def reconfigure(self, extra_conf, log_level=None):
+        """Graceful restart only if the rendered config would change."""
+        old = self.render_config()
+        new = self.render_config(extra_conf=extra_conf, log_level=log_level)
+        if old != new or not self.running():
+            if self.running():
+                self.graceful(extra_conf=extra_conf, log_level=log_level)
+            else:
+                self.extra_conf = extra_conf
+                if log_level is not None:
+                    self.log_level = log_level
+                self.start()
+        return self
+
+    def stop(self, timeout=30):
+        """-k stop, then wait until the parent, its children and every
+        Passenger process of this server (by session) are gone."""
+        if self.pid is None:
+            return
+        sessions = self.sessions | {self.pid}
+        watched = procs.related_pids(roots={self.pid}, sessions=sessions)
+        t0 = time.monotonic()
+        r = self._apache2("-k", "stop")
+        if r.returncode != 0 and procs.is_running(self.pid):
+            os.kill(self.pid, signal.SIGTERM)
+        left = procs.wait_pids_gone(watched, timeout, sessions=sessions)
+        self.timings["stop"] = time.monotonic() - t0
+        self.pid = None
+        self.instance = None
+        if left:
+            desc = ", ".join(f"{p} {procs.cmdline(p)!r}" for p in sorted(left))
+            procs.kill_pids(left, signal.SIGKILL)
+            raise RuntimeError(f"httpd stop left processes (killed): {desc}")
+
+    def cleanup(self):
+        """Stop, check the log one last time, remove the temp dir."""
+        try:
+            self.stop()
+        finally:
+            self.http.close()
+            errorlog.WATCH.remove(self.log)
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ------------------------------------------------------------ logs
+
+    def expect_log(self, pattern, required=False):
+        """Declare warn/error lines matching `pattern` expected in this test."""
+        return self.log.expect(pattern, required)
+
+    def log_tail(self, n=40):
+        lines = self.log.read_from(0)
+        return "---- error_log tail:\n" + "\n".join(lines[-n:])
+
+    def __repr__(self):
+        return f"<Httpd {self.mpm} :{self.port} {self.dir}>"

@@ -1,0 +1,46 @@
+/* Shared helpers for the cmocka unit tests: APR set-up and a fresh pool per test. */
+#ifndef PAPI_TEST_H
+#define PAPI_TEST_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+
+/* Group set-up and tear-down: APR once per test binary. */
+static inline int papi_test_apr_init(void **state)
+{
+    return apr_initialize() == APR_SUCCESS ? 0 : -1;
+}
+
+static inline int papi_test_apr_term(void **state)
+{
+    apr_terminate();
+    return 0;
+}
+
+/* Per-test set-up and tear-down: *state is a pool destroyed after the test, so anything left
+ * allocated outside it shows up as a leak under ASan. */
+static inline int papi_test_pool_setup(void **state)
+{
+    apr_pool_t *p;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS)
+        return -1;
+    *state = p;
+    return 0;
+}
+
+static inline int papi_test_pool_teardown(void **state)
+{
+    apr_pool_destroy(*state);
+    return 0;
+}
+
+#define PAPI_TEST(f) cmocka_unit_test_setup_teardown(f, papi_test_pool_setup, papi_test_pool_teardown)
+
+#endif

@@ -1,0 +1,119 @@
+/* The password rules and the helper's answers: only a good instance found in its own configured
+ * registries, only a plain single-link file of the right owner and mode. */
+#include "papi_test.h"
+#include "papi_fixture.h"
+#include "papi_cred.h"
+
+static const uid_t root_only[] = { 0 };
+
+static const char *read_ro(apr_pool_t *p, const char *reg, const char **pw)
+{
+    return papi_cred_read(p, reg, "passenger.AbC1234", 0, PAPI_CRED_RO, pw);
+}
+
+static void reads_both_levels_and_strips_newline(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *pw = NULL;
+    const char *dir = papi_fx_instance(p, reg, "passenger.AbC1234");
+
+    assert_null(read_ro(p, reg, &pw));
+    assert_string_equal(pw, "RoPassword0123456789abcd");
+    assert_null(papi_cred_read(p, reg, "passenger.AbC1234", 0, PAPI_CRED_FULL, &pw));
+    assert_string_equal(pw, "FullPassword0123456789ab");
+    papi_fx_write(dir, "read_only_admin_password.txt", "abc\n", 0400);
+    assert_null(read_ro(p, reg, &pw));
+    assert_string_equal(pw, "abc");
+    assert_string_equal(papi_cred_user(PAPI_CRED_RO), "ro_admin");
+    assert_string_equal(papi_cred_user(PAPI_CRED_FULL), "admin");
+    papi_fx_remove(p, reg);
+}
+
+static void refuses_links_modes_owners_and_fifos(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *pw = NULL, *why;
+    const char *dir = papi_fx_instance(p, reg, "passenger.AbC1234");
+    const char *file = apr_pstrcat(p, dir, "/read_only_admin_password.txt", NULL);
+    const char *secret = apr_pstrcat(p, reg, "/secret", NULL);
+
+    papi_fx_write(reg, "secret", "TopSecret", 0600);
+    unlink(file);
+    assert_int_equal(symlink(secret, file), 0);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "symbolic link"));
+    unlink(file);
+    assert_int_equal(link(secret, file), 0);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "hard-linked"));
+    unlink(file);
+    papi_fx_write(dir, "read_only_admin_password.txt", "pw", 0644);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "too open"));
+    unlink(file);
+    assert_int_equal(mkfifo(file, 0600), 0);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "not a regular file"));
+    unlink(file);
+    papi_fx_write(dir, "read_only_admin_password.txt", "two words", 0600);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "character"));
+    papi_fx_write(dir, "read_only_admin_password.txt", "", 0600);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "empty"));
+    unlink(file);
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "missing"));
+    /* In a directory of a non-root owner, the file must be that owner's. */
+    papi_fx_write(dir, "read_only_admin_password.txt", "pw", 0600);
+    assert_int_equal(chown(dir, 12345, 12345), 0);
+    assert_non_null(strstr(why = papi_cred_read(p, reg, "passenger.AbC1234", 12345, PAPI_CRED_RO, &pw),
+                           "owned by uid 0"));
+    /* ... and the directory must still have the owner the caller checked. */
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "changed owner"));
+    assert_null(pw);
+    papi_fx_remove(p, reg);
+}
+
+static void helper_answers_only_for_its_own_registries(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *other = papi_fx_tempdir(p);
+    const char *dir = papi_fx_instance(p, reg, "passenger.AbC1234");
+    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *));
+    papi_cred_config cfg = { pats, { root_only, 1 }, 33, 0, 1 };
+    int fd;
+
+    papi_fx_instance(p, other, "passenger.AbC1234");
+    papi_fx_hold_lock(p, apr_pstrcat(p, other, "/passenger.AbC1234", NULL));
+    APR_ARRAY_PUSH(pats, const char *) = reg;
+    /* Stale: the watchdog is gone. */
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 ro ", reg,
+                        " passenger.AbC1234", NULL)), "NO instance is stale");
+    fd = papi_fx_hold_lock(p, dir);
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 ro ", reg,
+                        " passenger.AbC1234", NULL)), "OK RoPassword0123456789abcd");
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 full ", reg,
+                        " passenger.AbC1234", NULL)), "NO that access level is not configured");
+    cfg.allow_full = 1;
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 full ", reg,
+                        " passenger.AbC1234", NULL)), "OK FullPassword0123456789ab");
+    /* A good instance, but in a directory the helper was not configured with. */
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 ro ", other,
+                        " passenger.AbC1234", NULL)), "NO not an instance in a configured registry");
+    /* Paths smuggled through the request are refused before any file is touched. */
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 ro ", reg,
+                        " ../../etc", NULL)), "NO not an instance in a configured registry");
+    assert_string_equal(papi_cred_answer(p, &cfg, apr_pstrcat(p, "PAPI-CRED/1 ro ", reg,
+                        "/. passenger.AbC1234", NULL)), "NO not an instance in a configured registry");
+    assert_string_equal(papi_cred_answer(p, &cfg, "PAPI-CRED/1 ro"), "NO malformed request");
+    assert_string_equal(papi_cred_answer(p, &cfg, "GET / HTTP/1.1"), "NO malformed request");
+    assert_string_equal(papi_cred_answer(p, &cfg, ""), "NO malformed request");
+    close(fd);
+    papi_fx_remove(p, reg);
+    papi_fx_remove(p, other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(reads_both_levels_and_strips_newline),
+        PAPI_TEST(refuses_links_modes_owners_and_fifos),
+        PAPI_TEST(helper_answers_only_for_its_own_registries),
+    };
+
+    return cmocka_run_group_tests_name("cred", tests, papi_test_apr_init, papi_test_apr_term);
+}
