@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "papi_answer.h"
@@ -167,7 +168,8 @@ static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
     if (!strcasecmp(arg, "readonly"))
         c->access = PAPI_ACCESS_READONLY;
     else if (!strcasecmp(arg, "full"))
-        c->access = PAPI_ACCESS_FULL;
+        return "PassengerApiAccess full: forwarding Passenger's write endpoints is not implemented "
+               "yet; only readonly is available";
     else
         return "PassengerApiAccess takes readonly or full";
     return NULL;
@@ -349,6 +351,23 @@ static void papi_helper_main(papi_helper *h, int fd)
 
 static void papi_helper_maintain(int reason, void *data, apr_wait_t status);
 
+/* Ends the helper and reaps it here, so the MPM never meets an unknown child (AH00488). */
+static void papi_helper_stop(papi_helper *h)
+{
+    int i;
+
+    if (h->proc.pid <= 0)
+        return;
+    kill(h->proc.pid, SIGTERM);
+    for (i = 0; i < 200 && waitpid(h->proc.pid, NULL, WNOHANG) == 0; i++)
+        apr_sleep(apr_time_from_msec(10));
+    if (i == 200) {
+        kill(h->proc.pid, SIGKILL);
+        waitpid(h->proc.pid, NULL, 0);
+    }
+    h->proc.pid = 0;
+}
+
 static apr_status_t papi_helper_start(papi_helper *h)
 {
     apr_status_t rv;
@@ -390,8 +409,7 @@ static void papi_helper_maintain(int reason, void *data, apr_wait_t status)
                          "cannot restart the credential helper");
         break;
     case APR_OC_REASON_UNREGISTER:
-        if (h->proc.pid > 0)
-            kill(h->proc.pid, SIGTERM);
+        papi_helper_stop(h);
         unlink(h->socket_path);
         break;
     default:

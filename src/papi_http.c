@@ -394,6 +394,19 @@ static void on_line(papi_http_parser *ps)
 
 /* ---- Steps: each consumes at least one byte ---- */
 
+/* Checks the start of the status line as gathered so far plus n new bytes, before any limit, so
+ * that the verdict does not depend on how the bytes were split into feeds. */
+static int check_status_start(papi_http_parser *ps, const char *data, apr_size_t n)
+{
+    char start[7];
+    apr_size_t have = ps->line->len < sizeof(start) ? ps->line->len : sizeof(start);
+    apr_size_t take = n < sizeof(start) - have ? n : sizeof(start) - have;
+
+    memcpy(start, ps->line->data, have);
+    memcpy(start + have, data, take);
+    return check_status_prefix(ps, start, have + take);
+}
+
 static apr_size_t take_line_bytes(papi_http_parser *ps, const char *data, apr_size_t len)
 {
     const char *lf = memchr(data, '\n', len);
@@ -401,6 +414,8 @@ static apr_size_t take_line_bytes(papi_http_parser *ps, const char *data, apr_si
     int header = in_header_block(ps);
     apr_size_t *budget = header ? &ps->header_budget : &ps->line_budget;
 
+    if (ps->phase == PHASE_STATUS_LINE && !check_status_start(ps, data, n))
+        return n;
     if (n > *budget) {
         fail(ps, PAPI_HTTP_ERR_TOO_LARGE,
              header ? "response header exceeds the size limit" : "chunk size line too long");
@@ -408,8 +423,6 @@ static apr_size_t take_line_bytes(papi_http_parser *ps, const char *data, apr_si
     }
     *budget -= n;
     papi_buf_add(ps->line, data, n);
-    if (ps->phase == PHASE_STATUS_LINE && !check_status_prefix(ps, ps->line->data, ps->line->len))
-        return n;
     if (lf) {
         if (end_line(ps))
             on_line(ps);

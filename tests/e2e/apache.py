@@ -92,10 +92,17 @@ class Httpd:
       extra_conf  config text appended to the main server (or a callable
                   taking this Httpd and returning the text)
       log_level   extra LogLevel words, e.g. 'passenger_api:trace3'
+      prestart    how app processes get started before any test traffic:
+                  'harness' - the harness sends one HEAD / to each app as
+                  soon as Passenger is up, as Passenger's prespawn script
+                  does (fast); 'passenger' - PassengerPreStart in the config
+                  (Passenger sleeps a fixed 2 s before prestarting, then
+                  prestarts the apps one after the other).
+                  Either way PassengerMinInstances keeps `processes` alive.
     """
 
     def __init__(self, mpm="event", module="auto", passenger=True, apps=(),
-                 extra_conf="", log_level="", mpm_conf=None):
+                 extra_conf="", log_level="", mpm_conf=None, prestart="harness"):
         if mpm not in MPMS:
             raise ValueError(f"unknown MPM {mpm!r}")
         if module == "auto":
@@ -109,6 +116,9 @@ class Httpd:
         self.extra_conf = extra_conf
         self.log_level = log_level
         self.mpm_conf = MPM_CONF[mpm] if mpm_conf is None else mpm_conf
+        if prestart not in ("harness", "passenger"):
+            raise ValueError(f"prestart must be 'harness' or 'passenger', not {prestart!r}")
+        self.prestart = prestart
 
         self.dir = procs.make_tempdir()
         self.conf_path = os.path.join(self.dir, "httpd.conf")
@@ -135,7 +145,12 @@ class Httpd:
         self.pid = None             # parent pid while running
         self.instance = None        # current passenger.Instance
         self.sessions = set()       # watchdog pids seen (session ids)
-        self.timings = {}           # seconds: start, passenger, apps, graceful, stop
+        # Seconds taken by the last start/graceful/stop, by phase:
+        #   start (httpd answers), passenger (instance good), apps (all app
+        #   processes up) - measured from `-k start` or `-k graceful`;
+        #   graceful (all ready again), stop (all processes gone).
+        self.timings = {}
+        self.history = []           # [(operation, seconds until ready)]
         self.http = _session()
 
     # ------------------------------------------------------------ config
@@ -219,10 +234,10 @@ class Httpd:
         ]
 
     def _app_vhost(self, app):
-        """A vhost on the app's own port; PreStart + MinInstances make
-        Passenger spawn its processes at startup, without app traffic."""
+        """A vhost on the app's own port. MinInstances keeps the processes
+        alive; PreStart (prestart='passenger') spawns them at startup."""
         pub = os.path.join(app.root, "public")
-        return [
+        lines = [
             f"Listen 127.0.0.1:{app.port}",
             f"<VirtualHost 127.0.0.1:{app.port}>",
             "    ServerName localhost",
@@ -234,8 +249,10 @@ class Httpd:
             "        Require all granted",
             "    </Directory>",
             "</VirtualHost>",
-            f"PassengerPreStart http://127.0.0.1:{app.port}/",
         ]
+        if self.prestart == "passenger":
+            lines.append(f"PassengerPreStart http://127.0.0.1:{app.port}/")
+        return lines
 
     def write_config(self):
         with open(self.conf_path, "w") as f:
@@ -277,6 +294,12 @@ class Httpd:
                 return int(line.split(":", 1)[1])
         raise AssertionError("no ParentServerConfigGeneration in server-status")
 
+    def _died(self):
+        """For wait_until(abort=...): why waiting is pointless, or None."""
+        if self.pid is not None and not procs.is_running(self.pid):
+            return f"httpd parent {self.pid} exited"
+        return None
+
     def _newer_generation(self, old_gen):
         gen = self.generation()
         return gen if gen > old_gen else None
@@ -295,11 +318,13 @@ class Httpd:
         try:
             self.pid = procs.wait_until(lambda: passenger._read_int(self.pid_file),
                                         10, "httpd pid file")
-            self.gen = procs.wait_until(self.generation, timeout, "httpd to answer")
-            self.timings["start"] = time.monotonic() - t0
+            self.gen = procs.wait_until(self.generation, timeout, "httpd to answer",
+                                        abort=self._died)
+            self.timings = {"start": time.monotonic() - t0}
             self._wait_passenger(t0, timeout)
         except Exception as e:
             raise type(e)(f"{e}\n{self.log_tail()}") from e
+        self.history.append(("start", time.monotonic() - t0))
         return self
 
     def _wait_passenger(self, t0, timeout, exclude_names=()):
@@ -308,10 +333,12 @@ class Httpd:
             return
         self.instance = passenger.wait_for_instance(
             self.registry_dir, timeout=timeout, exclude_names=exclude_names,
-            watchdog_parent=self.pid, seen_watchdogs=self.sessions)
+            watchdog_parent=self.pid, seen_watchdogs=self.sessions, abort=self._died)
         self.sessions.add(self.instance.watchdog_pid)
         self.timings["passenger"] = time.monotonic() - t0
         if self.apps:
+            if self.prestart == "harness":
+                passenger.prestart_apps(self.apps, timeout)
             self.app_pids = passenger.wait_for_apps(self.instance, self.apps, timeout)
             self.timings["apps"] = time.monotonic() - t0
 
@@ -328,17 +355,21 @@ class Httpd:
         old_gen = self.generation()
         old_names = {self.instance.name} if self.instance else set()
         t0 = time.monotonic()
+        self.timings = {}
         r = self._apache2("-k", "graceful")
         if r.returncode != 0:
             raise RuntimeError(f"apache2 -k graceful failed ({r.returncode}):\n"
                                f"{r.stdout}{r.stderr}\n{self.log_tail()}")
         try:
             self.gen = procs.wait_until(lambda: self._newer_generation(old_gen),
-                                        timeout, "a new generation to answer")
+                                        timeout, "a new generation to answer",
+                                        abort=self._died)
+            self.timings["start"] = time.monotonic() - t0
             self._wait_passenger(t0, timeout, exclude_names=old_names)
         except Exception as e:
             raise type(e)(f"{e}\n{self.log_tail()}") from e
         self.timings["graceful"] = time.monotonic() - t0
+        self.history.append(("graceful", self.timings["graceful"]))
         return self
 
     def reconfigure(self, extra_conf, log_level=None):
@@ -356,18 +387,22 @@ class Httpd:
         return self
 
     def stop(self, timeout=30):
-        """-k stop, then wait until the parent, its children and every
-        Passenger process of this server (by session) are gone."""
+        """SIGTERM to the parent pid saved at start (as -k stop does), then
+        wait until the parent, its children and every Passenger process of
+        this server (found by session id) are gone. Whatever is still there
+        after `timeout` is SIGKILLed by pid and reported as an error."""
         if self.pid is None:
             return
         sessions = self.sessions | {self.pid}
         watched = procs.related_pids(roots={self.pid}, sessions=sessions)
         t0 = time.monotonic()
-        r = self._apache2("-k", "stop")
-        if r.returncode != 0 and procs.is_running(self.pid):
+        # What `apache2 -k stop` does, but to the pid saved at start rather
+        # than whatever the PidFile says by now.
+        if procs.is_running(self.pid):
             os.kill(self.pid, signal.SIGTERM)
         left = procs.wait_pids_gone(watched, timeout, sessions=sessions)
         self.timings["stop"] = time.monotonic() - t0
+        self.history.append(("stop", self.timings["stop"]))
         self.pid = None
         self.instance = None
         if left:
@@ -380,6 +415,9 @@ class Httpd:
         try:
             self.stop()
         finally:
+            if self.history:
+                procs.TIMINGS.append((f"httpd {self.mpm} {os.path.basename(self.dir)}",
+                                      list(self.history)))
             self.http.close()
             errorlog.WATCH.remove(self.log)
             shutil.rmtree(self.dir, ignore_errors=True)

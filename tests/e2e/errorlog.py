@@ -47,11 +47,15 @@ def classify(line):
 
 
 class Expectation:
-    """A regex a test declared; required ones must match at least once."""
+    """A regex a test declared; required ones must match at least once.
 
-    def __init__(self, pattern, required=False):
+    persistent ones stay until removed (e.g. for a whole test module's
+    server config), the others are dropped after the next check."""
+
+    def __init__(self, pattern, required=False, persistent=False):
         self.regex = re.compile(pattern)
         self.required = required
+        self.persistent = persistent
         self.matched = 0
 
     def __repr__(self):
@@ -67,15 +71,19 @@ class ErrorLog:
         self.pos = 0
         self.expectations = []
 
-    def expect(self, pattern, required=False):
-        """Declare that warn/error lines matching `pattern` are expected.
-
-        Valid until the next check (i.e. for the current test). With
-        required=True the check also fails if no line matched it.
-        """
-        exp = Expectation(pattern, required)
+    def expect(self, pattern, required=False, persistent=False):
+        """Declare that warn/error lines matching `pattern` are expected in
+        this log. Valid until the next check (the current test) unless
+        persistent=True (then until unexpect()). With required=True the
+        next check also fails if no line matched it."""
+        exp = Expectation(pattern, required, persistent)
         self.expectations.append(exp)
         return exp
+
+    def unexpect(self, exp):
+        """Drop an expectation returned by expect()."""
+        if exp in self.expectations:
+            self.expectations.remove(exp)
 
     def size(self):
         try:
@@ -107,11 +115,13 @@ class ErrorLog:
         that injected lines on purpose)."""
         self.pos = self.size()
 
-    def check(self):
+    def check(self, extra=(), final=True):
         """Consume new lines; return a list of problems (strings).
 
-        A problem is an unexpected warn/error line, or a required
-        expectation that matched nothing. Expectations are cleared.
+        A problem is an unexpected warn/error line, or (if final) a required
+        expectation of this log that matched nothing. `extra` are
+        expectations shared by all logs (LogWatch checks those). If final,
+        the test is over: non-persistent expectations are dropped.
         """
         end = self.size()
         if end < self.pos:  # truncated or replaced: read it all again
@@ -124,15 +134,17 @@ class ErrorLog:
                 continue
             if _matches_noise(line):
                 continue
-            hit = [e for e in self.expectations if e.regex.search(line)]
+            hit = [e for e in list(self.expectations) + list(extra) if e.regex.search(line)]
             for e in hit:
                 e.matched += 1
             if not hit:
                 problems.append(f"{self.name}: unexpected: {line}")
-        for e in self.expectations:
-            if e.required and not e.matched:
-                problems.append(f"{self.name}: expected line not found: {e.regex.pattern!r}")
-        self.expectations = []
+        if final:
+            for e in self.expectations:
+                if e.required and not e.matched:
+                    problems.append(f"{self.name}: expected line not found: {e.regex.pattern!r}")
+                e.matched = 0
+            self.expectations = [e for e in self.expectations if e.persistent]
         return problems
 
 
@@ -151,6 +163,14 @@ class LogWatch:
     def __init__(self):
         self.logs = []
         self.pending = []
+        self.expectations = []
+
+    def expect(self, pattern, required=False):
+        """Expect warn/error lines matching `pattern` in any watched log
+        during the current test (required: in at least one of them)."""
+        exp = Expectation(pattern, required)
+        self.expectations.append(exp)
+        return exp
 
     def add(self, log):
         self.logs.append(log)
@@ -161,13 +181,22 @@ class LogWatch:
         if log in self.logs:
             self.logs.remove(log)
             if final_check:
-                self.pending.extend(log.check())
+                self.pending.extend(log.check(self.expectations))
 
-    def check_all(self):
-        """Check every watched log and return (and clear) all problems."""
+    def check_all(self, final=True):
+        """Check every watched log and return all problems.
+
+        final=False (right after the test body): only unexpected lines;
+        expectations stay for the teardown. final=True (after teardown):
+        also required expectations not met; then all are dropped."""
         problems, self.pending = self.pending, []
         for log in list(self.logs):
-            problems.extend(log.check())
+            problems.extend(log.check(self.expectations, final=final))
+        if final:
+            for e in self.expectations:
+                if e.required and not e.matched:
+                    problems.append(f"expected line not found in any log: {e.regex.pattern!r}")
+            self.expectations = []
         return problems
 
 

@@ -11,6 +11,7 @@ checked here; see also /work/shared/reference/passenger-api.md):
   under Apache; Passenger Standalone run as root runs them as root.
 """
 
+import concurrent.futures
 import fcntl
 import json
 import os
@@ -57,6 +58,7 @@ class RackApp:
         self.name = name
         self.processes = processes
         self.environment = environment
+        self.standalone = False
         self.root = None
         self.port = None
 
@@ -73,7 +75,10 @@ class RackApp:
 
     @property
     def group_name(self):
-        """Passenger's app group name (as in pool.xml / pool.txt)."""
+        """Passenger's app group name (as in pool.xml / pool.txt): under
+        Apache '<root> (<env>)', under Standalone just '<root>'."""
+        if self.standalone:
+            return self.root
         return f"{self.root} ({self.environment})"
 
     def url(self, path="/"):
@@ -81,6 +86,13 @@ class RackApp:
 
     def __repr__(self):
         return f"<RackApp {self.name} :{self.port} x{self.processes}>"
+
+
+def default_apps():
+    """The apps of the shared test servers: an ASCII one and one whose root
+    path has non-ASCII UTF-8 characters (Passenger escapes it per byte in
+    pool.xml), two processes each."""
+    return [RackApp("app", processes=2), RackApp("café-ünï", processes=2)]
 
 
 # ---------------------------------------------------------------- instances
@@ -204,10 +216,12 @@ class Instance:
             raise RuntimeError(f"pool.xml: {r.status} {r.text[:200]}")
         root = ET.fromstring(r.body)
         groups = {}
-        for group in root.iter("group"):
+        # supergroups/supergroup/group: a group also has a child <group>
+        # (the OS group name), so do not use iter("group").
+        for group in root.findall("./supergroups/supergroup/group"):
             name = decode_xml_name(group.findtext("name"))
             plist = []
-            for p in group.iter("process"):
+            for p in group.findall("./processes/process"):
                 d = {child.tag: (child.text or "") for child in p if len(child) == 0}
                 d["pid"] = int(d["pid"])
                 plist.append(d)
@@ -242,7 +256,7 @@ def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
     if inst.name in exclude_names or not inst.finalized() or not inst.locked():
         return None
     if watchdog_parent is not None:
-        st = procs._read_stat(inst.watchdog_pid)
+        st = procs.proc_stat(inst.watchdog_pid)
         if st is None or st[1] != watchdog_parent:
             return None
     if inst.core_pid is None or not inst.ping():
@@ -251,7 +265,7 @@ def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
 
 
 def wait_for_instance(registry, timeout=30, exclude_names=(), watchdog_parent=None,
-                      seen_watchdogs=None):
+                      seen_watchdogs=None, abort=None):
     """Poll registry until find_good_instance() finds one; return it.
 
     seen_watchdogs: a set that collects the watchdog pid of every instance
@@ -264,7 +278,8 @@ def wait_for_instance(registry, timeout=30, exclude_names=(), watchdog_parent=No
                 if pid:
                     seen_watchdogs.add(pid)
         return find_good_instance(registry, exclude_names, watchdog_parent)
-    return procs.wait_until(probe, timeout, f"a good Passenger instance in {registry}")
+    return procs.wait_until(probe, timeout, f"a good Passenger instance in {registry}",
+                            abort=abort)
 
 
 def _watchdog_pid_of(path):
@@ -273,6 +288,24 @@ def _watchdog_pid_of(path):
             return json.load(f).get("watchdog_pid")
     except (OSError, ValueError):
         return None
+
+
+def prestart_apps(apps, timeout=60):
+    """Send HEAD / to every app at once, as Passenger's prespawn helper
+    script does for PassengerPreStart, and wait for the answers. The first
+    request makes Passenger spawn the group; PassengerMinInstances then
+    brings it up to its process count."""
+    import requests
+
+    def head(app):
+        with requests.Session() as s:
+            s.trust_env = False
+            s.head(app.url("/"), timeout=timeout,
+                   headers={"User-Agent": "e2e harness prestart", "Connection": "close"})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(apps)) as pool:
+        for fut in [pool.submit(head, app) for app in apps]:
+            fut.result()
 
 
 def wait_for_apps(instance, apps, timeout=60):
@@ -321,6 +354,7 @@ class Standalone:
         os.makedirs(self.dir, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.app = RackApp(app_name, processes=1, environment=environment)
+        self.app.standalone = True
         self.app.create(os.path.join(self.dir, "apps"))
         self.port = port or procs.free_port()
         self.app.port = self.port
@@ -338,7 +372,7 @@ class Standalone:
         self.pid = None
         self.instance = None
         self.sessions = set()
-        self.start_seconds = None
+        self.history = []           # [(operation, seconds)] as for apache.Httpd
 
     def url(self, path="/"):
         return self.app.url(path)
@@ -363,8 +397,10 @@ class Standalone:
         self.instance = wait_for_instance(self.registry_dir, timeout=timeout,
                                           seen_watchdogs=self.sessions)
         self.sessions.add(self.instance.watchdog_pid)
+        # Standalone spawns the app on the first request only.
+        prestart_apps([self.app], timeout)
         wait_for_apps(self.instance, [self.app], timeout=timeout)
-        self.start_seconds = time.monotonic() - t0
+        self.history.append(("start", time.monotonic() - t0))
         return self
 
     def _extra_daemons(self):
@@ -382,6 +418,7 @@ class Standalone:
         """passenger stop, then wait until its processes and instance dir are gone."""
         if self.pid is None:
             return
+        t0 = time.monotonic()
         watched = procs.related_pids(roots={self.pid} | self._extra_daemons(),
                                      sessions=self.sessions)
         r = procs.run([PASSENGER_BIN, "stop", "--pid-file", self.pid_file],
@@ -394,6 +431,7 @@ class Standalone:
         if self.instance is not None:
             procs.wait_until(lambda: not os.path.exists(self.instance.path), 10,
                              f"{self.instance.path} removed")
+        self.history.append(("stop", time.monotonic() - t0))
         self.pid = None
 
     def cleanup(self):
@@ -401,5 +439,7 @@ class Standalone:
         try:
             self.stop()
         finally:
+            if self.history:
+                procs.TIMINGS.append((f"standalone {self.app.name}", list(self.history)))
             errorlog.WATCH.remove(self.log)
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -18,21 +18,31 @@ import time
 TMP_PREFIX = "pe-"
 
 
+# (label, [(operation, seconds), ...]) of every server cleaned up in this
+# run; conftest.py prints them at the end.
+TIMINGS = []
+
+
 class WaitTimeout(AssertionError):
     """A condition the harness waited for did not come true in time."""
 
 
-def wait_until(predicate, timeout, what, interval=0.05):
+def wait_until(predicate, timeout, what, interval=0.05, abort=None):
     """Poll predicate() until it returns something truthy and return that.
 
     Polling (instead of sleeping a fixed time) keeps the suite fast when
     things are quick and still tolerant when the machine is slow. Exceptions
     from the predicate count as "not yet" (a socket not there yet, a file
-    half written), and the last one is reported on timeout.
+    half written), and the last one is reported on timeout. abort() is
+    asked each round; a non-empty answer (e.g. "httpd exited") ends the
+    wait at once instead of running into the timeout.
     """
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
+        reason = abort() if abort else None
+        if reason:
+            raise WaitTimeout(f"gave up waiting for {what}: {reason}")
         try:
             value = predicate()
             if value:
@@ -58,7 +68,7 @@ def make_tempdir():
 
 # ---------------------------------------------------------------- /proc
 
-def _read_stat(pid):
+def proc_stat(pid):
     """(state, ppid, session id) of pid from /proc, or None if it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -77,7 +87,7 @@ def is_running(pid):
     init when the core goes away and sit as <defunct> until init reaps them;
     kill(pid, 0) would still succeed on them.
     """
-    st = _read_stat(pid)
+    st = proc_stat(pid)
     return st is not None and st[0] not in ("Z", "X")
 
 
@@ -86,7 +96,7 @@ def all_processes():
     procs = {}
     for name in os.listdir("/proc"):
         if name.isdigit():
-            st = _read_stat(int(name))
+            st = proc_stat(int(name))
             if st is not None:
                 procs[int(name)] = st
     return procs

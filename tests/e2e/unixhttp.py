@@ -75,3 +75,40 @@ def request(socket_path, path="/", method="GET", auth=None, headers=None,
         return Response(resp.status, resp.reason, resp.getheaders(), data)
     finally:
         conn.close()
+
+
+# Runs in a child as another user; prints "status\n" then the body.
+_AS_USER_SCRIPT = r"""
+import base64, http.client, socket, sys
+path, target, user, pw = sys.argv[1:5]
+class C(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(5)
+        self.sock.connect(path)
+c = C("localhost", timeout=5)
+h = {}
+if user:
+    h["Authorization"] = "Basic " + base64.b64encode((user + ":" + pw).encode()).decode()
+c.request("GET", target, headers=h)
+r = c.getresponse()
+sys.stdout.buffer.write(str(r.status).encode() + b"\n" + r.read())
+"""
+
+
+def request_as_user(os_user, socket_path, path="/", auth=None, timeout=10):
+    """GET path on a Unix socket from a process running as os_user (e.g.
+    'www-data'), to see what httpd's children would get: the core
+    authorises uid 0 without a password, so requests from the (root) test
+    process are not representative. Returns (status, body bytes)."""
+    import pwd
+    import subprocess
+    user, pw = auth if auth else ("", "")
+    gid = pwd.getpwnam(os_user).pw_gid
+    r = subprocess.run(["/usr/bin/python3", "-c", _AS_USER_SCRIPT, socket_path, path, user, pw],
+                       user=os_user, group=gid, extra_groups=[], capture_output=True,
+                       timeout=timeout, cwd="/")
+    if r.returncode != 0:
+        raise RuntimeError(f"request as {os_user} failed: {r.stderr.decode(errors='replace')}")
+    status, _, body = r.stdout.partition(b"\n")
+    return int(status), body

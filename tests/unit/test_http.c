@@ -467,6 +467,27 @@ static void test_content_length_body_limit(void **state)
                                                   "0123456789"), 0, &lim, 0), "0123456789", 10);
 }
 
+static void test_content_length_body_allocated_once(void **state)
+{
+    papi_buf *in = papi_buf_make(*state, 0);
+    papi_http_parser *ps = papi_http_parser_make(*state, NULL, 0);
+    const char *first;
+    int i;
+
+    papi_buf_puts(in, "HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+    for (i = 0; i < 100000; i++)
+        papi_buf_putc(in, (char)('a' + i % 26));
+    assert_int_equal(papi_http_parser_feed(ps, in->data, in->len - 99999, NULL), PAPI_HTTP_MORE);
+    first = papi_http_parser_response(ps)->body;
+    for (i = 1; i < 100000; i += 1000)
+        papi_http_parser_feed(ps, in->data + in->len - 100000 + i,
+                              (apr_size_t)(i + 1000 <= 100000 ? 1000 : 100000 - i), NULL);
+    assert_int_equal(papi_http_parser_feed(ps, "", 0, NULL), PAPI_HTTP_DONE);
+    /* Never moved: the buffer was sized from Content-Length up front. */
+    assert_ptr_equal(papi_http_parser_response(ps)->body, first);
+    assert_memory_equal(papi_http_parser_response(ps)->body, in->data + in->len - 100000, 100000);
+}
+
 static void test_close_delimited_body_limit(void **state)
 {
     papi_http_limits lim = { 16384, 64, 10 };
@@ -622,6 +643,28 @@ static void test_garbage(void **state)
                 fail_msg("%s (piece %u): state %d kind %d, want error kind %d", c->name,
                          (unsigned)piece, r.state, papi_http_parser_error_kind(r.ps), c->kind);
         }
+    }
+}
+
+static void test_error_messages_name_the_problem(void **state)
+{
+    static const bad_case cases[] = {
+        BAD("folding", HEAD200 "X-A: a\r\n b\r\n\r\n", SYNTAX),
+        BAD("bare CR", HEAD200 "X-A: a\rb\r\n\r\n", SYNTAX),
+        BAD("NUL", HEAD200 "X-A: a\0b\r\n\r\n", SYNTAX),
+        BAD("not an HTTP response", "SSH-2.0-OpenSSH_9.2\r\n", SYNTAX),
+        BAD("conflicting", HEAD200 "Content-Length: 1\r\nContent-Length: 2\r\n\r\n", SYNTAX),
+    };
+    apr_size_t i;
+
+    /* Here the case name is a phrase the error message must contain. */
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        parsed r = feed_pieces(*state, cases[i].data, cases[i].len, 0, NULL, 0);
+
+        assert_error(r, cases[i].kind);
+        if (strstr(papi_http_parser_error(r.ps), cases[i].name) == NULL)
+            fail_msg("error \"%s\" does not say \"%s\"", papi_http_parser_error(r.ps),
+                     cases[i].name);
     }
 }
 
@@ -880,10 +923,12 @@ int main(void)
         PAPI_TEST(test_trailers_count_against_header_limits),
         PAPI_TEST(test_chunk_size_line_too_long),
         PAPI_TEST(test_content_length_body_limit),
+        PAPI_TEST(test_content_length_body_allocated_once),
         PAPI_TEST(test_close_delimited_body_limit),
         PAPI_TEST(test_chunked_body_limit),
         PAPI_TEST(test_default_body_limit),
         PAPI_TEST(test_garbage),
+        PAPI_TEST(test_error_messages_name_the_problem),
         PAPI_TEST(test_not_http_refused_before_line_end),
         PAPI_TEST(test_head_with_content_length),
         PAPI_TEST(test_head_ignores_chunked),

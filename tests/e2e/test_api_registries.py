@@ -1,0 +1,174 @@
+"""Several instances and registries: a standalone Passenger started after httpd, the registry
+header, a graceful restart, broken cores next to good ones, and what configuration refuses."""
+
+import os
+import time
+
+import pytest
+
+API = "/passenger-api"
+HEADER = "X-Passenger-Instance-Registry-Dir"
+
+
+@pytest.fixture(scope="module")
+def extra_registries():
+    """Registries for standalone and fake instances, known before the server's config is written."""
+    import procs
+    base = procs.make_tempdir()
+    dirs = {name: os.path.join(base, name) for name in ("standalone", "fake", "missing")}
+    for name in ("standalone", "fake"):
+        os.mkdir(dirs[name], 0o755)
+    yield dirs
+    import shutil
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def httpd_conf(extra_registries):
+    r = extra_registries
+    return lambda h: f"""
+<Location {API}>
+    SetHandler passenger-api
+    PassengerApiRegistryDir {h.registry_dir} {r['standalone']} {r['missing']}
+    PassengerApiTimeout 2
+    Require local
+</Location>
+<Location /override-api>
+    SetHandler passenger-api
+    PassengerApiRegistryDir {h.registry_dir} {os.path.dirname(r['standalone'])}/*
+    PassengerApiRegistryOverride on
+    Require local
+</Location>
+<Location /fake-api>
+    SetHandler passenger-api
+    PassengerApiRegistryDir {r['fake']} {h.registry_dir}
+    PassengerApiTimeout 1
+    Require local
+</Location>
+"""
+
+
+@pytest.fixture(autouse=True)
+def _module_built(papi_module):
+    """Every test here needs the module."""
+
+
+def names(answer):
+    return [e["instance"]["name"] for e in answer]
+
+
+def test_standalone_started_after_httpd_is_answered_at_once(httpd, standalone_factory,
+                                                            extra_registries):
+    before = httpd.get(API + "/ping.json").json()
+    assert names(before) == [httpd.instance.name]
+    sa = standalone_factory(registry_dir=extra_registries["standalone"])
+    t0 = time.monotonic()
+    answer = httpd.get(API + "/pool.txt").json()
+    assert time.monotonic() - t0 < 1.0
+    # Registry order: the integrated instance first, then the standalone one.
+    assert names(answer) == [httpd.instance.name, sa.instance.name]
+    assert all(e["status"] == 200 for e in answer), answer
+    assert answer[1]["instance"]["integration_mode"] == "standalone"
+    for pid in sa.instance.live_pids():
+        assert f"PID: {pid}" in answer[1]["body"]
+    one = httpd.get(f"{API}/instances/{sa.instance.name}/ping.json")
+    assert one.status_code == 200 and one.json() == {"status": "ok"}
+
+
+def test_registry_header_only_narrows(httpd, standalone_factory, extra_registries):
+    sa = standalone_factory(registry_dir=extra_registries["standalone"])
+    both = httpd.get("/override-api/ping.json").json()
+    assert names(both) == [httpd.instance.name, sa.instance.name]
+    only_sa = httpd.get("/override-api/ping.json",
+                        headers={HEADER: os.path.dirname(extra_registries["standalone"]) + "/*"})
+    assert names(only_sa.json()) == [sa.instance.name]
+    # A directory that is not configured cannot be reached through the header.
+    outside = httpd.get("/override-api/ping.json", headers={HEADER: "/tmp"})
+    assert outside.status_code == 200 and outside.json() == []
+    bad = httpd.get("/override-api/ping.json", headers={HEADER: "relative/dir"})
+    assert bad.status_code == 400 and HEADER in bad.json()["error"]
+    # /instances.json narrows the same way.
+    listed = httpd.get("/override-api/instances.json", headers={HEADER: httpd.registry_dir})
+    assert [e["name"] for e in listed.json()] == [httpd.instance.name]
+
+
+def test_missing_registry_is_an_empty_answer(httpd):
+    r = httpd.get(API + "/instances.json")
+    assert r.status_code == 200
+    assert [e["instance_dir"]["path"] for e in r.json()] == [httpd.instance.path]
+
+
+def test_broken_cores_fail_alone(httpd, fake_core, extra_registries, expect_log):
+    """Each broken instance is a 502 or 504 in its own element; the real one still answers."""
+    expect_log(r"PAPI030: instance")
+    cores = {b: fake_core(registry_dir=extra_registries["fake"], behaviour=b,
+                          dirname=f"passenger.{b[:6]}{i}")
+             for i, b in enumerate(("normal", "close", "garbage", "truncated", "hang", "endless"))}
+    t0 = time.monotonic()
+    answer = httpd.get("/fake-api/ping.json", timeout=30).json()
+    elapsed = time.monotonic() - t0
+    by_name = {e["instance"]["name"]: e for e in answer}
+    assert by_name[httpd.instance.name]["status"] == 200
+    assert by_name[cores["normal"].name]["status"] == 200
+    assert by_name[cores["normal"].name]["body"] == '{ "status": "ok" }'
+    for b in ("close", "garbage", "truncated"):
+        assert by_name[cores[b].name]["status"] == 502, by_name[cores[b].name]
+        assert by_name[cores[b].name]["error"]
+    assert by_name[cores["hang"].name]["status"] == 504
+    assert by_name[cores["endless"].name]["status"] in (502, 504)
+    # Each instance is bounded by PassengerApiTimeout (1 s here), fanned out one after another.
+    assert elapsed < 2 * 1.0 + 3
+    # The fake core got the read-only credential and nothing else of the client's.
+    req = cores["normal"].requests()[-1]
+    assert req.header("Authorization")
+    assert req.header("Cookie") is None and req.header("X-Passenger-Instance-Registry-Dir") is None
+
+
+def test_graceful_restart_answers_the_new_instance(httpd):
+    old = httpd.instance
+    httpd.graceful()
+    new = httpd.instance
+    assert new.name != old.name
+    answer = httpd.get(API + "/ping.json").json()
+    assert names(answer) == [new.name]
+    assert answer[0]["status"] == 200
+
+
+def test_htaccess_sethandler_is_refused(httpd_factory, mpm):
+    """A user's .htaccess can set the handler, but without a PassengerApi directive in effect
+    the API stays closed."""
+    def conf(h):
+        os.makedirs(os.path.join(h.docroot, "user"), exist_ok=True)
+        with open(os.path.join(h.docroot, "user", ".htaccess"), "w") as f:
+            f.write("SetHandler passenger-api\n")
+        return f"""
+<Directory "{h.docroot}/user">
+    AllowOverride FileInfo
+</Directory>
+"""
+    h = httpd_factory(mpm=mpm, passenger=False, extra_conf=conf)
+    r = h.get("/user/ping.json")
+    assert r.status_code == 404
+    assert "instance" not in r.text
+
+
+@pytest.mark.parametrize("line, message", [
+    ("PassengerApiRegistryDir relative/dir", "not an absolute path"),
+    ("PassengerApiRegistryDir /tmp/../etc", "'..' segment"),
+    ("PassengerApiRegistryDir /" + "d" * 90, "too long"),
+    ("PassengerApiTimeout 0", "PassengerApiTimeout"),
+    ("PassengerApiAccess sometimes", "readonly"),
+    ("PassengerApiTrustedOwner no-such-user-xyz", "no user named"),
+])
+def test_bad_configuration_is_an_error_at_configtest(httpd_factory, line, message):
+    h = httpd_factory(start=False, passenger=False)
+    result = h.configtest(extra_conf=f"<Location /x>\n    SetHandler passenger-api\n    {line}\n</Location>\n")
+    assert result.rc != 0
+    assert message in result.output
+
+
+def test_directive_in_directory_section_is_refused(httpd_factory):
+    h = httpd_factory(start=False, passenger=False)
+    result = h.configtest(extra_conf=f'<Directory "{h.docroot}">\n    PassengerApiRegistryDir /tmp\n</Directory>\n')
+    assert result.rc != 0
+    assert "PassengerApiRegistryDir" in result.output

@@ -1,0 +1,323 @@
+"""Tests of the e2e harness itself (no mod_passenger_api needed).
+
+They pin down what the module tests rely on: the throwaway httpd per MPM,
+real Passenger's instance dir and core API, graceful restart, Passenger
+Standalone, the fake core and the error-log check.
+"""
+
+import concurrent.futures
+import json
+import os
+import socket
+import stat
+import struct
+import time
+
+import pytest
+
+import apache
+import errorlog
+import passenger
+import procs
+import unixhttp
+
+PING_BODY = b'{ "status": "ok" }'
+
+
+def _mode(path):
+    st = os.lstat(path)
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+def _concurrent_pids(app, n=2, ms=700):
+    """pids of n concurrent slow requests: Passenger routes each to a free
+    process (Ruby processes take one request at a time)."""
+    import requests
+
+    def get(_):
+        with requests.Session() as s:
+            s.trust_env = False
+            r = s.get(app.url(f"/sleep?ms={ms}"), timeout=20)
+            assert r.status_code == 200, r.text
+            return int(r.text.strip().split("=", 1)[1])
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        return list(pool.map(get, range(n)))
+
+
+# ---------------------------------------------------------------- per MPM
+
+@pytest.fixture(scope="module")
+def bare(mpm):
+    """Like the shared `server`, but never with our module: these tests check
+    the harness and Passenger, not the module."""
+    h = apache.Httpd(mpm, module=False, apps=passenger.default_apps())
+    try:
+        yield h.start()
+    finally:
+        h.cleanup()
+
+
+def test_server_answers_and_apps_have_distinct_processes(bare, mpm):
+    assert bare.running()
+    r = bare.get("/")
+    assert r.status_code == 200 and "e2e" in r.text
+    status = bare.get("/server-status?auto").text
+    assert f"ServerMPM: {mpm}" in status
+
+    for app in bare.apps:
+        pool_pids = bare.instance.live_pids(app.group_name)
+        assert len(pool_pids) == app.processes == 2, bare.instance.pool()
+        seen = _concurrent_pids(app)
+        assert len(set(seen)) == 2, seen
+        assert set(seen) <= set(pool_pids)
+        for pid in seen:   # config.ru owned by root: Passenger runs it as nobody
+            assert os.stat(f"/proc/{pid}").st_uid == 65534
+
+
+def test_utf8_app_group_name_in_pool(bare):
+    app = bare.app("café-ünï")
+    assert "café-ünï" in app.root
+    groups = bare.instance.pool()
+    assert app.group_name in groups           # decoded from Passenger's &#N; bytes
+    raw = bare.instance.core_request("/pool.xml").body
+    assert b"caf&#195;&#169;-&#195;&#188;n&#195;&#175;" in raw
+
+
+def test_registry_has_one_good_instance(bare):
+    dirs = passenger.instance_dirs(bare.registry_dir)
+    assert dirs == [bare.instance.path]
+    inst = passenger.Instance(dirs[0])
+    assert inst.finalized() and inst.locked()
+    props = inst.properties
+    assert props["integration_mode"] == "apache"
+    assert props["passenger_version"] == "6.0.17"
+    assert props["instance_dir"]["major_version"] == 4
+    assert props["server_software"].startswith("Apache/2.4")
+    assert len(props["name"]) == 8
+    assert os.path.basename(inst.path).startswith("passenger.") and len(inst.dirname) == 17
+    # The watchdog is a child of httpd's parent; the core a child of it.
+    assert procs.proc_stat(inst.watchdog_pid)[1] == bare.pid
+    assert procs.proc_stat(inst.core_pid)[1] == inst.watchdog_pid
+    for f in ("read_only_admin_password.txt", "full_admin_password.txt"):
+        assert _mode(os.path.join(inst.path, f)) == (0o600, 0, 0)
+    assert len(inst.ro_password) == 24 and inst.ro_password != inst.full_password
+    assert _mode(inst.path) == (0o755, 0, 0)
+    assert _mode(bare.registry_dir) == (0o755, 0, 0)
+    sock = os.lstat(inst.core_api)
+    assert stat.S_ISSOCK(sock.st_mode) and stat.S_IMODE(sock.st_mode) == 0o666
+    # Socket paths must fit in sun_path (108 bytes including the NUL).
+    assert len(inst.core_api.encode()) < 100
+
+
+def test_core_api_ping_with_ro_password(bare):
+    inst = bare.instance
+    r = inst.core_request("/ping.json", auth="ro")
+    assert r.status == 200 and r.body == PING_BODY
+    assert r.header("Content-Type") == "application/json"
+    # What httpd's children (www-data) get: 401 without, 200 with ro_admin.
+    status, _ = unixhttp.request_as_user("www-data", inst.core_api, "/ping.json")
+    assert status == 401
+    status, body = unixhttp.request_as_user("www-data", inst.core_api, "/ping.json",
+                                            auth=("ro_admin", inst.ro_password))
+    assert (status, body) == (200, PING_BODY)
+    status, _ = unixhttp.request_as_user("www-data", inst.core_api, "/ping.json",
+                                         auth=("ro_admin", "wrong"))
+    assert status == 401
+
+
+def test_graceful_restart_gives_new_instance(bare):
+    old = bare.instance
+    old_pw = old.ro_password
+    old_pids = {a.name: bare.instance.live_pids(a.group_name) for a in bare.apps}
+    old_gen = bare.generation()
+    bare.graceful()
+    new = bare.instance
+    assert bare.generation() == old_gen + 1
+    assert new.name != old.name and new.path != old.path
+    assert not os.path.exists(old.path)
+    assert passenger.instance_dirs(bare.registry_dir) == [new.path]
+    assert new.ro_password != old_pw
+    assert new.ping()
+    for a in bare.apps:   # the apps were restarted with Passenger
+        pids = new.live_pids(a.group_name)
+        assert len(pids) == a.processes and not set(pids) & set(old_pids[a.name])
+    # The old Passenger processes go away (reparented to init as they exit).
+    procs.wait_until(lambda: not procs.related_pids(sessions={old.watchdog_pid}), 15,
+                     "old Passenger processes to exit")
+
+
+def test_fresh_server_passenger_prestart_and_clean_stop(httpd_factory, mpm):
+    """A server of its own, with Passenger's own PassengerPreStart, stops
+    without leaving processes, instance dirs or its pid file behind."""
+    h = httpd_factory(mpm=mpm, module=False, prestart="passenger",
+                      apps=[passenger.RackApp("app", processes=2)])
+    assert "PassengerPreStart" in open(h.conf_path).read()
+    assert len(h.instance.live_pids(h.app("app").group_name)) == 2
+    # Passenger waits 2 s before it prestarts (Utils.cpp prestartWebApps).
+    assert h.timings["apps"] > 2.0
+    sessions = set(h.sessions) | {h.pid}
+    watched = procs.related_pids(roots={h.pid}, sessions=sessions)
+    assert len(watched) >= 7   # parent, children, watchdog, core, preloader, apps
+    h.stop()
+    assert not procs.related_pids(roots=watched, sessions=sessions)
+    assert not passenger.instance_dirs(h.registry_dir)
+    assert not os.path.exists(h.pid_file)
+    assert not procs.port_accepts(h.port)
+
+
+# ---------------------------------------------------------------- once
+
+def test_configtest_reports_errors(httpd_factory):
+    h = httpd_factory(start=False, mpm="event", module=False, passenger=True)
+    ok = h.configtest()
+    assert ok.rc == 0 and "Syntax OK" in ok.output
+    bad = h.configtest(extra_conf="<Location /x>\n    BogusDirective on\n</Location>")
+    assert bad.rc != 0
+    assert "Invalid command 'BogusDirective'" in bad.output
+
+
+def test_httpd_without_passenger(httpd_factory):
+    h = httpd_factory(mpm="event", module=False, passenger=False)
+    assert h.get("/").status_code == 200
+    assert h.instance is None and "passenger" not in open(h.conf_path).read().lower()
+
+
+def test_module_flag_follows_build(httpd_factory):
+    h = httpd_factory(start=False, mpm="event", module="auto", passenger=False)
+    assert ("passenger_api_module" in h.render_config()) == apache.module_built() == h.module
+    assert apache.MODULE_SO == os.path.join(apache.REPO_ROOT, ".libs", "mod_passenger_api.so")
+
+
+def test_standalone_start_stop(standalone_factory):
+    sa = standalone_factory()
+    inst = sa.instance
+    assert passenger.instance_dirs(sa.registry_dir) == [inst.path]
+    assert inst.properties["integration_mode"] == "standalone"
+    assert inst.properties["standalone_engine"] == "builtin"
+    for f in ("read_only_admin_password.txt", "full_admin_password.txt"):
+        assert _mode(os.path.join(inst.path, f)) == (0o400, 0, 0)
+    r = inst.core_request("/ping.json")
+    assert (r.status, r.body) == (200, PING_BODY)
+    import requests
+    body = requests.get(sa.url("/"), timeout=10).text
+    assert body.startswith("pid=") and int(body[4:]) in inst.live_pids()
+    path = inst.path
+    sa.stop()
+    assert not os.path.exists(path)
+    assert not procs.related_pids(sessions=sa.sessions)
+    assert not procs.port_accepts(sa.port)
+
+
+def test_fake_core_answers_and_records(fake_core):
+    fc = fake_core()
+    inst = passenger.Instance(fc.path)
+    assert inst.finalized() and inst.locked()           # the fake holds the flock
+    assert inst.watchdog_pid == inst.core_pid == fc.pid
+    for f in ("read_only_admin_password.txt", "full_admin_password.txt"):
+        assert _mode(os.path.join(fc.path, f)) == (0o600, 0, 0)
+    assert inst.ro_password == fc.ro_password
+
+    r = inst.core_request("/ping.json", auth="ro")
+    assert (r.status, r.body) == (200, PING_BODY)
+    assert [k for k, _ in r.headers][:5] == ["Status", "Content-Type", "Date", "Connection",
+                                             "Content-Length"]
+    assert inst.core_request("/ping.json", auth=None).status == 401
+    assert inst.core_request("/nope", auth=None).status == 404
+    assert "/srv/demo-app (production)" in inst.pool()
+    status, _ = unixhttp.request_as_user("www-data", fc.socket_path, "/ping.json")
+    assert status == 401
+
+    reqs = fc.requests()
+    assert [q["path"] for q in reqs][:3] == ["/ping.json", "/ping.json", "/nope"]
+    assert reqs[0]["peer"]["uid"] == 0 and reqs[-1]["peer"]["uid"] == 33
+    assert fc.received(fc.ro_password) and not fc.received(fc.full_password)
+
+
+def test_fake_core_behaviours(fake_core):
+    fc = fake_core(behaviour="delay", delay_ms=300)
+    inst = passenger.Instance(fc.path)
+    t0 = time.monotonic()
+    assert inst.core_request("/ping.json").status == 200
+    assert time.monotonic() - t0 >= 0.3
+
+    fc.set_behaviour("hang")
+    with pytest.raises(TimeoutError):
+        inst.core_request("/ping.json", timeout=0.5)
+    fc.set_behaviour("no_accept")
+    with pytest.raises(TimeoutError):
+        inst.core_request("/ping.json", timeout=0.5)
+    fc.set_behaviour("close")
+    with pytest.raises(ConnectionError):
+        inst.core_request("/ping.json")
+    fc.set_behaviour("garbage")
+    with pytest.raises(Exception):
+        inst.core_request("/ping.json")
+    fc.set_behaviour("huge", huge_bytes=5_000_000)
+    assert len(inst.core_request("/ping.json").body) == 5_000_000
+    fc.set_behaviour("endless")
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(fc.socket_path)
+        s.sendall(b"GET /ping.json HTTP/1.1\r\n\r\n")
+        got = 0
+        while got < 3_000_000:
+            got += len(s.recv(65536))
+    fc.set_behaviour("normal", responses={"/pool.xml": (200, {"Content-Type": "text/xml"},
+                                                         "<info version='3'/>")})
+    assert inst.core_request("/pool.xml").body == b"<info version='3'/>"
+
+
+def test_fake_core_impostor_and_stale(fake_core, tmp_registry):
+    # Looks like root's, but the listener is nobody: SO_PEERCRED tells.
+    fc = fake_core(owner="root", listener="nobody")
+    assert _mode(fc.path)[1] == 0 and os.lstat(fc.socket_path).st_uid == 65534
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(fc.socket_path)
+        pid, uid, gid = struct.unpack("3i", s.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    assert (pid, uid, gid) == (fc.pid, 65534, 65534)
+
+    other = fake_core(owner="nobody", locked=False, socket="stale", finalized=False,
+                      properties={"integration_mode": "nginx", "passenger_version": None})
+    assert _mode(other.path)[1] == 65534
+    assert not passenger.is_locked(other.path)
+    assert not os.path.exists(os.path.join(other.path, "creation_finalized"))
+    props = json.load(open(os.path.join(other.path, "properties.json")))
+    assert props["integration_mode"] == "nginx" and "passenger_version" not in props
+    with pytest.raises(ConnectionRefusedError):
+        unixhttp.request(other.socket_path, "/ping.json")
+    assert len(passenger.instance_dirs(tmp_registry)) == 2
+    fc.stop(remove=False)                                  # now stale: unlocked
+    assert not passenger.is_locked(fc.path)
+
+
+def test_error_log_check_catches_injected_lines(bare, expect_log):
+    log = bare.log
+    with open(log.path, "a") as f:
+        f.write("[Sat Nov 21 12:00:00.000000 2026] [core:error] [pid 1:tid 1] AH99999: injected\n")
+        f.write("[ E 2026-11-21 12:00:00.0000 1/T1 age/Cor/CoreMain.cpp:1 ]: injected passenger\n")
+        f.write("[Sat Nov 21 12:00:00.000000 2026] [core:info] [pid 1:tid 1] AH99998: harmless\n")
+    problems = errorlog.WATCH.check_all(final=False)
+    assert len(problems) == 2, problems
+    assert "AH99999: injected" in problems[0] and "injected passenger" in problems[1]
+
+    # Declared lines pass; a required one that never shows up is reported.
+    expect_log(r"AH99997: expected")
+    log.expect(r"never logged", required=True)
+    with open(log.path, "a") as f:
+        f.write("[Sat Nov 21 12:00:00.000000 2026] [core:warn] [pid 1:tid 1] AH99997: expected\n")
+    problems = errorlog.WATCH.check_all()
+    assert problems == [f"{log.name}: expected line not found: 'never logged'"]
+
+
+def test_error_log_classify():
+    bad = ["[Sat Nov 21 12:04:47.886664 2026] [mpm_event:error] [pid 4737:tid 4737] AH1: x",
+           "[Sat Nov 21 12:04:47.886664 2026] [passenger_api:warn] [pid 1] x",
+           "[Sat Nov 21 12:04:47.886664 2026] [core:emerg] [pid 1] x",
+           "[ W 2026-11-21 12:04:36.4094 4715/T1 age/Wat/WatchdogMain.cpp:1377 ]: x",
+           "[ C 2026-11-21 12:04:36.4094 4715/T1 a.cpp:1 ]: x"]
+    good = ["[Sat Nov 21 12:04:47.886664 2026] [mpm_event:notice] [pid 1] AH00493: SIGUSR1",
+            "[Sat Nov 21 12:04:47.886664 2026] [passenger_api:trace3] [pid 1] error in text",
+            "[ N 2026-11-21 12:04:36.4094 4715/T1 age/Wat/WatchdogMain.cpp:1377 ]: error",
+            "App 1234 output: [error] from the app", ""]
+    assert all(errorlog.classify(x) == "bad" for x in bad)
+    assert not any(errorlog.classify(x) for x in good)
