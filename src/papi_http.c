@@ -4,7 +4,7 @@
  * after chunk data, trailers) are gathered in a line buffer up to their LF and then checked as a
  * whole; body bytes are copied straight into the body buffer. Each step consumes at least one byte
  * or ends the parse, so feeding always makes progress. Budgets are checked before bytes are
- * stored, so no limit is passed by more than the bytes of one feed call that are never kept. */
+ * stored, so nothing beyond a limit is ever kept. */
 #include "papi_http.h"
 #include "papi_buf.h"
 

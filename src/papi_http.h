@@ -8,8 +8,9 @@
 #include <apr_tables.h>
 
 typedef struct papi_http_limits {
-    apr_size_t max_header_bytes;    /* status line + all header lines */
-    int max_headers;
+    apr_size_t max_header_bytes;    /* status line + all header lines, with their line ends and
+                                     * the blank line; trailers count here too */
+    int max_headers;                /* header lines, trailer lines included */
     apr_size_t max_body;
 } papi_http_limits;
 

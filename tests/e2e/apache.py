@@ -309,6 +309,8 @@ class Httpd:
         every app has its processes. Raises with the log on failure."""
         if self.running():
             raise RuntimeError("already running")
+        for app in self.apps:
+            app.release_hangs(False)
         self.write_config()
         t0 = time.monotonic()
         r = self._apache2("-k", "start")
@@ -396,6 +398,9 @@ class Httpd:
         sessions = self.sessions | {self.pid}
         watched = procs.related_pids(roots={self.pid}, sessions=sessions)
         t0 = time.monotonic()
+        # Passenger's shutdown waits for requests in flight: end /hang ones.
+        for app in self.apps:
+            app.release_hangs()
         # What `apache2 -k stop` does, but to the pid saved at start rather
         # than whatever the PidFile says by now.
         if procs.is_running(self.pid):

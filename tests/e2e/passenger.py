@@ -29,13 +29,18 @@ DEFAULT_RUBY = "/usr/bin/ruby"
 PASSENGER_BIN = "/usr/bin/passenger"
 
 # The test app. GET / answers "pid=<pid>\n"; /sleep?ms=N answers after N ms
-# (two concurrent ones land on two processes); /hang?s=N hangs (default 30 s).
+# (two concurrent ones land on two processes); /hang?s=N hangs for N s
+# (default 30) or until the release file exists: the harness creates it
+# before stopping a server, so a hung request does not hold Passenger's
+# shutdown (it waits for requests in flight).
 CONFIG_RU = r"""# Rack app of the mod_passenger_api e2e harness (tests/e2e/passenger.py).
+release = '@RELEASE@'
 app = lambda do |env|
   query = env['QUERY_STRING'].to_s
   case env['PATH_INFO']
   when '/hang'
-    sleep((query[/(?:^|&)s=(\d+)/, 1] || '30').to_i)
+    deadline = Time.now + (query[/(?:^|&)s=(\d+)/, 1] || '30').to_i
+    sleep 0.05 while Time.now < deadline && !File.exist?(release)
   when '/sleep'
     sleep((query[/(?:^|&)ms=(\d+)/, 1] || '0').to_i / 1000.0)
   end
@@ -67,8 +72,9 @@ class RackApp:
         self.root = os.path.join(parent_dir, self.name)
         os.makedirs(os.path.join(self.root, "public"), exist_ok=True)
         os.makedirs(os.path.join(self.root, "tmp"), exist_ok=True)
+        self.release_file = os.path.join(self.root, "tmp", "release-hangs")
         with open(os.path.join(self.root, "config.ru"), "w") as f:
-            f.write(CONFIG_RU)
+            f.write(CONFIG_RU.replace("@RELEASE@", self.release_file))
         for d in (parent_dir, self.root):
             os.chmod(d, 0o755)
         return self
@@ -83,6 +89,14 @@ class RackApp:
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def release_hangs(self, released=True):
+        """Make /hang requests (current and future) return at once, or
+        (released=False) hang again."""
+        if released:
+            open(self.release_file, "w").close()
+        elif os.path.exists(self.release_file):
+            os.unlink(self.release_file)
 
     def __repr__(self):
         return f"<RackApp {self.name} :{self.port} x{self.processes}>"
@@ -240,28 +254,32 @@ class Instance:
 
 
 def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
-    """The single live, finalized instance in registry, or None.
+    """The one live, finalized, answering instance in registry, or None.
 
-    exclude_names: instance names that must not count (the one before a
-    graceful restart). watchdog_parent: if given, the watchdog must be a
-    child of this pid - this tells httpd's real instance from the short-lived
-    one Passenger starts during httpd's first config pass.
-    Returns None unless exactly one passenger.* dir exists (a second one means
-    an old or new instance is still coming or going).
+    exclude_names: names that must not count (the instance before a
+    graceful restart, which may linger while requests drain).
+    watchdog_parent: if given, the watchdog must be a child of this pid; this
+    tells httpd's real instance from the short-lived one Passenger starts
+    during httpd's first config pass (its watchdog is a child of the
+    process that ran `-k start`, before httpd daemonised).
+    Returns None while no candidate, or more than one, qualifies.
     """
-    dirs = instance_dirs(registry)
-    if len(dirs) != 1:
-        return None
-    inst = Instance(dirs[0])
-    if inst.name in exclude_names or not inst.finalized() or not inst.locked():
-        return None
-    if watchdog_parent is not None:
-        st = procs.proc_stat(inst.watchdog_pid)
-        if st is None or st[1] != watchdog_parent:
-            return None
-    if inst.core_pid is None or not inst.ping():
-        return None
-    return inst
+    found = []
+    for path in instance_dirs(registry):
+        try:
+            inst = Instance(path)
+        except (OSError, ValueError, KeyError):
+            continue            # still being created, or being removed
+        if inst.name in exclude_names or not inst.finalized() or not inst.locked():
+            continue
+        if watchdog_parent is not None:
+            st = procs.proc_stat(inst.watchdog_pid)
+            if st is None or st[1] != watchdog_parent:
+                continue
+        if inst.core_pid is None or not inst.ping():
+            continue
+        found.append(inst)
+    return found[0] if len(found) == 1 else None
 
 
 def wait_for_instance(registry, timeout=30, exclude_names=(), watchdog_parent=None,
@@ -388,6 +406,7 @@ class Standalone:
     def start(self, timeout=60):
         """Start it and wait until its instance is good and the app answers."""
         t0 = time.monotonic()
+        self.app.release_hangs(False)
         env = dict(os.environ, TMPDIR=self.tmp_dir)
         r = procs.run(self.command(), cwd=self.app.root, env=env, timeout=timeout)
         if r.returncode != 0:
@@ -419,6 +438,7 @@ class Standalone:
         if self.pid is None:
             return
         t0 = time.monotonic()
+        self.app.release_hangs()
         watched = procs.related_pids(roots={self.pid} | self._extra_daemons(),
                                      sessions=self.sessions)
         r = procs.run([PASSENGER_BIN, "stop", "--pid-file", self.pid_file],

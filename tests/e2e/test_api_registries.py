@@ -172,3 +172,64 @@ def test_directive_in_directory_section_is_refused(httpd_factory):
     result = h.configtest(extra_conf=f'<Directory "{h.docroot}">\n    PassengerApiRegistryDir /tmp\n</Directory>\n')
     assert result.rc != 0
     assert "PassengerApiRegistryDir" in result.output
+
+
+def test_ambiguous_prefix_is_409(httpd, fake_core, extra_registries):
+    a = fake_core(registry_dir=extra_registries["fake"], name="SameAbc1")
+    b = fake_core(registry_dir=extra_registries["fake"], name="SameAbc2")
+    r = httpd.get("/fake-api/instances/SameAbc/ping.json")
+    assert r.status_code == 409
+    assert "SameAbc" in r.json()["error"]
+    for inst in (a, b):
+        r = httpd.get(f"/fake-api/instances/{inst.name}/ping.json")
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_missing_registry_is_logged_once_per_request(httpd, extra_registries):
+    def lines():
+        with open(httpd.error_log_path, errors="replace") as f:
+            return [l for l in f if "PAPI021" in l and extra_registries["missing"] in l]
+    before = len(lines())
+    assert httpd.get(API + "/ping.json").status_code == 200
+    assert len(lines()) == before + 1
+
+
+def helper_pid(httpd):
+    """The credential helper: the one child of httpd's parent that runs as root and is httpd."""
+    import procs
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        st = procs.proc_stat(int(pid))
+        if not st or st[1] != httpd.pid:
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().split(b"\0")[0]
+            uid = os.stat(f"/proc/{pid}").st_uid
+        except OSError:
+            continue
+        if cmd.endswith(b"apache2") and uid == 0:
+            found.append(int(pid))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_helper_is_restarted_when_it_dies(httpd, expect_log):
+    import signal
+    import procs
+    expect_log(r"PAPI010: credential helper \(pid \d+\) exited, restarting it", required=True)
+    old = helper_pid(httpd)
+    os.kill(old, signal.SIGKILL)
+    procs.wait_until(lambda: helper_pid_or_none(httpd, old), 10, "a new credential helper")
+    answer = httpd.get(API + "/ping.json").json()
+    assert [e["status"] for e in answer] == [200]
+
+
+def helper_pid_or_none(httpd, old):
+    try:
+        pid = helper_pid(httpd)
+    except AssertionError:
+        return None
+    return pid if pid != old else None
