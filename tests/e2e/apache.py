@@ -28,6 +28,7 @@ import requests
 import errorlog
 import passenger
 import procs
+from passenger import check_registry_path
 
 APACHE2 = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -121,6 +122,27 @@ class Httpd:
         self.prestart = prestart
 
         self.dir = procs.make_tempdir()
+        try:
+            self._make_tree()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.port = procs.free_port()
+        self.log = errorlog.WATCH.add(errorlog.ErrorLog(self.error_log_path, f"httpd-{mpm}"))
+        self.pid = None             # parent pid while running
+        self.instance = None        # current passenger.Instance
+        self.app_pids = {}          # {app name: pids} when the apps came up
+        self.sessions = set()       # watchdog pids seen (session ids)
+        # Seconds taken by the last start/graceful/stop, by phase:
+        #   start (httpd answers), passenger (instance good), apps (all app
+        #   processes up) - measured from `-k start` or `-k graceful`;
+        #   graceful (all ready again), stop (all processes gone).
+        self.timings = {}
+        self.history = []           # [(operation, seconds until ready)]
+        self.http = _session()
+
+    def _make_tree(self):
+        """Create the dirs, the static docroot and the apps in self.dir."""
         self.conf_path = os.path.join(self.dir, "httpd.conf")
         self.run_dir = os.path.join(self.dir, "run")
         self.pid_file = os.path.join(self.run_dir, "httpd.pid")
@@ -130,6 +152,7 @@ class Httpd:
         self.docroot = os.path.join(self.dir, "htdocs")
         self.registry_dir = os.path.join(self.dir, "reg")
         self.fake_registry_dir = os.path.join(self.dir, "freg")
+        check_registry_path(self.registry_dir)
         for d in (self.run_dir, self.logs_dir, self.docroot, self.registry_dir,
                   self.fake_registry_dir):
             os.makedirs(d)
@@ -139,19 +162,6 @@ class Httpd:
         for app in self.apps:
             app.create(os.path.join(self.dir, "apps"))
             app.port = procs.free_port()
-
-        self.port = procs.free_port()
-        self.log = errorlog.WATCH.add(errorlog.ErrorLog(self.error_log_path, f"httpd-{mpm}"))
-        self.pid = None             # parent pid while running
-        self.instance = None        # current passenger.Instance
-        self.sessions = set()       # watchdog pids seen (session ids)
-        # Seconds taken by the last start/graceful/stop, by phase:
-        #   start (httpd answers), passenger (instance good), apps (all app
-        #   processes up) - measured from `-k start` or `-k graceful`;
-        #   graceful (all ready again), stop (all processes gone).
-        self.timings = {}
-        self.history = []           # [(operation, seconds until ready)]
-        self.http = _session()
 
     # ------------------------------------------------------------ config
 
@@ -318,7 +328,7 @@ class Httpd:
             raise RuntimeError(f"apache2 -k start failed ({r.returncode}):\n"
                                f"{r.stdout}{r.stderr}\n{self.log_tail()}")
         try:
-            self.pid = procs.wait_until(lambda: passenger._read_int(self.pid_file),
+            self.pid = procs.wait_until(lambda: procs.read_int_file(self.pid_file),
                                         10, "httpd pid file")
             self.gen = procs.wait_until(self.generation, timeout, "httpd to answer",
                                         abort=self._died)

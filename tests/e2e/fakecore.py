@@ -47,7 +47,7 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SAMPLES_DIR = os.path.join(HERE, "samples")
+SAMPLES_DIR = os.path.join(HERE, "..", "samples")
 PYTHON = "/usr/bin/python3"
 
 BEHAVIOURS = ("normal", "delay", "hang", "no_accept", "close", "reset", "truncated",
@@ -87,7 +87,8 @@ class FakeCore:
       listener        user the server process runs as (default: owner)
       name            properties.json "name" (default random 8 chars)
       dirname         directory name (default passenger.<7 random chars>)
-      properties      dict merged over the default properties.json
+      properties      dict merged (deeply) over the default properties.json;
+                      a value None removes that field
       properties_raw  bytes written as properties.json instead (corruption)
       ro_password, full_password    default random 24 chars
       password_mode   mode of both password files (default 0o600)

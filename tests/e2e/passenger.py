@@ -1,7 +1,7 @@
 """Real Phusion Passenger for the e2e tests: Rack apps, instance dirs, standalone.
 
 Facts this relies on (Debian libapache2-mod-passenger / passenger 6.0.17,
-checked here; see also /work/shared/reference/passenger-api.md):
+checked here; see also the project's reference notes on the Passenger API):
 - an instance dir is <registry>/passenger.XXXXXXX; it is usable once
   `creation_finalized` exists and the watchdog holds flock(LOCK_EX) on `lock`;
 - the watchdog calls setsid(), so its pid is also the session id of the core,
@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 
@@ -102,6 +103,23 @@ class RackApp:
         return f"<RackApp {self.name} :{self.port} x{self.processes}>"
 
 
+# Socket paths below a registry: agents.s/* are <registry> + up to 40 bytes
+# ("/passenger.XXXXXXX/agents.s/watchdog_api"); an app socket is
+# "<registry>/passenger.XXXXXXX/apps.s/ruby.<random>" cut to 98 bytes by
+# Passenger (request_handler.rb: UNIX_PATH_MAX - 10), so the longer the
+# registry path, the fewer random characters the name keeps (47 with the
+# harness's 20-byte /tmp/pe-XXXXXXXX/reg). 48 bytes leaves ~19.
+MAX_REGISTRY_PATH = 48
+
+
+def check_registry_path(path):
+    """Refuse a registry path too long for Passenger's socket paths, with a
+    clear message instead of an obscure spawn failure later."""
+    if len(os.fsencode(path)) > MAX_REGISTRY_PATH:
+        raise ValueError(f"registry path {path!r} is longer than {MAX_REGISTRY_PATH} bytes; "
+                         "Passenger's Unix socket paths below it would not fit in sun_path")
+
+
 def default_apps():
     """The apps of the shared test servers: an ASCII one and one whose root
     path has non-ASCII UTF-8 characters (Passenger escapes it per byte in
@@ -136,14 +154,6 @@ def is_locked(path):
     return False
 
 
-def _read_int(path):
-    try:
-        with open(path) as f:
-            return int(f.read().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-
-
 def decode_xml_name(text):
     """Undo Passenger's per-byte escaping of names in pool.xml.
 
@@ -166,7 +176,7 @@ class Instance:
             self.properties = json.load(f)
         self.name = self.properties["name"]
         self.watchdog_pid = self.properties.get("watchdog_pid")
-        self.core_pid = _read_int(os.path.join(path, "core.pid"))
+        self.core_pid = procs.read_int_file(os.path.join(path, "core.pid"))
         self.core_api = os.path.join(path, "agents.s", "core_api")
 
     def __repr__(self):
@@ -253,7 +263,7 @@ class Instance:
         return sorted(pids)
 
 
-def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
+def find_good_instance(registry, exclude_names=(), watchdog_parent=None, watchdog_pid=None):
     """The one live, finalized, answering instance in registry, or None.
 
     exclude_names: names that must not count (the instance before a
@@ -262,6 +272,10 @@ def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
     tells httpd's real instance from the short-lived one Passenger starts
     during httpd's first config pass (its watchdog is a child of the
     process that ran `-k start`, before httpd daemonised).
+    watchdog_pid: if given, the instance of exactly this watchdog
+    (Standalone's pid file holds it).
+    Both filters run before the core is pinged, so other instances in the
+    same registry (fake cores that hang, say) cost nothing.
     Returns None while no candidate, or more than one, qualifies.
     """
     found = []
@@ -271,6 +285,8 @@ def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
         except (OSError, ValueError, KeyError):
             continue            # still being created, or being removed
         if inst.name in exclude_names or not inst.finalized() or not inst.locked():
+            continue
+        if watchdog_pid is not None and inst.watchdog_pid != watchdog_pid:
             continue
         if watchdog_parent is not None:
             st = procs.proc_stat(inst.watchdog_pid)
@@ -283,7 +299,7 @@ def find_good_instance(registry, exclude_names=(), watchdog_parent=None):
 
 
 def wait_for_instance(registry, timeout=30, exclude_names=(), watchdog_parent=None,
-                      seen_watchdogs=None, abort=None):
+                      watchdog_pid=None, seen_watchdogs=None, abort=None):
     """Poll registry until find_good_instance() finds one; return it.
 
     seen_watchdogs: a set that collects the watchdog pid of every instance
@@ -295,7 +311,7 @@ def wait_for_instance(registry, timeout=30, exclude_names=(), watchdog_parent=No
                 pid = _watchdog_pid_of(d)
                 if pid:
                     seen_watchdogs.add(pid)
-        return find_good_instance(registry, exclude_names, watchdog_parent)
+        return find_good_instance(registry, exclude_names, watchdog_parent, watchdog_pid)
     return procs.wait_until(probe, timeout, f"a good Passenger instance in {registry}",
                             abort=abort)
 
@@ -368,19 +384,18 @@ class Standalone:
     def __init__(self, base_dir, app_name="standalone-app", port=None,
                  registry_dir=None, environment="production"):
         self.base_dir = base_dir
-        self.dir = os.path.join(base_dir, f"sa-{app_name}")
-        os.makedirs(self.dir, exist_ok=True)
+        self.dir = tempfile.mkdtemp(prefix="s", dir=base_dir)   # short: socket paths
         os.chmod(self.dir, 0o755)
         self.app = RackApp(app_name, processes=1, environment=environment)
         self.app.standalone = True
         self.app.create(os.path.join(self.dir, "apps"))
         self.port = port or procs.free_port()
         self.app.port = self.port
-        self.registry_dir = registry_dir or os.path.join(self.dir, "reg")
-        os.makedirs(self.registry_dir, exist_ok=True)
-        os.chmod(self.registry_dir, 0o755)
-        # TMPDIR: standalone puts its temp dir and a temp-dir-toucher daemon
-        # there; keep both inside our own dir.
+        if registry_dir is None:   # a given one is used as it is
+            registry_dir = os.path.join(self.dir, "reg")
+            os.mkdir(registry_dir, 0o755)
+        check_registry_path(registry_dir)
+        self.registry_dir = registry_dir
         self.tmp_dir = os.path.join(self.dir, "tmp")
         os.makedirs(self.tmp_dir, exist_ok=True)
         self.pid_file = os.path.join(self.dir, "passenger.pid")
@@ -403,19 +418,25 @@ class Standalone:
                 "--disable-security-update-check", "--disable-anonymous-telemetry",
                 "--daemonize", "--pid-file", self.pid_file, "--log-file", self.log_file]
 
+    def _env(self):
+        """A clean environment (not the test runner's), with TMPDIR in our
+        dir: standalone puts its temp dir and a temp-dir-toucher daemon
+        there."""
+        return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "LANG": "C", "HOME": os.environ.get("HOME", "/root"), "TMPDIR": self.tmp_dir}
+
     def start(self, timeout=60):
         """Start it and wait until its instance is good and the app answers."""
         t0 = time.monotonic()
         self.app.release_hangs(False)
-        env = dict(os.environ, TMPDIR=self.tmp_dir)
-        r = procs.run(self.command(), cwd=self.app.root, env=env, timeout=timeout)
+        r = procs.run(self.command(), cwd=self.app.root, env=self._env(), timeout=timeout)
         if r.returncode != 0:
             raise RuntimeError(f"passenger start failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
-        self.pid = procs.wait_until(lambda: _read_int(self.pid_file), 10, "standalone pid file")
-        self.sessions.add(self.pid)
+        self.pid = procs.wait_until(lambda: procs.read_int_file(self.pid_file), 10,
+                                    "standalone pid file")
+        self.sessions.add(self.pid)   # the watchdog: setsid(), like under Apache
         self.instance = wait_for_instance(self.registry_dir, timeout=timeout,
-                                          seen_watchdogs=self.sessions)
-        self.sessions.add(self.instance.watchdog_pid)
+                                          watchdog_pid=self.pid)
         # Standalone spawns the app on the first request only.
         prestart_apps([self.app], timeout)
         wait_for_apps(self.instance, [self.app], timeout=timeout)
@@ -428,7 +449,7 @@ class Standalone:
         for root, _dirs, files in os.walk(self.tmp_dir):
             for f in files:
                 if f.endswith(".pid"):
-                    pid = _read_int(os.path.join(root, f))
+                    pid = procs.read_int_file(os.path.join(root, f))
                     if pid:
                         pids.add(pid)
         return pids
@@ -442,7 +463,7 @@ class Standalone:
         watched = procs.related_pids(roots={self.pid} | self._extra_daemons(),
                                      sessions=self.sessions)
         r = procs.run([PASSENGER_BIN, "stop", "--pid-file", self.pid_file],
-                      cwd=self.app.root, timeout=timeout)
+                      cwd=self.app.root, env=self._env(), timeout=timeout)
         left = procs.wait_pids_gone(watched, timeout, sessions=self.sessions)
         if left:
             procs.kill_pids(left, signal.SIGKILL)

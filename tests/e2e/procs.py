@@ -80,6 +80,16 @@ def proc_stat(pid):
     return rest[0], int(rest[1]), int(rest[3])
 
 
+def read_int_file(path):
+    """The integer in a pid file (Passenger writes them without newline),
+    or None if the file is missing or not (yet) a number."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
 def is_running(pid):
     """True if pid exists and has not exited.
 

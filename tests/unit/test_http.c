@@ -12,7 +12,7 @@
 #include "papi_http.h"
 
 /* Captured core API responses; relative to the repository root, where the tests are run. */
-#define DEFAULT_SAMPLES_DIR "../shared/reference/samples"
+#define DEFAULT_SAMPLES_DIR "tests/samples"
 
 typedef struct parsed {
     papi_http_parser *ps;
