@@ -6,6 +6,7 @@
  * or ends the parse, so feeding always makes progress. Budgets are checked before bytes are
  * stored, so nothing beyond a limit is ever kept. */
 #include "papi_http.h"
+#include "papi_chars.h"
 #include "papi_buf.h"
 
 #include <apr_cstr.h>
@@ -75,31 +76,15 @@ static papi_http_state current_state(const papi_http_parser *ps)
     return ps->phase == PHASE_ERROR ? PAPI_HTTP_ERROR : PAPI_HTTP_MORE;
 }
 
-static int is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
 static int is_blank(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-static int hex_value(char c)
-{
-    if (is_digit(c))
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* RFC 7230 tchar. */
 static int is_token_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || papi_is_digit(c)
            || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
@@ -111,7 +96,7 @@ static int parse_decimal(const char *s, apr_uint64_t *out)
     if (*s == '\0')
         return 0;
     for (; *s; s++) {
-        if (!is_digit(*s) || v > (APR_UINT64_MAX - (apr_uint64_t)(*s - '0')) / 10)
+        if (!papi_is_digit(*s) || v > (APR_UINT64_MAX - (apr_uint64_t)(*s - '0')) / 10)
             return 0;
         v = v * 10 + (apr_uint64_t)(*s - '0');
     }
@@ -183,8 +168,8 @@ static int parse_status_line(papi_http_parser *ps, const char *s, apr_size_t n)
 {
     if (!check_status_prefix(ps, s, n))
         return 0;
-    if (n < 12 || !is_digit(s[7]) || s[8] != ' '
-        || s[9] < '1' || s[9] > '9' || !is_digit(s[10]) || !is_digit(s[11])
+    if (n < 12 || !papi_is_digit(s[7]) || s[8] != ' '
+        || s[9] < '1' || s[9] > '9' || !papi_is_digit(s[10]) || !papi_is_digit(s[11])
         || (n > 12 && s[12] != ' '))
         return fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed status line");
     ps->resp.minor_version = s[7] - '0';
@@ -312,12 +297,12 @@ static void on_chunk_size_line(papi_http_parser *ps, const char *s, apr_size_t n
     apr_uint64_t size = 0;
     apr_size_t i = 0, digits_end;
 
-    for (; i < n && hex_value(s[i]) >= 0; i++) {
+    for (; i < n && papi_hex_value(s[i]) >= 0; i++) {
         if (size > (APR_UINT64_MAX >> 4)) {
             fail(ps, PAPI_HTTP_ERR_SYNTAX, "chunk size out of range");
             return;
         }
-        size = (size << 4) | (apr_uint64_t)hex_value(s[i]);
+        size = (size << 4) | (apr_uint64_t)papi_hex_value(s[i]);
     }
     if (i == 0) {
         fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid chunk size");

@@ -1,4 +1,5 @@
 #include "papi_request.h"
+#include "papi_chars.h"
 
 #include <apr_escape.h>
 #include <apr_lib.h>
@@ -46,17 +47,6 @@ static int papi_name_ok(const char *name)
     return 1;
 }
 
-static int papi_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes a query value: %XX and '+' for space. A NUL or a broken escape fails. */
 static const char *papi_query_value(apr_pool_t *p, const char *raw)
 {
@@ -68,7 +58,7 @@ static const char *papi_query_value(apr_pool_t *p, const char *raw)
         else if (*raw != '%')
             *o++ = *raw;
         else {
-            int hi = papi_hex(raw[1]), lo = hi < 0 ? -1 : papi_hex(raw[2]);
+            int hi = papi_hex_value(raw[1]), lo = hi < 0 ? -1 : papi_hex_value(raw[2]);
             if (lo < 0 || (hi == 0 && lo == 0))
                 return NULL;
             *o++ = (char)(hi * 16 + lo);
