@@ -265,18 +265,19 @@ static void papi_add_unique(apr_array_header_t *list, const char *s)
 }
 
 /* What one enabled configuration lets the helper hand out. */
-static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *uids,
-                         const papi_dir_conf *c, const papi_dir_conf *server_default)
+static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *patterns,
+                         apr_array_header_t *uids, const papi_dir_conf *c,
+                         const papi_dir_conf *server_default)
 {
-    const apr_array_header_t *patterns;
+    const apr_array_header_t *mine;
     papi_trust trust;
     int i;
 
     if (!c || !c->enabled)
         return;
-    patterns = c->registries ? c->registries : papi_registries(p, server_default);
-    for (i = 0; i < patterns->nelts; i++)
-        papi_add_unique((apr_array_header_t *)h->cfg.patterns, APR_ARRAY_IDX(patterns, i, const char *));
+    mine = c->registries ? c->registries : papi_registries(p, server_default);
+    for (i = 0; i < mine->nelts; i++)
+        papi_add_unique(patterns, APR_ARRAY_IDX(mine, i, const char *));
     trust = papi_trust_of(p, c->trusted ? c : server_default);
     for (i = 0; i < trust.count; i++)
         APR_ARRAY_PUSH(uids, uid_t) = trust.uids[i];
@@ -288,9 +289,9 @@ static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *uids
 static int papi_collect_all(apr_pool_t *p, server_rec *s, papi_helper *h)
 {
     apr_array_header_t *uids = apr_array_make(p, 4, sizeof(uid_t));
+    apr_array_header_t *patterns = apr_array_make(p, 4, sizeof(const char *));
     int i, enabled = 0;
 
-    h->cfg.patterns = apr_array_make(p, 4, sizeof(const char *));
     for (; s; s = s->next) {
         core_server_config *core = ap_get_core_module_config(s->module_config);
         papi_dir_conf *def = ap_get_module_config(s->lookup_defaults, &passenger_api_module);
@@ -298,9 +299,10 @@ static int papi_collect_all(apr_pool_t *p, server_rec *s, papi_helper *h)
             ap_conf_vector_t *sec = APR_ARRAY_IDX(core->sec_url, i, ap_conf_vector_t *);
             papi_dir_conf *c = ap_get_module_config(sec, &passenger_api_module);
             enabled += c && c->enabled;
-            papi_collect(p, h, uids, c, def);
+            papi_collect(p, h, patterns, uids, c, def);
         }
     }
+    h->cfg.patterns = patterns;
     h->cfg.trust.uids = (const uid_t *)uids->elts;
     h->cfg.trust.count = uids->nelts;
     return enabled;
@@ -423,6 +425,8 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     apr_status_t rv;
 
     papi_helper_socket = NULL;
+    /* jansson seeds its hash function on first use; do it before any thread could race for it. */
+    json_object_seed(0);
     /* The first pass of a start only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
