@@ -31,6 +31,7 @@
 #include "papi_buf.h"
 #include "papi_cred.h"
 #include "papi_fanout.h"
+#include "papi_policy.h"
 #include "papi_registry.h"
 #include "papi_request.h"
 
@@ -40,7 +41,12 @@
 #define PAPI_HANDLER "passenger-api"
 #define PAPI_REGISTRY_HEADER "X-Passenger-Instance-Registry-Dir"
 #define PAPI_DEFAULT_TIMEOUT apr_time_from_sec(5)
-#define PAPI_MAX_BODY (64 * 1024)
+#define PAPI_DEFAULT_REQUEST_TIMEOUT apr_time_from_sec(15)
+#define PAPI_DEFAULT_MAX_INSTANCES 32
+#define PAPI_DEFAULT_LIMIT_BODY (64 * 1024)
+/* Passenger's API refuses bodies over 128 KiB itself. */
+#define PAPI_MAX_LIMIT_BODY (128 * 1024)
+#define PAPI_DEFAULT_LIMIT_ANSWER (8 * 1024 * 1024)
 #define PAPI_UNSET -1
 
 /* Built with -fvisibility=hidden: the module record is the one symbol httpd must see. */
@@ -49,17 +55,22 @@
 
 module AP_MODULE_DECLARE_DATA passenger_api_module;
 
-typedef enum { PAPI_ACCESS_READONLY = 0, PAPI_ACCESS_FULL = 1 } papi_access;
-
 typedef struct papi_dir_conf {
     int enabled;                    /* a PassengerApi directive is in effect in this <Location> */
     const char *base;               /* that <Location>'s path: URLs are relative to it */
     apr_array_header_t *registries; /* patterns (const char *); NULL: Passenger's search list */
-    apr_interval_time_t timeout;    /* PAPI_UNSET: PAPI_DEFAULT_TIMEOUT */
+    apr_interval_time_t timeout;    /* per instance; PAPI_UNSET: PAPI_DEFAULT_TIMEOUT */
+    apr_interval_time_t request_timeout;    /* per request; PAPI_UNSET: the default */
+    int max_instances;              /* PAPI_UNSET: PAPI_DEFAULT_MAX_INSTANCES */
+    apr_off_t limit_body;           /* PAPI_UNSET: PAPI_DEFAULT_LIMIT_BODY */
+    apr_off_t limit_answer;         /* PAPI_UNSET: PAPI_DEFAULT_LIMIT_ANSWER */
     int registry_override;          /* PAPI_UNSET: off */
-    int access;                     /* PAPI_UNSET: readonly */
+    int access;                     /* papi_access; PAPI_UNSET: readonly */
     apr_array_header_t *trusted;    /* uid_t; NULL: root and the httpd User */
 } papi_dir_conf;
+
+/* A setting's value, or its default when unset. */
+#define PAPI_GET(c, field, def) ((c)->field != PAPI_UNSET ? (c)->field : (def))
 
 /* The helper's socket for this generation; set in post_config, so children inherit it. */
 static const char *papi_helper_socket;
@@ -71,6 +82,10 @@ static void *papi_create_dir_conf(apr_pool_t *p, char *dir)
     papi_dir_conf *c = apr_pcalloc(p, sizeof(*c));
 
     c->timeout = PAPI_UNSET;
+    c->request_timeout = PAPI_UNSET;
+    c->max_instances = PAPI_UNSET;
+    c->limit_body = PAPI_UNSET;
+    c->limit_answer = PAPI_UNSET;
     c->registry_override = PAPI_UNSET;
     c->access = PAPI_UNSET;
     return c;
@@ -86,6 +101,10 @@ static void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->base = PAPI_MERGE(base, NULL);
     c->registries = PAPI_MERGE(registries, NULL);
     c->timeout = PAPI_MERGE(timeout, PAPI_UNSET);
+    c->request_timeout = PAPI_MERGE(request_timeout, PAPI_UNSET);
+    c->max_instances = PAPI_MERGE(max_instances, PAPI_UNSET);
+    c->limit_body = PAPI_MERGE(limit_body, PAPI_UNSET);
+    c->limit_answer = PAPI_MERGE(limit_answer, PAPI_UNSET);
     c->registry_override = PAPI_MERGE(registry_override, PAPI_UNSET);
     c->access = PAPI_MERGE(access, PAPI_UNSET);
     c->trusted = PAPI_MERGE(trusted, NULL);
@@ -132,7 +151,8 @@ static const char *papi_set_registry_dir(cmd_parms *cmd, void *conf, const char 
     return NULL;
 }
 
-static const char *papi_set_timeout(cmd_parms *cmd, void *conf, const char *arg)
+/* PassengerApiTimeout, PassengerApiRequestTimeout: the field is the command's cmd_data. */
+static const char *papi_set_seconds(cmd_parms *cmd, void *conf, const char *arg)
 {
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
@@ -143,9 +163,50 @@ static const char *papi_set_timeout(cmd_parms *cmd, void *conf, const char *arg)
         return err;
     secs = strtod(arg, &end);
     if (end == arg || *end || !(secs > 0) || secs > 600)
-        return "PassengerApiTimeout takes a number of seconds above 0 and at most 600, e.g. 5 or 0.5";
-    c->timeout = (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " takes a number of seconds above 0 and at "
+                           "most 600, e.g. 5 or 0.5", NULL);
+    *(apr_interval_time_t *)((char *)c + (apr_size_t)cmd->info) =
+        (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
     return NULL;
+}
+
+/* A whole number between 1 and max; NULL with *n set, or the error. */
+static const char *papi_parse_count(cmd_parms *cmd, const char *arg, apr_off_t max, apr_off_t *n)
+{
+    char *end;
+
+    if (apr_strtoff(n, arg, &end, 10) != APR_SUCCESS || *end || end == arg || *n < 1 || *n > max)
+        return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to %" APR_OFF_T_FMT,
+                            cmd->cmd->name, max);
+    return NULL;
+}
+
+static const char *papi_set_max_instances(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    apr_off_t n;
+
+    if (err || (err = papi_parse_count(cmd, arg, 1024, &n)))
+        return err;
+    c->max_instances = (int)n;
+    return NULL;
+}
+
+static const char *papi_set_limit_body(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    return err ? err : papi_parse_count(cmd, arg, PAPI_MAX_LIMIT_BODY, &c->limit_body);
+}
+
+static const char *papi_set_limit_answer(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    return err ? err : papi_parse_count(cmd, arg, (apr_off_t)1 << 30, &c->limit_answer);
 }
 
 static const char *papi_set_registry_override(cmd_parms *cmd, void *conf, int on)
@@ -168,8 +229,7 @@ static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
     if (!strcasecmp(arg, "readonly"))
         c->access = PAPI_ACCESS_READONLY;
     else if (!strcasecmp(arg, "full"))
-        return "PassengerApiAccess full: forwarding Passenger's write endpoints is not implemented "
-               "yet; only readonly is available";
+        c->access = PAPI_ACCESS_FULL;
     else
         return "PassengerApiAccess takes readonly or full";
     return NULL;
@@ -206,8 +266,18 @@ static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char
 static const command_rec papi_cmds[] = {
     AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
                     "Passenger instance registry directories (absolute paths or globs) to scan"),
-    AP_INIT_TAKE1("PassengerApiTimeout", papi_set_timeout, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiTimeout", papi_set_seconds,
+                  (void *)APR_OFFSETOF(papi_dir_conf, timeout), RSRC_CONF | ACCESS_CONF,
                   "Seconds one instance has to answer, connect included (default 5)"),
+    AP_INIT_TAKE1("PassengerApiRequestTimeout", papi_set_seconds,
+                  (void *)APR_OFFSETOF(papi_dir_conf, request_timeout), RSRC_CONF | ACCESS_CONF,
+                  "Seconds one request may spend asking instances (default 15)"),
+    AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_max_instances, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Good instances asked in one request at the most (default 32)"),
+    AP_INIT_TAKE1("PassengerApiLimitRequestBody", papi_set_limit_body, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Bytes of request body accepted at the most (default 65536, at most 131072)"),
+    AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_limit_answer, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Bytes of one instance's answer body accepted at the most (default 8 MiB)"),
     AP_INIT_FLAG("PassengerApiRegistryOverride", papi_set_registry_override, NULL,
                  RSRC_CONF | ACCESS_CONF,
                  "Honour the " PAPI_REGISTRY_HEADER " request header, which can only narrow the "
@@ -419,6 +489,18 @@ static void papi_helper_maintain(int reason, void *data, apr_wait_t status)
     }
 }
 
+static void papi_warn_unsafe_registries(apr_pool_t *p, server_rec *s,
+                                        const apr_array_header_t *patterns)
+{
+    const apr_array_header_t *dirs = papi_registry_expand(p, patterns, NULL);
+    const char *why;
+    int i;
+
+    for (i = 0; i < dirs->nelts; i++)
+        if ((why = papi_registry_dir_warning(p, APR_ARRAY_IDX(dirs, i, const char *))) != NULL)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(014) "%s", why);
+}
+
 static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     papi_helper *h;
@@ -435,8 +517,11 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     h->server = s;
     h->cfg.client_uid = ap_unixd_config.user_id;
     h->cfg.parent_pid = getpid();
+    if (!papi_collect_all(pconf, s, h))
+        return OK;
+    papi_warn_unsafe_registries(ptemp, s, h->cfg.patterns);
     /* Without root, children can read only what they own themselves: no helper is needed. */
-    if (!papi_collect_all(pconf, s, h) || geteuid() != 0 || ap_unixd_config.user_id == 0)
+    if (geteuid() != 0 || ap_unixd_config.user_id == 0)
         return OK;
     h->socket_path = ap_runtime_dir_relative(pconf,
                                              apr_psprintf(ptemp, "passenger_api.%ld.sock", (long)getpid()));
@@ -517,28 +602,41 @@ static apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, con
     return found;
 }
 
-static void papi_fanout_setup(const papi_dir_conf *c, papi_fanout_config *f)
+/* How this request asks instances: its deadlines, limits, credential and scrubbing. */
+static void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
+                              papi_fanout_config *f)
 {
-    f->timeout = c->timeout != PAPI_UNSET ? c->timeout : PAPI_DEFAULT_TIMEOUT;
-    f->level = PAPI_CRED_RO;
+    papi_http_limits *limits = apr_palloc(r->pool, sizeof(*limits));
+
+    *limits = papi_http_default_limits;
+    limits->max_body = (apr_size_t)PAPI_GET(c, limit_answer, PAPI_DEFAULT_LIMIT_ANSWER);
+    f->timeout = PAPI_GET(c, timeout, PAPI_DEFAULT_TIMEOUT);
+    f->request_deadline = r->request_time + PAPI_GET(c, request_timeout,
+                                                      PAPI_DEFAULT_REQUEST_TIMEOUT);
+    f->max_instances = PAPI_GET(c, max_instances, PAPI_DEFAULT_MAX_INSTANCES);
+    f->level = v->level;
+    f->redact = v->redact;
     f->helper_socket = papi_helper_socket;
-    f->limits = &papi_http_default_limits;
+    f->limits = limits;
 }
 
 static int papi_instances_json(request_rec *r, const papi_dir_conf *c)
 {
     const char *why;
-    apr_array_header_t *found = papi_scan(r, c, &why);
+    apr_array_header_t *found;
     papi_buf *b;
 
-    if (!found)
+    if (r->method_number != M_GET)
+        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, "instances.json answers GET and HEAD only");
+    if (!(found = papi_scan(r, c, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
     b = papi_buf_make(r->pool, 4096);
     papi_answer_instances(b, found);
     return papi_send_json(r, HTTP_OK, b);
 }
 
-static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_core_request *req)
+static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
+                          const papi_core_request *req)
 {
     const char *why;
     apr_array_header_t *found = papi_scan(r, c, &why), *failures;
@@ -548,7 +646,7 @@ static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_cor
 
     if (!found)
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    papi_fanout_setup(c, &f);
+    papi_fanout_setup(r, c, v, &f);
     failures = apr_array_make(r->pool, 1, sizeof(const char *));
     b = papi_buf_make(r->pool, 8192);
     papi_fanout_aggregate(b, r->pool, &f, found, req, failures);
@@ -594,7 +692,7 @@ static const char *papi_safe_type(const papi_http_response *resp)
 }
 
 static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char *name,
-                             papi_core_request *req)
+                             const papi_verdict *v, const papi_core_request *req)
 {
     int matches;
     const char *why;
@@ -612,7 +710,7 @@ static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char 
                                      "names starting with '%s': give more of the name", matches, name))
                        : papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no good instance is "
                                      "named '%s' (see instances.json)", name));
-    papi_fanout_setup(c, &f);
+    papi_fanout_setup(r, c, v, &f);
     papi_fanout_call(r->pool, &f, inst, req, &res);
     if (res.failure) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(031) "instance %s (%s): %d %s",
@@ -623,9 +721,9 @@ static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char 
                      res.resp->body_len);
 }
 
-/* Reads a request body of at most PAPI_MAX_BODY bytes. Returns OK, or the status to refuse with
- * (413 before reading anything when the declared length is too long). */
-static int papi_read_body(request_rec *r, const char **body, apr_size_t *len)
+/* Reads a request body of at most limit bytes. Returns OK, or the status to refuse with (413
+ * before reading anything when the declared length is too long). */
+static int papi_read_body(request_rec *r, apr_off_t limit, const char **body, apr_size_t *len)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t declared;
@@ -634,16 +732,16 @@ static int papi_read_body(request_rec *r, const char **body, apr_size_t *len)
 
     *body = NULL;
     *len = 0;
-    if (cl && (apr_strtoff(&declared, cl, NULL, 10) != APR_SUCCESS || declared > PAPI_MAX_BODY))
+    if (cl && (apr_strtoff(&declared, cl, NULL, 10) != APR_SUCCESS || declared > limit))
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK)
         return HTTP_BAD_REQUEST;
     if (!ap_should_client_block(r))
         return OK;
-    buf = apr_palloc(r->pool, PAPI_MAX_BODY + 1);
-    while ((n = ap_get_client_block(r, buf + *len, PAPI_MAX_BODY + 1 - *len)) > 0) {
+    buf = apr_palloc(r->pool, (apr_size_t)limit + 1);
+    while ((n = ap_get_client_block(r, buf + *len, (apr_size_t)limit + 1 - *len)) > 0) {
         *len += (apr_size_t)n;
-        if (*len > PAPI_MAX_BODY)
+        if (*len > (apr_size_t)limit)
             return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     if (n < 0)
@@ -664,9 +762,23 @@ static const char *papi_relative(request_rec *r, const papi_dir_conf *c)
     return r->uri + n;
 }
 
-static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel)
+/* Why a write must be refused as one a web page could have sent, or NULL. */
+static const char *papi_forged(request_rec *r)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *own = apr_pstrcat(r->pool, ap_http_scheme(r), "://", host ? host : "", NULL);
+
+    return papi_policy_forgery(r->method, apr_table_get(r->headers_in, "Content-Type"),
+                               apr_table_get(r->headers_in, "Origin"),
+                               apr_table_get(r->headers_in, "Sec-Fetch-Site"), own);
+}
+
+/* A core request: validated core path and query, this mode's verdict, and for writes the body. */
+static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, const char *body,
+                      apr_size_t body_len)
 {
     papi_core_request req = { "GET", NULL, NULL, NULL, NULL, NULL, 0 };
+    papi_verdict v;
     const char *query, *why, *rest, *name = NULL;
 
     if (!strcmp(rel, "/instances.json"))
@@ -688,8 +800,22 @@ static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel)
                            "server.json, or instances.json");
     if ((why = papi_core_path_error(rest)) != NULL)
         return papi_refuse(r, HTTP_NOT_FOUND, why);
+    papi_policy_decide(PAPI_GET(c, access, PAPI_ACCESS_READONLY), r->method, rest, query, &v);
+    if (v.status)
+        return papi_refuse(r, v.status, apr_pstrcat(r->pool, r->method, " ", rest, ": ", v.why, NULL));
+    if (v.write) {
+        if ((why = papi_forged(r)) != NULL)
+            return papi_refuse(r, HTTP_FORBIDDEN, why);
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(040) "%s %s%s%s forwarded to %s "
+                      "with the admin credential", r->method, rest, *query ? "?" : "", query,
+                      name ? name : "every good instance");
+        req.method = r->method;
+        req.body = body ? body : "";
+        req.body_len = body_len;
+        req.content_type = "application/json";
+    }
     req.path = *query ? apr_pstrcat(r->pool, rest, "?", query, NULL) : rest;
-    return name ? papi_one_instance(r, c, name, &req) : papi_aggregate(r, c, &req);
+    return name ? papi_one_instance(r, c, name, &v, &req) : papi_aggregate(r, c, &v, &req);
 }
 
 static int papi_handler(request_rec *r)
@@ -708,19 +834,20 @@ static int papi_handler(request_rec *r)
                       " outside a <Location> with PassengerApi directives: refused");
         return HTTP_NOT_FOUND;
     }
-    if ((status = papi_read_body(r, &body, &body_len)) != OK) {
+    r->allowed = (AP_METHOD_BIT << M_GET);
+    if (PAPI_GET(c, access, PAPI_ACCESS_READONLY) == PAPI_ACCESS_FULL)
+        r->allowed |= (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PUT) | (AP_METHOD_BIT << M_DELETE);
+    if ((status = papi_read_body(r, PAPI_GET(c, limit_body, PAPI_DEFAULT_LIMIT_BODY), &body,
+                                 &body_len)) != OK) {
         /* The rest of the body stays unread: the connection cannot be reused. */
         r->connection->keepalive = AP_CONN_CLOSE;
         return papi_refuse(r, status, status == HTTP_REQUEST_ENTITY_TOO_LARGE
-                           ? apr_psprintf(r->pool, "request bodies are limited to %d bytes",
-                                          PAPI_MAX_BODY)
+                           ? apr_psprintf(r->pool, "request bodies are limited to %" APR_OFF_T_FMT
+                                          " bytes (PassengerApiLimitRequestBody)",
+                                          PAPI_GET(c, limit_body, PAPI_DEFAULT_LIMIT_BODY))
                            : "the request body could not be read");
     }
-    r->allowed = (AP_METHOD_BIT << M_GET);
-    if (r->method_number != M_GET)
-        return papi_refuse(r, HTTP_FORBIDDEN, apr_pstrcat(r->pool, r->method, " is refused: this "
-                           "API is read-only (PassengerApiAccess readonly); use GET or HEAD", NULL));
-    return papi_route(r, c, rel);
+    return papi_route(r, c, rel, body, body_len);
 }
 
 static void papi_register_hooks(apr_pool_t *p)

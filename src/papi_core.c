@@ -69,31 +69,38 @@ apr_status_t papi_unix_connect(apr_pool_t *p, const char *path, apr_time_t deadl
     return rv;
 }
 
+/* The request is assembled in one allocation; the caller wipes it once sent (it carries the
+ * password), and the pieces that held the credential are wiped here. */
 const char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len)
 {
-    const char *auth = "", *framing = "", *text;
+    char *plain = NULL, *coded = NULL, *text;
+    const char *framing = "";
+    apr_size_t head;
 
     if (req->user) {
-        const char *plain = apr_pstrcat(p, req->user, ":", req->password, NULL);
-        char *coded = apr_palloc(p, apr_base64_encode_len(strlen(plain)));
+        plain = apr_pstrcat(p, req->user, ":", req->password, NULL);
+        coded = apr_palloc(p, apr_base64_encode_len(strlen(plain)));
         apr_base64_encode(coded, plain, strlen(plain));
-        auth = apr_pstrcat(p, "Authorization: Basic ", coded, "\r\n", NULL);
+        explicit_bzero(plain, strlen(plain));
     }
     if (req->body)
         framing = apr_psprintf(p, "Content-Type: %s\r\nContent-Length: %" APR_SIZE_T_FMT "\r\n",
                                req->content_type ? req->content_type : "application/json",
                                req->body_len);
-    text = apr_pstrcat(p, req->method, " ", req->path, " HTTP/1.1\r\nHost: localhost\r\n", auth,
-                       framing, "Connection: close\r\n\r\n", NULL);
-    *len = strlen(text);
+    head = strlen(req->method) + strlen(req->path) + strlen(framing) + (coded ? strlen(coded) : 0)
+           + 128;
+    text = apr_palloc(p, head + req->body_len + 1);
+    *len = (apr_size_t)apr_snprintf(text, head, "%s %s HTTP/1.1\r\nHost: localhost\r\n%s%s%s%s"
+                                    "Connection: close\r\n\r\n", req->method, req->path,
+                                    coded ? "Authorization: Basic " : "", coded ? coded : "",
+                                    coded ? "\r\n" : "", framing);
+    if (coded)
+        explicit_bzero(coded, strlen(coded));
     if (req->body) {
-        char *all = apr_palloc(p, *len + req->body_len + 1);
-        memcpy(all, text, *len);
-        memcpy(all + *len, req->body, req->body_len);
+        memcpy(text + *len, req->body, req->body_len);
         *len += req->body_len;
-        all[*len] = '\0';
-        text = all;
     }
+    text[*len] = '\0';
     return text;
 }
 
@@ -109,7 +116,8 @@ static void papi_fail(papi_core_result *res, apr_status_t rv, apr_pool_t *p, con
 
 /* Reads until the parser has a whole answer, the peer closes, or the deadline passes. */
 static void papi_read_answer(apr_pool_t *p, apr_socket_t *sock, papi_http_parser *ps,
-                             apr_time_t deadline, papi_core_result *res)
+                             const papi_http_limits *limits, apr_time_t deadline,
+                             papi_core_result *res)
 {
     char *buf = apr_palloc(p, PAPI_RECV_CHUNK);
     papi_http_state st = PAPI_HTTP_MORE;
@@ -132,7 +140,12 @@ static void papi_read_answer(apr_pool_t *p, apr_socket_t *sock, papi_http_parser
     }
     if (st == PAPI_HTTP_ERROR) {
         res->failure = 502;
-        res->error = apr_pstrcat(p, "bad answer: ", papi_http_parser_error(ps), NULL);
+        res->error = papi_http_parser_error_kind(ps) == PAPI_HTTP_ERR_TOO_LARGE
+            ? apr_psprintf(p, "answer too large: %s (limits: %" APR_SIZE_T_FMT " bytes of body, "
+                           "%" APR_SIZE_T_FMT " bytes and %d lines of header)",
+                           papi_http_parser_error(ps), limits->max_body, limits->max_header_bytes,
+                           limits->max_headers)
+            : apr_pstrcat(p, "bad answer: ", papi_http_parser_error(ps), NULL);
         return;
     }
     res->resp = papi_http_parser_response(ps);
@@ -163,10 +176,12 @@ void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
         return;
     }
     text = papi_core_request_text(p, req, &len);
-    if ((rv = papi_socket_send_all(sock, text, len, deadline)) != APR_SUCCESS)
+    rv = papi_socket_send_all(sock, text, len, deadline);
+    explicit_bzero((char *)text, len);     /* it carries the password */
+    if (rv != APR_SUCCESS)
         papi_fail(res, rv, p, "sending the request");
     else
         papi_read_answer(p, sock, papi_http_parser_make(p, limits, !strcmp(req->method, "HEAD")),
-                         deadline, res);
+                         limits ? limits : &papi_http_default_limits, deadline, res);
     apr_socket_close(sock);
 }

@@ -26,6 +26,17 @@ const char *papi_cred_user(papi_cred_level level)
     return level == PAPI_CRED_FULL ? "admin" : "ro_admin";
 }
 
+static apr_status_t papi_wipe(void *secret)
+{
+    explicit_bzero(secret, strlen(secret));
+    return APR_SUCCESS;
+}
+
+void papi_cred_wipe_later(apr_pool_t *p, const char *secret)
+{
+    apr_pool_cleanup_register(p, secret, papi_wipe, apr_pool_cleanup_null);
+}
+
 /* Passenger writes 24 alphanumerics; accept any printable ASCII, never CR, LF or NUL. */
 static const char *papi_password_error(const char *pw, apr_size_t len)
 {
@@ -67,6 +78,7 @@ const char *papi_cred_read(apr_pool_t *p, const char *registry, const char *dirn
         return apr_pstrcat(p, file, " is ", why, NULL);
     if (len > 0 && data[len - 1] == '\n')
         data[--len] = '\0';
+    papi_cred_wipe_later(p, data);
     if ((why = papi_password_error(data, len)) != NULL)
         return why;
     *password = data;
@@ -158,7 +170,7 @@ static void papi_cred_serve_one(apr_pool_t *p, const papi_cred_config *cfg, int 
         return;
     answer = apr_pstrcat(p, papi_cred_answer(p, cfg, line), "\n", NULL);
     (void)send(fd, answer, strlen(answer), MSG_NOSIGNAL);
-    memset((char *)answer, 0, strlen(answer));
+    explicit_bzero((char *)answer, strlen(answer));
 }
 
 void papi_cred_serve(int listen_fd, const papi_cred_config *cfg)
@@ -242,7 +254,8 @@ const char *papi_cred_ask(apr_pool_t *p, const char *socket_path, papi_cred_leve
     *strchr(answer, '\n') = '\0';
     if (strncmp(answer, "OK ", 3) == 0) {
         *password = apr_pstrdup(p, answer + 3);
-        memset(answer, 0, sizeof(answer));
+        papi_cred_wipe_later(p, *password);
+        explicit_bzero(answer, sizeof(answer));
         return NULL;
     }
     return apr_pstrcat(p, "the credential helper refused: ",

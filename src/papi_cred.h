@@ -21,6 +21,10 @@ typedef enum { PAPI_CRED_RO, PAPI_CRED_FULL } papi_cred_level;
 /* The Basic auth user Passenger's core expects for a level. */
 const char *papi_cred_user(papi_cred_level level);
 
+/* Zeroes secret (NUL-terminated, in pool memory) when pool p is cleared: a password should not
+ * linger in a long-lived child's freed memory. */
+void papi_cred_wipe_later(apr_pool_t *p, const char *secret);
+
 /* Reads the password of the instance registry/dirname itself: the directory must still be owned
  * by owner. Returns NULL, or why not. */
 const char *papi_cred_read(apr_pool_t *p, const char *registry, const char *dirname, uid_t owner,

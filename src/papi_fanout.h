@@ -11,7 +11,10 @@
 
 typedef struct papi_fanout_config {
     apr_interval_time_t timeout;    /* per instance, connect included */
+    apr_time_t request_deadline;    /* no instance is asked, nor waited for, after this */
+    int max_instances;              /* good instances asked in one request at the most */
     papi_cred_level level;
+    int redact;                     /* scrub secrets from answers (read-only mode) */
     const char *helper_socket;      /* NULL when no helper runs */
     const papi_http_limits *limits;
 } papi_fanout_config;
@@ -20,8 +23,10 @@ typedef struct papi_fanout_config {
 void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
                       const papi_core_request *req, papi_core_result *res);
 
-/* Calls every good instance and writes the PassengerAPI-compatible array to b. Each failure is
- * described in failures (const char *), when not NULL. */
+/* Calls every good instance and writes the PassengerAPI-compatible array to b. Instances past
+ * max_instances, or reached after the request's deadline, are not asked: their elements say so
+ * (503 and 504). Each failure, and each of those two limits once, is described in failures
+ * (const char *), when not NULL. */
 void papi_fanout_aggregate(papi_buf *b, apr_pool_t *p, const papi_fanout_config *cfg,
                            const apr_array_header_t *instances, const papi_core_request *req,
                            apr_array_header_t *failures);

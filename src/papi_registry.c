@@ -81,6 +81,21 @@ const char *papi_registry_pattern_error(apr_pool_t *p, const char *pattern)
     return NULL;
 }
 
+const char *papi_registry_dir_warning(apr_pool_t *p, const char *dir)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return NULL;
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+        return apr_psprintf(p, "registry directory %s (mode %04o) is writable by others without the "
+                            "sticky bit: anyone can rename or replace instance directories in it. "
+                            "Instances there are still checked one by one, but prefer a directory "
+                            "only root can write, such as /var/run/passenger-instreg", dir,
+                            (unsigned)(st.st_mode & 07777));
+    return NULL;
+}
+
 static void papi_push_unique(apr_array_header_t *arr, const char *s)
 {
     int i;
@@ -230,26 +245,34 @@ static const char *papi_properties_error(json_t *props)
     return NULL;
 }
 
+const char *papi_properties_parse(apr_pool_t *p, const char *text, apr_size_t len, json_t **props,
+                                  const char **name)
+{
+    json_error_t jerr;
+    const char *why;
+
+    *props = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!*props)
+        return apr_psprintf(p, "properties.json is not valid JSON (%s)", jerr.text);
+    apr_pool_cleanup_register(p, *props, papi_json_cleanup, apr_pool_cleanup_null);
+    if (!json_is_object(*props))
+        return "properties.json is not a JSON object";
+    if ((why = papi_properties_error(*props)) != NULL)
+        return why;
+    *name = apr_pstrdup(p, json_string_value(json_object_get(*props, "name")));
+    return NULL;
+}
+
 static const char *papi_read_properties(apr_pool_t *p, papi_instance *inst, int dirfd)
 {
     papi_fs_rules rules = { inst->owner, 0022, 0, PAPI_PROPERTIES_MAX };
-    json_error_t jerr;
     char *text;
     apr_size_t len;
     const char *why = papi_fs_read(p, dirfd, "properties.json", &rules, &text, &len);
 
     if (why)
         return apr_pstrcat(p, "properties.json is ", why, NULL);
-    inst->properties = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!inst->properties)
-        return apr_psprintf(p, "properties.json is not valid JSON (%s)", jerr.text);
-    apr_pool_cleanup_register(p, inst->properties, papi_json_cleanup, apr_pool_cleanup_null);
-    if (!json_is_object(inst->properties))
-        return "properties.json is not a JSON object";
-    if ((why = papi_properties_error(inst->properties)) != NULL)
-        return why;
-    inst->name = apr_pstrdup(p, json_string_value(json_object_get(inst->properties, "name")));
-    return NULL;
+    return papi_properties_parse(p, text, len, &inst->properties, &inst->name);
 }
 
 /* flock, as the watchdog uses, never fcntl: the two do not see each other on Linux. A shared

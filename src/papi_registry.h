@@ -47,6 +47,10 @@ const char *papi_inst_state_name(papi_inst_state state);
  * or NULL when it can. */
 const char *papi_registry_pattern_error(apr_pool_t *p, const char *pattern);
 
+/* Why the registry directory dir is unsafe to trust (writable by others without the sticky bit,
+ * so anyone can rename or replace instance directories in it), or NULL. */
+const char *papi_registry_dir_warning(apr_pool_t *p, const char *dir);
+
 /* Passenger's own search list: $PASSENGER_INSTANCE_REGISTRY_DIR alone if set, else $TMPDIR, /tmp,
  * /var/run/passenger-instreg (duplicates removed). */
 apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p);
@@ -62,6 +66,12 @@ apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t
  * (const char *), when not NULL. */
 apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *registries,
                                        const papi_trust *trust, apr_array_header_t *notes);
+
+/* Parses properties.json text as Passenger's admin tools accept it (an object with instance_dir's
+ * integer major/minor version, a name of 1-64 letters and digits, server_software, an integer
+ * watchdog_pid). Returns NULL with *props (freed with p) and *name set, or why not. */
+const char *papi_properties_parse(apr_pool_t *p, const char *text, apr_size_t len, json_t **props,
+                                  const char **name);
 
 /* Classifies one candidate; dirname must pass papi_instance_dirname_ok. */
 papi_instance *papi_instance_inspect(apr_pool_t *p, const char *registry, const char *dirname,

@@ -1,0 +1,89 @@
+#include "papi_policy.h"
+
+#include <apr_strings.h>
+#include <string.h>
+#include <strings.h>
+
+/* Passenger's state-changing endpoints (reference/passenger-api.md §4). */
+static const char *const papi_write_endpoints[] = {
+    "/shutdown.json", "/gc.json", "/reopen_logs.json", "/reinherit_logs.json",
+    "/pool/restart_app_group.json", "/pool/detach_process.json", NULL
+};
+
+/* Readable with ro_admin, but full of what read-only mode must not show. */
+static const char *const papi_secret_endpoints[] = { "/pool.json", "/config.json", NULL };
+
+static int papi_listed(const char *const *list, const char *path)
+{
+    for (; *list; list++)
+        if (!strcmp(*list, path))
+            return 1;
+    return 0;
+}
+
+static int papi_has_param(const char *query, const char *name)
+{
+    apr_size_t n = strlen(name);
+    const char *q;
+
+    for (q = query; q && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL)
+        if (!strncmp(q, name, n) && q[n] == '=')
+            return 1;
+    return 0;
+}
+
+static void papi_refuse_with(papi_verdict *v, int status, const char *why)
+{
+    v->status = status;
+    v->why = why;
+}
+
+void papi_policy_decide(papi_access mode, const char *method, const char *core_path,
+                        const char *query, papi_verdict *v)
+{
+    int read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+
+    memset(v, 0, sizeof(*v));
+    v->write = !read;
+    v->level = read ? PAPI_CRED_RO : PAPI_CRED_FULL;
+    v->redact = (mode == PAPI_ACCESS_READONLY);
+    if (mode == PAPI_ACCESS_FULL) {
+        if (!read && strcmp(method, "POST") && strcmp(method, "PUT") && strcmp(method, "DELETE"))
+            papi_refuse_with(v, 405, "only GET, HEAD, POST, PUT and DELETE are forwarded");
+        return;
+    }
+    if (!read)
+        papi_refuse_with(v, 403, "this API is read-only (PassengerApiAccess readonly): only GET and "
+                                 "HEAD are allowed");
+    else if (papi_listed(papi_write_endpoints, core_path) || !strncmp(core_path, "/server/", 8))
+        papi_refuse_with(v, 403, "this is one of Passenger's write endpoints, which read-only mode "
+                                 "never forwards (PassengerApiAccess full allows them)");
+    else if (papi_listed(papi_secret_endpoints, core_path))
+        papi_refuse_with(v, 403, "this endpoint shows application environment variables and "
+                                 "settings: only PassengerApiAccess full forwards it");
+    else if (papi_has_param(query, "secrets"))
+        papi_refuse_with(v, 403, "secrets=... is not available in read-only mode");
+}
+
+/* The media type of a Content-Type value, without parameters, is application/json. */
+static int papi_is_json(const char *content_type)
+{
+    static const char json[] = "application/json";
+    apr_size_t n = sizeof(json) - 1;
+
+    if (!content_type || strncasecmp(content_type, json, n))
+        return 0;
+    return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
+}
+
+const char *papi_policy_forgery(const char *method, const char *content_type, const char *origin,
+                                const char *fetch_site, const char *own_origin)
+{
+    if ((!strcmp(method, "POST") || !strcmp(method, "PUT")) && !papi_is_json(content_type))
+        return "a write needs Content-Type: application/json";
+    if (origin && strcasecmp(origin, own_origin))
+        return "a write from another origin is refused";
+    if (fetch_site && strcasecmp(fetch_site, "same-origin") && strcasecmp(fetch_site, "none"))
+        return "a write from another site is refused";
+    return NULL;
+}

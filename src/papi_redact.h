@@ -1,0 +1,18 @@
+/* Scrubbing what read-only mode must never show from a core's answer: the group API key (which is
+ * also each process's connect password) wherever pool.xml and pool.txt carry it, and the
+ * addresses of the processes' own sockets. */
+#ifndef PAPI_REDACT_H
+#define PAPI_REDACT_H
+
+#include <apr_pools.h>
+
+#define PAPI_REDACTED "[REDACTED]"
+
+/* The answer to core_path (without query) with secrets replaced by PAPI_REDACTED; body itself
+ * when the path carries none. pool.xml: the text of every <api_key> and <secret>, and every
+ * <sockets> element. pool.txt: the values of "Password:" and "URL :" lines. An element that
+ * never closes ends the answer there: what cannot be read cannot be shown. */
+const char *papi_redact(apr_pool_t *p, const char *core_path, const char *body, apr_size_t len,
+                        apr_size_t *out_len);
+
+#endif
