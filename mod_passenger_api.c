@@ -544,6 +544,8 @@ static int papi_send(request_rec *r, int status, const char *type, const char *d
     ap_set_content_type(r, type);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    /* Nothing here is meant to run or be framed, whatever a core put in it. */
+    apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     ap_set_content_length(r, len);
     if (!r->header_only)
         ap_rwrite(data, (int)len, r);
@@ -678,17 +680,21 @@ static const papi_instance *papi_pick(const apr_array_header_t *found, const cha
     return *matches == 1 ? picked : NULL;
 }
 
-/* A Content-Type from a core is relayed only if it is plain printable text. */
+/* The media type a core's answer is relayed with: only the types Passenger's core uses, and never
+ * one a browser would run (its error pages say text/html: they are shown as text). */
 static const char *papi_safe_type(const papi_http_response *resp)
 {
-    const char *type = papi_http_header_get(resp, "Content-Type"), *c;
+    static const char *const relayed[] = { "application/json", "text/plain", "text/xml" };
+    const char *type = papi_http_header_get(resp, "Content-Type");
+    apr_size_t i, n;
 
-    if (!type || !*type || strlen(type) > 128)
+    if (!type)
         return "application/octet-stream";
-    for (c = type; *c; c++)
-        if (*c < 0x20 || *c > 0x7e)
-            return "application/octet-stream";
-    return type;
+    n = strcspn(type, "; ");
+    for (i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
+        if (n == strlen(relayed[i]) && !strncasecmp(type, relayed[i], n))
+            return relayed[i];
+    return strncasecmp(type, "text/", 5) ? "application/octet-stream" : "text/plain";
 }
 
 static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char *name,

@@ -237,3 +237,19 @@ def test_request_deadline(httpd, fake_core, regs, expect_log):
     assert "not asked" in answer[1]["error"] or "deadline" in answer[1]["error"]
     # Two hung instances of 1 s each, but the request as a whole is cut at 1.5 s.
     assert elapsed < 1.5 + 1.0
+
+
+def test_raw_answers_cannot_run_in_a_browser(httpd, fake_core, regs):
+    """Whatever a core says its answer is, the admin's browser never runs it."""
+    page = "<script>alert(document.cookie)</script>"
+    fake = fake_core(registry_dir=regs["fake"], responses={
+        "/evil.json": (200, {"Content-Type": "text/html; charset=UTF-8"}, page),
+        "/odd.json": (200, {"Content-Type": "application/javascript"}, "alert(1)")})
+    r = httpd.get(f"{RO}/instances/{fake.name}/evil.json")
+    assert r.status_code == 200 and r.text == page
+    assert r.headers["Content-Type"] == "text/plain"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'none'" in r.headers["Content-Security-Policy"]
+    r = httpd.get(f"{RO}/instances/{fake.name}/odd.json")
+    assert r.headers["Content-Type"] == "application/octet-stream"
+    assert "default-src 'none'" in httpd.get(RO + "/ping.json").headers["Content-Security-Policy"]
