@@ -87,6 +87,11 @@ const char *papi_registry_dir_warning(apr_pool_t *p, const char *dir)
 
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return NULL;
+    if (st.st_uid != 0)
+        return apr_psprintf(p, "registry directory %s is owned by uid %ld, not root: that user can "
+                            "rename or replace instance directories in it. Instances there are "
+                            "still checked one by one, but prefer a directory only root can write, "
+                            "such as /var/run/passenger-instreg", dir, (long)st.st_uid);
     if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
         return apr_psprintf(p, "registry directory %s (mode %04o) is writable by others without the "
                             "sticky bit: anyone can rename or replace instance directories in it. "

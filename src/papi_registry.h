@@ -47,8 +47,8 @@ const char *papi_inst_state_name(papi_inst_state state);
  * or NULL when it can. */
 const char *papi_registry_pattern_error(apr_pool_t *p, const char *pattern);
 
-/* Why the registry directory dir is unsafe to trust (writable by others without the sticky bit,
- * so anyone can rename or replace instance directories in it), or NULL. */
+/* Why the registry directory dir is unsafe to trust (not owned by root, or writable by others
+ * without the sticky bit: someone else can rename or replace instance directories in it), or NULL. */
 const char *papi_registry_dir_warning(apr_pool_t *p, const char *dir);
 
 /* Passenger's own search list: $PASSENGER_INSTANCE_REGISTRY_DIR alone if set, else $TMPDIR, /tmp,

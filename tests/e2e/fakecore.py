@@ -536,7 +536,11 @@ class FakeServer:
         while True:
             # Wait for a pending connection first, then look at the control:
             # with 'no_accept' it stays in the listen backlog.
-            if self.sock is None or not select.select([self.sock], [], [], 0.05)[0]:
+            if self.sock is None:
+                # 'stale' or 'absent': nothing to serve, but the lock holder must stay alive.
+                time.sleep(0.2)
+                continue
+            if not select.select([self.sock], [], [], 0.05)[0]:
                 continue
             if self.load_control().get("behaviour") == "no_accept":
                 time.sleep(0.05)

@@ -249,6 +249,25 @@ static void pattern_errors(void **state)
     assert_non_null(strstr(papi_registry_pattern_error(p, longdir), "too long"));
 }
 
+static void unsafe_registry_directories(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p);
+
+    assert_null(papi_registry_dir_warning(p, reg));     /* root, 0755 */
+    chmod(reg, 01777);
+    assert_null(papi_registry_dir_warning(p, reg));     /* like /tmp */
+    chmod(reg, 0777);
+    assert_non_null(strstr(papi_registry_dir_warning(p, reg), "sticky"));
+    chmod(reg, 0775);
+    assert_non_null(strstr(papi_registry_dir_warning(p, reg), "sticky"));
+    chmod(reg, 0755);
+    assert_int_equal(chown(reg, 12345, 0), 0);
+    assert_non_null(strstr(papi_registry_dir_warning(p, reg), "uid 12345"));
+    assert_null(papi_registry_dir_warning(p, "/nonexistent/papi"));
+    papi_fx_remove(p, reg);
+}
+
 static void default_patterns_follow_passenger(void **state)
 {
     apr_pool_t *p = *state;
@@ -296,6 +315,7 @@ int main(void)
         PAPI_TEST(scan_orders_and_skips_non_candidates),
         PAPI_TEST(expand_globs_narrow_and_dedupe),
         PAPI_TEST(pattern_errors),
+        PAPI_TEST(unsafe_registry_directories),
         PAPI_TEST(default_patterns_follow_passenger),
         PAPI_TEST(names),
     };
