@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #define PAPI_CRED_PROTO "PAPI-CRED/1"
@@ -136,60 +135,104 @@ static int papi_peer_is(int fd, uid_t uid)
     return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == uid;
 }
 
-/* One line, read within the socket's receive timeout; NULL if none came whole. */
-static char *papi_read_line(int fd, char *buf, apr_size_t size)
-{
-    apr_size_t got = 0;
+/* One client of the helper: its request line as it arrives, and how long it may take. */
+typedef struct papi_cred_client {
+    int fd;                         /* -1: a free slot */
+    apr_time_t deadline;
+    apr_size_t got;
+    char line[PAPI_CRED_LINE_MAX];
+} papi_cred_client;
 
-    while (got < size - 1) {
-        ssize_t n = recv(fd, buf + got, size - 1 - got, 0);
-        char *nl;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return NULL;
-        got += (apr_size_t)n;
-        buf[got] = '\0';
-        if ((nl = memchr(buf, '\n', got)) != NULL) {
-            *nl = '\0';
-            return buf;
-        }
-    }
-    return NULL;
+#define PAPI_CRED_CLIENTS 32
+#define PAPI_CRED_CLIENT_TIME apr_time_from_sec(1)
+
+static void papi_client_close(papi_cred_client *c)
+{
+    close(c->fd);
+    explicit_bzero(c->line, sizeof(c->line));
+    c->fd = -1;
 }
 
-static void papi_cred_serve_one(apr_pool_t *p, const papi_cred_config *cfg, int fd)
+/* Reads what has arrived; once the line is whole, answers it and closes. */
+static void papi_client_read(apr_pool_t *p, const papi_cred_config *cfg, papi_cred_client *c)
 {
-    struct timeval tv = { 1, 0 };
-    char line[PAPI_CRED_LINE_MAX];
+    ssize_t n = recv(c->fd, c->line + c->got, sizeof(c->line) - 1 - c->got, MSG_DONTWAIT);
+    char *nl;
     const char *answer;
 
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (!papi_peer_is(fd, cfg->client_uid) || !papi_read_line(fd, line, sizeof(line)))
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
-    answer = apr_pstrcat(p, papi_cred_answer(p, cfg, line), "\n", NULL);
-    (void)send(fd, answer, strlen(answer), MSG_NOSIGNAL);
+    if (n <= 0) {
+        papi_client_close(c);
+        return;
+    }
+    c->got += (apr_size_t)n;
+    c->line[c->got] = '\0';
+    if (!(nl = memchr(c->line, '\n', c->got))) {
+        if (c->got == sizeof(c->line) - 1)
+            papi_client_close(c);
+        return;
+    }
+    *nl = '\0';
+    answer = apr_pstrcat(p, papi_cred_answer(p, cfg, c->line), "\n", NULL);
+    /* One short line into an empty socket buffer: it does not block. */
+    (void)send(c->fd, answer, strlen(answer), MSG_NOSIGNAL | MSG_DONTWAIT);
     explicit_bzero((char *)answer, strlen(answer));
+    papi_client_close(c);
+    apr_pool_clear(p);
 }
 
+static void papi_client_accept(int listen_fd, const papi_cred_config *cfg,
+                               papi_cred_client *clients)
+{
+    int i, fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+    if (fd < 0)
+        return;
+    if (!papi_peer_is(fd, cfg->client_uid)) {
+        close(fd);
+        return;
+    }
+    for (i = 0; i < PAPI_CRED_CLIENTS; i++)
+        if (clients[i].fd < 0) {
+            clients[i].fd = fd;
+            clients[i].got = 0;
+            clients[i].deadline = apr_time_now() + PAPI_CRED_CLIENT_TIME;
+            return;
+        }
+    close(fd);      /* every slot busy: the asker retries or reports it */
+}
+
+/* Many clients at once, each bounded in time, so no slow or hostile one holds up the others. */
 void papi_cred_serve(int listen_fd, const papi_cred_config *cfg)
 {
+    papi_cred_client clients[PAPI_CRED_CLIENTS];
+    struct pollfd pfds[PAPI_CRED_CLIENTS + 1];
     apr_pool_t *p;
+    int i;
 
+    for (i = 0; i < PAPI_CRED_CLIENTS; i++)
+        clients[i].fd = -1;
     apr_pool_create(&p, NULL);
     while (getppid() == cfg->parent_pid) {
-        struct pollfd pfd = { listen_fd, POLLIN, 0 };
-        int fd;
-        if (poll(&pfd, 1, 1000) <= 0)
+        apr_time_t now = apr_time_now();
+        pfds[0] = (struct pollfd){ listen_fd, POLLIN, 0 };
+        for (i = 0; i < PAPI_CRED_CLIENTS; i++) {
+            if (clients[i].fd >= 0 && now > clients[i].deadline)
+                papi_client_close(&clients[i]);
+            pfds[i + 1] = (struct pollfd){ clients[i].fd, POLLIN, 0 };
+        }
+        if (poll(pfds, PAPI_CRED_CLIENTS + 1, 200) <= 0)
             continue;
-        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0)
-            continue;
-        papi_cred_serve_one(p, cfg, fd);
-        close(fd);
-        apr_pool_clear(p);
+        for (i = 0; i < PAPI_CRED_CLIENTS; i++)
+            if (clients[i].fd >= 0 && pfds[i + 1].revents)
+                papi_client_read(p, cfg, &clients[i]);
+        if (pfds[0].revents & POLLIN)
+            papi_client_accept(listen_fd, cfg, clients);
     }
+    for (i = 0; i < PAPI_CRED_CLIENTS; i++)
+        if (clients[i].fd >= 0)
+            papi_client_close(&clients[i]);
     apr_pool_destroy(p);
 }
 

@@ -4,6 +4,11 @@
 #include "papi_fixture.h"
 #include "papi_cred.h"
 
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
 static const uid_t root_only[] = { 0 };
 
 static const char *read_ro(apr_pool_t *p, const char *reg, const char **pw)
@@ -107,12 +112,73 @@ static void helper_answers_only_for_its_own_registries(void **state)
     papi_fx_remove(p, other);
 }
 
+static int listen_on(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    strcpy(addr.sun_path, path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 16))
+        abort();
+    return fd;
+}
+
+static int connect_to(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    strcpy(addr.sun_path, path);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
+        abort();
+    return fd;
+}
+
+/* A client that connects and says nothing must not hold up the others, and is cut off. */
+static void helper_serves_others_while_one_stalls(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *pw = NULL, *why;
+    const char *sock = apr_pstrcat(p, reg, "/helper.sock", NULL);
+    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *));
+    papi_cred_config cfg = { pats, { root_only, 1 }, 0, 0, getpid() };
+    int lfd, stalled, lock = papi_fx_hold_lock(p, papi_fx_instance(p, reg, "passenger.AbC1234"));
+    apr_time_t t0;
+    pid_t helper;
+    char c;
+
+    APR_ARRAY_PUSH(pats, const char *) = reg;
+    lfd = listen_on(sock);
+    if ((helper = fork()) == 0) {
+        papi_cred_serve(lfd, &cfg);
+        _exit(0);
+    }
+    stalled = connect_to(sock);
+    t0 = apr_time_now();
+    why = papi_cred_ask(p, sock, PAPI_CRED_RO, reg, "passenger.AbC1234",
+                        t0 + apr_time_from_sec(3), &pw);
+    if (why)
+        fail_msg("%s", why);
+    assert_string_equal(pw, "RoPassword0123456789abcd");
+    assert_true(apr_time_now() - t0 < apr_time_from_msec(500));
+    /* The silent client is closed by its own deadline. */
+    assert_int_equal(recv(stalled, &c, 1, 0), 0);
+    assert_true(apr_time_now() - t0 < apr_time_from_sec(3));
+    kill(helper, SIGKILL);
+    waitpid(helper, NULL, 0);
+    close(stalled);
+    close(lfd);
+    close(lock);
+    papi_fx_remove(p, reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(reads_both_levels_and_strips_newline),
         PAPI_TEST(refuses_links_modes_owners_and_fifos),
         PAPI_TEST(helper_answers_only_for_its_own_registries),
+        PAPI_TEST(helper_serves_others_while_one_stalls),
     };
 
     return cmocka_run_group_tests_name("cred", tests, papi_test_apr_init, papi_test_apr_term);
