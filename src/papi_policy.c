@@ -73,7 +73,9 @@ static int papi_is_json(const char *content_type)
 
     if (!content_type || strncasecmp(content_type, json, n))
         return 0;
-    return content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ';
+    for (content_type += n; *content_type == ' ' || *content_type == '\t'; content_type++)
+        ;
+    return *content_type == '\0' || *content_type == ';';
 }
 
 const char *papi_policy_forgery(const char *method, const char *content_type, const char *origin,

@@ -11,6 +11,7 @@ Layout of <dir>:
     run/                 DefaultRuntimeDir, httpd.pid
     logs/error_log       ErrorLog (also where Passenger's agents log)
     logs/access_log
+    asan/                AddressSanitizer reports (asan.<pid>), with PAPI_E2E_ASAN
     htdocs/              main server DocumentRoot (static, no app)
     reg/                 PassengerInstanceRegistryDir (root, 0755)
     freg/                empty registry for fake cores (root, 0755)
@@ -19,8 +20,10 @@ Layout of <dir>:
 
 import collections
 import os
+import pwd
 import shutil
 import signal
+import subprocess
 import time
 
 import requests
@@ -33,7 +36,15 @@ from passenger import check_registry_path
 APACHE2 = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-MODULE_SO = os.path.join(REPO_ROOT, ".libs", "mod_passenger_api.so")
+DEFAULT_MODULE_SO = os.path.join(REPO_ROOT, ".libs", "mod_passenger_api.so")
+# PAPI_MODULE_SO: another build of the module to load, e.g. make asan's.
+MODULE_SO = os.path.abspath(os.environ.get("PAPI_MODULE_SO") or DEFAULT_MODULE_SO)
+# PAPI_E2E_ASAN=1: the module is built with AddressSanitizer. httpd is not,
+# so the ASan runtime must be preloaded (it has to come first), and every
+# report it writes fails the test that was running. ASAN_UNPRELOAD, preloaded
+# after it, keeps it out of the programs httpd runs (tests/e2e/asan_unpreload.c).
+ASAN = os.environ.get("PAPI_E2E_ASAN", "") not in ("", "0")
+ASAN_UNPRELOAD = os.path.join(REPO_ROOT, "build", "asan", "asan_unpreload.so")
 MPMS = ("prefork", "worker", "event")
 
 # The environment Debian's apache2ctl gives httpd (/etc/apache2/envvars sets
@@ -68,6 +79,24 @@ MPM_CONF = {
 }
 
 ConfigTest = collections.namedtuple("ConfigTest", "rc output")
+
+_asan_runtime = None
+
+
+def asan_preload():
+    """LD_PRELOAD for httpd with the ASan build: the runtime of the compiler
+    apxs builds with, then ASAN_UNPRELOAD."""
+    global _asan_runtime
+    if _asan_runtime is None:
+        path = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+        # gcc prints the bare name back when it has no such library.
+        if not os.path.isabs(path) or not os.path.exists(path):
+            raise RuntimeError(f"no ASan runtime for PAPI_E2E_ASAN (gcc says {path!r})")
+        _asan_runtime = os.path.realpath(path)
+    if not os.path.exists(ASAN_UNPRELOAD):
+        raise RuntimeError(f"{ASAN_UNPRELOAD} not built (make -f Makefile.apxs asan)")
+    return f"{_asan_runtime}:{ASAN_UNPRELOAD}"
 
 
 def module_built():
@@ -112,6 +141,8 @@ class Httpd:
             raise RuntimeError(f"{MODULE_SO} not built (make -f Makefile.apxs)")
         self.mpm = mpm
         self.module = bool(module)
+        # Only a server that loads the module needs (and gets) the ASan runtime.
+        self.asan = ASAN and self.module
         self.passenger = passenger
         self.apps = list(apps)
         self.extra_conf = extra_conf
@@ -129,6 +160,10 @@ class Httpd:
             raise
         self.port = procs.free_port()
         self.log = errorlog.WATCH.add(errorlog.ErrorLog(self.error_log_path, f"httpd-{mpm}"))
+        self.asan_reports = None
+        if self.asan:
+            self.asan_reports = errorlog.WATCH.add(
+                errorlog.ReportDir(self.asan_dir, "asan", f"httpd-{mpm} AddressSanitizer"))
         self.pid = None             # parent pid while running
         self.instance = None        # current passenger.Instance
         self.app_pids = {}          # {app name: pids} when the apps came up
@@ -152,11 +187,18 @@ class Httpd:
         self.docroot = os.path.join(self.dir, "htdocs")
         self.registry_dir = os.path.join(self.dir, "reg")
         self.fake_registry_dir = os.path.join(self.dir, "freg")
+        self.asan_dir = os.path.join(self.dir, "asan")
         check_registry_path(self.registry_dir)
         for d in (self.run_dir, self.logs_dir, self.docroot, self.registry_dir,
                   self.fake_registry_dir):
             os.makedirs(d)
             os.chmod(d, 0o755)
+        if self.asan:
+            # httpd's children (User www-data) write their reports here too.
+            os.makedirs(self.asan_dir)
+            www = pwd.getpwnam("www-data")
+            os.chown(self.asan_dir, www.pw_uid, www.pw_gid)
+            os.chmod(self.asan_dir, 0o755)
         with open(os.path.join(self.docroot, "index.html"), "w") as f:
             f.write("<p>e2e</p>\n")
         for app in self.apps:
@@ -270,9 +312,20 @@ class Httpd:
 
     # ------------------------------------------------------------ control
 
+    def _env(self):
+        """The environment apache2 runs in: HTTPD_ENV, plus the ASan
+        runtime and where its reports go when this server uses the ASan
+        build (leak checks off: httpd frees little at exit, by design)."""
+        env = dict(HTTPD_ENV)
+        if self.asan:
+            env["LD_PRELOAD"] = asan_preload()
+            env["ASAN_OPTIONS"] = ("detect_leaks=0:abort_on_error=0:"
+                                   f"log_path={os.path.join(self.asan_dir, 'asan')}")
+        return env
+
     def _apache2(self, *args, conf=None, timeout=60):
         return procs.run([APACHE2, "-f", conf or self.conf_path, *args],
-                         env=HTTPD_ENV, timeout=timeout)
+                         env=self._env(), timeout=timeout)
 
     def configtest(self, extra_conf=None):
         """apache2 -t on the config (with extra_conf instead of the current
@@ -346,6 +399,7 @@ class Httpd:
         self.instance = passenger.wait_for_instance(
             self.registry_dir, timeout=timeout, exclude_names=exclude_names,
             watchdog_parent=self.pid, seen_watchdogs=self.sessions, abort=self._died)
+        self._wait_registry_steady(timeout, exclude_names)
         self.sessions.add(self.instance.watchdog_pid)
         self.timings["passenger"] = time.monotonic() - t0
         if self.apps:
@@ -353,6 +407,24 @@ class Httpd:
                 passenger.prestart_apps(self.apps, timeout)
             self.app_pids = passenger.wait_for_apps(self.instance, self.apps, timeout)
             self.timings["apps"] = time.monotonic() - t0
+
+    def _wait_registry_steady(self, timeout, exclude_names, settle=0.5):
+        """Around a restart Passenger's instances come and go; tests must start only once the
+        registry holds this one instance and nothing else for `settle` seconds (a transient
+        instance that is still locked but no longer answering would show up in the module's
+        answers as a 502)."""
+        deadline = time.monotonic() + timeout
+        steady_since = time.monotonic()
+        while time.monotonic() - steady_since < settle:
+            if time.monotonic() > deadline:
+                raise procs.WaitTimeout(f"registry {self.registry_dir} never settled: "
+                                        f"{passenger.instance_dirs(self.registry_dir)}")
+            if passenger.instance_dirs(self.registry_dir) != [self.instance.path]:
+                self.instance = passenger.wait_for_instance(
+                    self.registry_dir, timeout=timeout, exclude_names=exclude_names,
+                    watchdog_parent=self.pid, seen_watchdogs=self.sessions, abort=self._died)
+                steady_since = time.monotonic()
+            time.sleep(0.05)
 
     def graceful(self, extra_conf=None, log_level=None, timeout=60):
         """apachectl-style graceful restart (-k graceful), optionally with new
@@ -435,6 +507,8 @@ class Httpd:
                                       list(self.history)))
             self.http.close()
             errorlog.WATCH.remove(self.log)
+            if self.asan_reports:
+                errorlog.WATCH.remove(self.asan_reports)
             shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------ logs

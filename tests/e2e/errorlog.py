@@ -13,6 +13,7 @@ letters are C, E, W, N, I, D, D2, D3 - LoggingKit/Implementation.cpp.)
 
 import os
 import re
+import time
 
 APACHE_LINE = re.compile(r"^\[[^\]]*\] \[(?P<module>[^\]:]*):(?P<level>[a-z0-9]+)\]")
 PASSENGER_LINE = re.compile(r"^\[ (?P<level>C|E|W|N|I|D|D2|D3) \d{4}-\d\d-\d\d ")
@@ -149,6 +150,48 @@ class ErrorLog:
                 e.matched = 0
             self.expectations = [e for e in self.expectations if e.persistent]
         return problems
+
+
+class ReportDir:
+    """A directory where a sanitizer writes one file per reporting process
+    (ASAN_OPTIONS=log_path=<dir>/<prefix> gives <prefix>.<pid>). Checked
+    like a log, at the same moments: every new report is a problem, and no
+    expectation can excuse it."""
+
+    def __init__(self, path, prefix, name=None):
+        self.path = path
+        self.prefix = prefix + "."
+        self.name = name or path
+        self.seen = set()
+
+    def check(self, extra=(), final=True):
+        """Return one problem per report file not seen before."""
+        try:
+            names = sorted(os.listdir(self.path))
+        except FileNotFoundError:
+            return []
+        problems = []
+        for f in names:
+            if f.startswith(self.prefix) and f not in self.seen:
+                self.seen.add(f)
+                text = self._read(os.path.join(self.path, f))
+                problems.append(f"{self.name}: report {f}:\n    " + "\n    ".join(text))
+        return problems
+
+    @staticmethod
+    def _read(path, max_lines=60, settle=2.0):
+        """The report's lines; the process may still be writing it, so wait
+        a little for its closing SUMMARY line."""
+        deadline = time.monotonic() + settle
+        while True:
+            with open(path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            if any(ln.startswith("SUMMARY:") for ln in lines) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if len(lines) > max_lines:
+            lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more lines)"]
+        return lines
 
 
 def _matches_noise(line):

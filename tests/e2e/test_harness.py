@@ -188,7 +188,10 @@ def test_httpd_without_passenger(httpd_factory):
 def test_module_flag_follows_build(httpd_factory):
     h = httpd_factory(start=False, mpm="event", module="auto", passenger=False)
     assert ("passenger_api_module" in h.render_config()) == apache.module_built() == h.module
-    assert apache.MODULE_SO == os.path.join(apache.REPO_ROOT, ".libs", "mod_passenger_api.so")
+    default = os.path.join(apache.REPO_ROOT, ".libs", "mod_passenger_api.so")
+    assert apache.DEFAULT_MODULE_SO == default
+    assert apache.MODULE_SO == os.path.abspath(os.environ.get("PAPI_MODULE_SO")
+                                               or apache.DEFAULT_MODULE_SO)
 
 
 def test_standalone_start_stop(standalone_factory):
@@ -309,6 +312,35 @@ def test_error_log_check_catches_injected_lines(bare, expect_log):
         f.write("[Sat Nov 21 12:00:00.000000 2026] [core:warn] [pid 1:tid 1] AH99997: expected\n")
     problems = errorlog.WATCH.check_all()
     assert problems == [f"{log.name}: expected line not found: 'never logged'"]
+
+
+def test_sanitizer_reports_fail_the_check(tmp_path):
+    watch = errorlog.LogWatch()
+    reports = watch.add(errorlog.ReportDir(str(tmp_path), "asan", "httpd-x AddressSanitizer"))
+    assert watch.check_all() == []
+    (tmp_path / "asan.4242").write_text("==4242==ERROR: AddressSanitizer: heap-buffer-overflow\n"
+                                        "SUMMARY: AddressSanitizer: heap-buffer-overflow x.c:1\n")
+    (tmp_path / "other.1").write_text("not a report\n")
+    problems = watch.check_all()
+    assert len(problems) == 1 and "report asan.4242" in problems[0]
+    assert "SUMMARY: AddressSanitizer: heap-buffer-overflow x.c:1" in problems[0]
+    assert watch.check_all() == []          # each report fails one check, not every one
+    (tmp_path / "asan.4343").write_text("SUMMARY: AddressSanitizer: SEGV\n")
+    watch.remove(reports)                   # a server going away checks one last time
+    assert "report asan.4343" in watch.check_all()[0]
+
+
+def test_asan_environment_only_with_the_module(httpd_factory):
+    h = httpd_factory(start=False, mpm="event", module="auto", passenger=False)
+    env = h._env()
+    assert h.asan == (apache.ASAN and h.module)
+    assert ("LD_PRELOAD" in env) == ("ASAN_OPTIONS" in env) == h.asan
+    if h.asan:
+        runtime, unpreload = env["LD_PRELOAD"].split(":")
+        assert "libasan.so" in runtime and unpreload == apache.ASAN_UNPRELOAD
+        assert f"log_path={h.asan_dir}/asan" in env["ASAN_OPTIONS"]
+    bare_env = httpd_factory(start=False, mpm="event", module=False, passenger=False)._env()
+    assert bare_env == apache.HTTPD_ENV
 
 
 def test_error_log_classify():

@@ -81,6 +81,8 @@ static void forgery_rule(void **state)
     assert_non_null(papi_policy_forgery("POST", "multipart/form-data; boundary=x", NULL, NULL, own));
     assert_non_null(papi_policy_forgery("POST", NULL, NULL, NULL, own));
     assert_non_null(papi_policy_forgery("POST", "application/jsonx", NULL, NULL, own));
+    assert_non_null(papi_policy_forgery("POST", "application/json x", NULL, NULL, own));
+    assert_null(papi_policy_forgery("POST", "application/json ; charset=utf-8", NULL, NULL, own));
     /* Another origin, or another site, whatever the content type. */
     assert_non_null(papi_policy_forgery("POST", "application/json", "http://evil.example", NULL, own));
     assert_non_null(papi_policy_forgery("DELETE", NULL, "http://127.0.0.1:8643", NULL, own));
