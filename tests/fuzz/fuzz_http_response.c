@@ -2,30 +2,10 @@
  * whether the request was HEAD, and whether small limits apply. Besides the sanitizers, every
  * input is parsed twice, in pieces and in one go, and both parses must agree: the verdict may not
  * depend on how the bytes arrived. */
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
+#include "papi_fuzz.h"
 #include "papi_http.h"
-
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
 
 typedef struct outcome {
     papi_http_parser *ps;

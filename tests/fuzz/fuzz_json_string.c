@@ -3,30 +3,10 @@
  * of well-formed UTF-8 replaced by U+FFFD. The expected text comes from an independent decoder
  * that works on code point values rather than on byte ranges. */
 #include <jansson.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
+#include "papi_fuzz.h"
 #include "papi_json.h"
-
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
 
 /* Length of the well-formed sequence at s, or 0: decode, then refuse by value. */
 static size_t reference_sequence_len(const uint8_t *s, size_t n)

@@ -2,33 +2,13 @@
  * owns an instance directory). An accepted file must give a valid name and an object, and the
  * instance answer built from it must be one JSON object naming that instance. */
 #include <jansson.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
+#include "papi_fuzz.h"
 #include "papi_answer.h"
 #include "papi_registry.h"
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-
 #define FIXED_PATH "/var/run/passenger-instreg/passenger.fuzz"
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
 
 /* 1-64 of [A-Za-z0-9], checked here without the module's own helper. */
 static int name_is_alnum(const char *name)

@@ -12,32 +12,12 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
+#include "papi_fuzz.h"
 #include "papi_redact.h"
 
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-
 #define KEY_MIN 8
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
 
 static int is_alnum(char c)
 {

@@ -8,32 +8,12 @@
  *   3  papi_policy_forgery, NUL-separated method, content type, origin, fetch site and own origin
  *      (bits 2-4 of the first byte: content type, origin, fetch site absent): a POST or PUT
  *      without Content-Type application/json is refused. */
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <apr_general.h>
-#include <apr_pools.h>
-
+#include "papi_fuzz.h"
 #include "papi_policy.h"
 #include "papi_request.h"
-
-#define CHECK(cond) do { if (!(cond)) abort(); } while (0)
-
-static apr_pool_t *root;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&root, NULL) != APR_SUCCESS)
-        abort();
-    return 0;
-}
 
 static int is_alnum(char c)
 {
