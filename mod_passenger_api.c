@@ -324,16 +324,6 @@ typedef struct papi_helper {
     apr_proc_t proc;
 } papi_helper;
 
-static void papi_add_unique(apr_array_header_t *list, const char *s)
-{
-    int i;
-
-    for (i = 0; i < list->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(list, i, const char *), s))
-            return;
-    APR_ARRAY_PUSH(list, const char *) = s;
-}
-
 /* What one enabled configuration lets the helper hand out. */
 static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *patterns,
                          apr_array_header_t *uids, const papi_dir_conf *c,
@@ -347,7 +337,7 @@ static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *patt
         return;
     mine = c->registries ? c->registries : papi_registries(p, server_default);
     for (i = 0; i < mine->nelts; i++)
-        papi_add_unique(patterns, APR_ARRAY_IDX(mine, i, const char *));
+        papi_list_add_unique(patterns, APR_ARRAY_IDX(mine, i, const char *));
     trust = papi_trust_of(p, c->trusted ? c : server_default);
     for (i = 0; i < trust.count; i++)
         APR_ARRAY_PUSH(uids, uid_t) = trust.uids[i];

@@ -86,16 +86,6 @@ const char *papi_cred_read(apr_pool_t *p, const char *registry, const char *dirn
 
 /* ---- the helper ---- */
 
-static int papi_in_list(const apr_array_header_t *list, const char *s)
-{
-    int i;
-
-    for (i = 0; i < list->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(list, i, const char *), s) == 0)
-            return 1;
-    return 0;
-}
-
 const char *papi_cred_answer(apr_pool_t *p, const papi_cred_config *cfg, const char *line)
 {
     char *copy = apr_pstrdup(p, line), *last;
@@ -117,7 +107,7 @@ const char *papi_cred_answer(apr_pool_t *p, const papi_cred_config *cfg, const c
         return "NO that access level is not configured";
     /* Only a directory this helper's own configuration yields, never a path taken on trust. */
     if (!papi_instance_dirname_ok(dirname)
-        || !papi_in_list(papi_registry_expand(p, cfg->patterns, NULL), registry))
+        || !papi_list_has(papi_registry_expand(p, cfg->patterns, NULL), registry))
         return "NO not an instance in a configured registry";
     inst = papi_instance_inspect(p, registry, dirname, &cfg->trust);
     if (inst->state != PAPI_INST_GOOD)

@@ -19,41 +19,44 @@ static const char *papi_find(const char *s, const char *end, const char *needle)
     return NULL;
 }
 
-/* The first secret-bearing element at or after s: its start, and which one. */
+static const char *const papi_secret_open[] = { "<api_key>", "<secret>", "<sockets>" };
+static const char *const papi_secret_close[] = { "</api_key>", "</secret>", "</sockets>" };
+
+/* The first secret-bearing element at or after s, in one pass over its '<'s: its start and
+ * which one. */
 static const char *papi_next_secret(const char *s, const char *end, int *which)
 {
-    static const char *const open[] = { "<api_key>", "<secret>", "<sockets>" };
-    const char *first = NULL;
     int i;
 
-    for (i = 0; i < 3; i++) {
-        const char *at = papi_find(s, end, open[i]);
-        if (at && (!first || at < first)) {
-            first = at;
-            *which = i;
+    while ((s = memchr(s, '<', (apr_size_t)(end - s))) != NULL) {
+        for (i = 0; i < 3; i++) {
+            apr_size_t n = strlen(papi_secret_open[i]);
+            if ((apr_size_t)(end - s) >= n && !memcmp(s, papi_secret_open[i], n)) {
+                *which = i;
+                return s;
+            }
         }
+        s++;
     }
-    return first;
+    return NULL;
 }
 
 static void papi_redact_xml(papi_buf *b, const char *s, const char *end)
 {
-    static const char *const open[] = { "<api_key>", "<secret>", "<sockets>" };
-    static const char *const close[] = { "</api_key>", "</secret>", "</sockets>" };
     const char *at;
     int which = 0;
 
     while ((at = papi_next_secret(s, end, &which)) != NULL) {
-        const char *stop = papi_find(at, end, close[which]);
+        const char *stop = papi_find(at, end, papi_secret_close[which]);
         papi_buf_add(b, s, (apr_size_t)(at - s));
         if (!stop)
             return;
         if (which < 2) {
-            papi_buf_puts(b, open[which]);
+            papi_buf_puts(b, papi_secret_open[which]);
             papi_buf_puts(b, PAPI_REDACTED);
-            papi_buf_puts(b, close[which]);
+            papi_buf_puts(b, papi_secret_close[which]);
         }
-        s = stop + strlen(close[which]);
+        s = stop + strlen(papi_secret_close[which]);
     }
     papi_buf_add(b, s, (apr_size_t)(end - s));
 }

@@ -101,14 +101,20 @@ const char *papi_registry_dir_warning(apr_pool_t *p, const char *dir)
     return NULL;
 }
 
-static void papi_push_unique(apr_array_header_t *arr, const char *s)
+int papi_list_has(const apr_array_header_t *list, const char *s)
 {
     int i;
 
-    for (i = 0; i < arr->nelts; i++)
-        if (strcmp(APR_ARRAY_IDX(arr, i, const char *), s) == 0)
-            return;
-    APR_ARRAY_PUSH(arr, const char *) = s;
+    for (i = 0; i < list->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(list, i, const char *), s) == 0)
+            return 1;
+    return 0;
+}
+
+void papi_list_add_unique(apr_array_header_t *list, const char *s)
+{
+    if (!papi_list_has(list, s))
+        APR_ARRAY_PUSH(list, const char *) = s;
 }
 
 static const char *papi_clean_dir(apr_pool_t *p, const char *dir)
@@ -126,14 +132,14 @@ apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p)
     const char *env = getenv("PASSENGER_INSTANCE_REGISTRY_DIR");
 
     if (env && *env) {
-        papi_push_unique(list, papi_clean_dir(p, env));
+        papi_list_add_unique(list, papi_clean_dir(p, env));
         return list;
     }
     env = getenv("TMPDIR");
     if (env && *env)
-        papi_push_unique(list, papi_clean_dir(p, env));
-    papi_push_unique(list, "/tmp");
-    papi_push_unique(list, "/var/run/passenger-instreg");
+        papi_list_add_unique(list, papi_clean_dir(p, env));
+    papi_list_add_unique(list, "/tmp");
+    papi_list_add_unique(list, "/var/run/passenger-instreg");
     return list;
 }
 
@@ -185,7 +191,7 @@ static void papi_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_he
     }
     for (i = 0; i < cur->nelts; i++) {
         const char *dir = APR_ARRAY_IDX(cur, i, const char *);
-        papi_push_unique(out, *dir ? dir : "/");
+        papi_list_add_unique(out, *dir ? dir : "/");
     }
 }
 

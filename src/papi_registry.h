@@ -43,6 +43,10 @@ typedef struct papi_instance {
 
 const char *papi_inst_state_name(papi_inst_state state);
 
+/* Lists of strings (registry directories, patterns): membership, and adding without duplicates. */
+int papi_list_has(const apr_array_header_t *list, const char *s);
+void papi_list_add_unique(apr_array_header_t *list, const char *s);
+
 /* Why pattern cannot be a registry directory (relative, "..", too long for a socket path, ...),
  * or NULL when it can. */
 const char *papi_registry_pattern_error(apr_pool_t *p, const char *pattern);
