@@ -14,6 +14,8 @@
 #include "mpm_common.h"
 #include "unixd.h"
 
+#include <apr_thread_mutex.h>
+#include <apr_base64.h>
 #include <apr_signal.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
@@ -30,10 +32,17 @@
 #include "papi_answer.h"
 #include "papi_buf.h"
 #include "papi_cred.h"
+#include "papi_dashboard.h"
+#include "papi_direct.h"
 #include "papi_fanout.h"
+#include "papi_health.h"
+#include "papi_metrics.h"
 #include "papi_policy.h"
+#include "papi_pool.h"
+#include "papi_processes.h"
 #include "papi_registry.h"
 #include "papi_request.h"
+#include "papi_view.h"
 
 /* Our own log tag: AHnnnnn numbers belong to the ASF. */
 #define PAPI_LOGNO(n) "PAPI" #n ": "
@@ -47,6 +56,11 @@
 /* Passenger's API refuses bodies over 128 KiB itself. */
 #define PAPI_MAX_LIMIT_BODY (128 * 1024)
 #define PAPI_DEFAULT_LIMIT_ANSWER (8 * 1024 * 1024)
+#define PAPI_DASHBOARD_REFRESH 5
+/* How long a health probe's result is shown with its process. */
+#define PAPI_PROBE_MAX_AGE apr_time_from_sec(600)
+#define PAPI_PROBE_SLOTS 4096
+#define PAPI_STUCK apr_time_from_sec(1)
 #define PAPI_UNSET -1
 
 /* Built with -fvisibility=hidden: the module record is the one symbol httpd must see. */
@@ -67,6 +81,9 @@ typedef struct papi_dir_conf {
     int registry_override;          /* PAPI_UNSET: off */
     int access;                     /* papi_access; PAPI_UNSET: readonly */
     apr_array_header_t *trusted;    /* uid_t; NULL: root and the httpd User */
+    int metrics_pid_label;          /* PAPI_UNSET: off */
+    const char *health_path;        /* NULL: "/" */
+    int max_in_flight;              /* PAPI_UNSET: papi_default_in_flight */
 } papi_dir_conf;
 
 /* A setting's value, or its default when unset. */
@@ -74,6 +91,18 @@ typedef struct papi_dir_conf {
 
 /* The helper's socket for this generation; set in post_config, so children inherit it. */
 static const char *papi_helper_socket;
+
+/* The last health probe of every process, in memory shared by this generation's children. */
+static papi_probes *papi_probe_table;
+
+/* The requests to this API the child is answering, by start time (0: a free slot), and how many
+ * of them may be stuck at once by default. A request waiting longer than PAPI_STUCK is stuck: a
+ * wedged core or process holds it. Past the cap, new requests are refused, so such a wedge can
+ * hold only part of a child's threads, while quick answers are never refused however many. */
+static apr_thread_mutex_t *papi_flight_lock;
+static apr_time_t *papi_flight;
+static int papi_flight_slots;
+static int papi_default_in_flight = 1;
 
 /* ---- configuration ---------------------------------------------------------------------------- */
 
@@ -88,6 +117,8 @@ static void *papi_create_dir_conf(apr_pool_t *p, char *dir)
     c->limit_answer = PAPI_UNSET;
     c->registry_override = PAPI_UNSET;
     c->access = PAPI_UNSET;
+    c->metrics_pid_label = PAPI_UNSET;
+    c->max_in_flight = PAPI_UNSET;
     return c;
 }
 
@@ -108,6 +139,9 @@ static void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->registry_override = PAPI_MERGE(registry_override, PAPI_UNSET);
     c->access = PAPI_MERGE(access, PAPI_UNSET);
     c->trusted = PAPI_MERGE(trusted, NULL);
+    c->metrics_pid_label = PAPI_MERGE(metrics_pid_label, PAPI_UNSET);
+    c->health_path = PAPI_MERGE(health_path, NULL);
+    c->max_in_flight = PAPI_MERGE(max_in_flight, PAPI_UNSET);
     return c;
 }
 
@@ -181,7 +215,8 @@ static const char *papi_parse_count(cmd_parms *cmd, const char *arg, apr_off_t m
     return NULL;
 }
 
-static const char *papi_set_max_instances(cmd_parms *cmd, void *conf, const char *arg)
+/* A count from 1 to 1024: cmd->info is the int field's offset in papi_dir_conf. */
+static const char *papi_set_small_count(cmd_parms *cmd, void *conf, const char *arg)
 {
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
@@ -189,7 +224,7 @@ static const char *papi_set_max_instances(cmd_parms *cmd, void *conf, const char
 
     if (err || (err = papi_parse_count(cmd, arg, 1024, &n)))
         return err;
-    c->max_instances = (int)n;
+    *(int *)((char *)c + (apr_size_t)cmd->info) = (int)n;
     return NULL;
 }
 
@@ -209,13 +244,14 @@ static const char *papi_set_limit_answer(cmd_parms *cmd, void *conf, const char 
     return err ? err : papi_parse_count(cmd, arg, (apr_off_t)1 << 30, &c->limit_answer);
 }
 
-static const char *papi_set_registry_override(cmd_parms *cmd, void *conf, int on)
+/* An on/off setting: cmd->info is the int field's offset in papi_dir_conf. */
+static const char *papi_set_flag(cmd_parms *cmd, void *conf, int on)
 {
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
 
     if (!err)
-        c->registry_override = on;
+        *(int *)((char *)c + (apr_size_t)cmd->info) = on;
     return err;
 }
 
@@ -263,6 +299,19 @@ static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char
     return NULL;
 }
 
+static const char *papi_set_health_path(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c), *why;
+
+    if (err)
+        return err;
+    if ((why = papi_direct_target_error(arg)) != NULL)
+        return apr_pstrcat(cmd->pool, "PassengerApiHealthPath: ", why, NULL);
+    c->health_path = arg;
+    return NULL;
+}
+
 static const command_rec papi_cmds[] = {
     AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
                     "Passenger instance registry directories (absolute paths or globs) to scan"),
@@ -272,14 +321,15 @@ static const command_rec papi_cmds[] = {
     AP_INIT_TAKE1("PassengerApiRequestTimeout", papi_set_seconds,
                   (void *)APR_OFFSETOF(papi_dir_conf, request_timeout), RSRC_CONF | ACCESS_CONF,
                   "Seconds one request may spend asking instances (default 15)"),
-    AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_max_instances, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_small_count,
+                  (void *)APR_OFFSETOF(papi_dir_conf, max_instances), RSRC_CONF | ACCESS_CONF,
                   "Good instances asked in one request at the most (default 32)"),
     AP_INIT_TAKE1("PassengerApiLimitRequestBody", papi_set_limit_body, NULL, RSRC_CONF | ACCESS_CONF,
                   "Bytes of request body accepted at the most (default 65536, at most 131072)"),
     AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_limit_answer, NULL, RSRC_CONF | ACCESS_CONF,
                   "Bytes of one instance's answer body accepted at the most (default 8 MiB)"),
-    AP_INIT_FLAG("PassengerApiRegistryOverride", papi_set_registry_override, NULL,
-                 RSRC_CONF | ACCESS_CONF,
+    AP_INIT_FLAG("PassengerApiRegistryOverride", papi_set_flag,
+                 (void *)APR_OFFSETOF(papi_dir_conf, registry_override), RSRC_CONF | ACCESS_CONF,
                  "Honour the " PAPI_REGISTRY_HEADER " request header, which can only narrow the "
                  "configured registries (default off)"),
     AP_INIT_TAKE1("PassengerApiAccess", papi_set_access, NULL, RSRC_CONF | ACCESS_CONF,
@@ -288,6 +338,16 @@ static const command_rec papi_cmds[] = {
                     RSRC_CONF | ACCESS_CONF,
                     "Users (names or #uid) whose instance directories are trusted (default: root "
                     "and the httpd User)"),
+    AP_INIT_FLAG("PassengerApiMetricsPidLabel", papi_set_flag,
+                 (void *)APR_OFFSETOF(papi_dir_conf, metrics_pid_label), RSRC_CONF | ACCESS_CONF,
+                 "Label /metrics' per-process series with the pid too (default off: a slot per "
+                 "app group keeps the number of series bounded)"),
+    AP_INIT_TAKE1("PassengerApiMaxInFlight", papi_set_small_count,
+                  (void *)APR_OFFSETOF(papi_dir_conf, max_in_flight), RSRC_CONF | ACCESS_CONF,
+                  "Requests to this API one httpd child answers at once at the most; more get a "
+                  "503 (default: half its threads, at least 1)"),
+    AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, RSRC_CONF | ACCESS_CONF,
+                  "The path (and query) health.json requests from every process (default /)"),
     { NULL }
 };
 
@@ -495,10 +555,13 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 {
     papi_helper *h;
     apr_status_t rv;
+    const char *why;
 
     papi_helper_socket = NULL;
+    papi_probe_table = NULL;
     /* jansson seeds its hash function on first use; do it before any thread could race for it. */
     json_object_seed(0);
+    papi_pool_init();
     /* The first pass of a start only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
@@ -509,6 +572,10 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     h->cfg.parent_pid = getpid();
     if (!papi_collect_all(pconf, s, h))
         return OK;
+    /* Made before the children fork, so they all share it. */
+    if (!(papi_probe_table = papi_probes_create(pconf, PAPI_PROBE_SLOTS, &why)))
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(015) "%s: health.json results "
+                     "will not be shown with their processes", why);
     papi_warn_unsafe_registries(ptemp, s, h->cfg.patterns);
     /* Without root, children can read only what they own themselves: no helper is needed. */
     if (geteuid() != 0 || ap_unixd_config.user_id == 0)
@@ -528,18 +595,26 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
 /* ---- answering -------------------------------------------------------------------------------- */
 
-static int papi_send(request_rec *r, int status, const char *type, const char *data, apr_size_t len)
+/* Nothing here is meant to run or be framed, whatever a core put in it. */
+#define PAPI_CSP "default-src 'none'; frame-ancestors 'none'"
+
+static int papi_send_csp(request_rec *r, int status, const char *type, const char *csp,
+                         const char *data, apr_size_t len)
 {
     r->status = status;
     ap_set_content_type(r, type);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    /* Nothing here is meant to run or be framed, whatever a core put in it. */
-    apr_table_setn(r->headers_out, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    apr_table_setn(r->headers_out, "Content-Security-Policy", csp);
     ap_set_content_length(r, len);
     if (!r->header_only)
         ap_rwrite(data, (int)len, r);
     return OK;
+}
+
+static int papi_send(request_rec *r, int status, const char *type, const char *data, apr_size_t len)
+{
+    return papi_send_csp(r, status, type, PAPI_CSP, data, len);
 }
 
 static int papi_send_json(request_rec *r, int status, const papi_buf *b)
@@ -627,6 +702,15 @@ static int papi_instances_json(request_rec *r, const papi_dir_conf *c)
     return papi_send_json(r, HTTP_OK, b);
 }
 
+static void papi_log_failures(request_rec *r, const apr_array_header_t *failures)
+{
+    int i;
+
+    for (i = 0; i < failures->nelts; i++)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(030) "%s",
+                      APR_ARRAY_IDX(failures, i, const char *));
+}
+
 static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
                           const papi_core_request *req)
 {
@@ -634,7 +718,6 @@ static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_ver
     apr_array_header_t *found = papi_scan(r, c, &why), *failures;
     papi_fanout_config f;
     papi_buf *b;
-    int i;
 
     if (!found)
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
@@ -642,10 +725,194 @@ static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_ver
     failures = apr_array_make(r->pool, 1, sizeof(const char *));
     b = papi_buf_make(r->pool, 8192);
     papi_fanout_aggregate(b, r->pool, &f, found, req, failures);
-    for (i = 0; i < failures->nelts; i++)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(030) "%s",
-                      APR_ARRAY_IDX(failures, i, const char *));
+    papi_log_failures(r, failures);
     return papi_send_json(r, HTTP_OK, b);
+}
+
+/* The dashboard: one page whose only style sheet carries a fresh nonce, the one thing its CSP
+ * lets in. */
+static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
+                               const apr_array_header_t *views)
+{
+    unsigned char random[16];
+    char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
+    papi_dashboard_opts opts;
+    papi_buf *b = papi_buf_make(r->pool, 32768);
+    apr_size_t n = strlen(c->base);
+
+    if (apr_generate_random_bytes(random, sizeof(random)) != APR_SUCCESS)
+        return papi_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "no random bytes for the page's nonce");
+    apr_base64_encode(nonce, (const char *)random, sizeof(random));
+    while (n > 0 && c->base[n - 1] == '/')
+        n--;
+    opts.base = apr_pstrmemdup(r->pool, c->base, n);
+    opts.now = apr_time_now();
+    opts.refresh = PAPI_DASHBOARD_REFRESH;
+    opts.nonce = nonce;
+    opts.probes = papi_probe_table;
+    opts.probe_max_age = PAPI_PROBE_MAX_AGE;
+    papi_dashboard_write(b, r->pool, views, &opts);
+    return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
+                         apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
+                                     "'; frame-ancestors 'none'; base-uri 'none'; "
+                                     "form-action 'none'", NULL),
+                         b->data, b->len);
+}
+
+/* Why a write must be refused as one a web page could have sent, or NULL. */
+static const char *papi_forged(request_rec *r)
+{
+    const char *host = apr_table_get(r->headers_in, "Host");
+    const char *own = apr_pstrcat(r->pool, ap_http_scheme(r), "://", host ? host : "", NULL);
+
+    return papi_policy_forgery(r->method, apr_table_get(r->headers_in, "Content-Type"),
+                               apr_table_get(r->headers_in, "Origin"),
+                               apr_table_get(r->headers_in, "Sec-Fetch-Site"), own);
+}
+
+/* Every candidate instance with its pool (read with core_path); NULL with *why for a bad
+ * registry header. */
+static apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
+                                      papi_fanout_config *f, const char **why)
+{
+    static const papi_verdict read = { 0, NULL, 0, PAPI_CRED_RO, 0 };
+    apr_array_header_t *found, *failures, *views;
+
+    if (!(found = papi_scan(r, c, why)))
+        return NULL;
+    papi_fanout_setup(r, c, &read, f);
+    failures = apr_array_make(r->pool, 1, sizeof(const char *));
+    views = papi_view_collect(r->pool, f, found, core_path, failures);
+    papi_log_failures(r, failures);
+    return views;
+}
+
+/* The views drawn from every instance's pool.xml: processes.json, /metrics and the dashboard. */
+static int papi_pool_view(request_rec *r, const papi_dir_conf *c, const char *rel)
+{
+    apr_time_t start = apr_time_now();
+    const char *why;
+    apr_array_header_t *views;
+    papi_fanout_config f;
+    papi_buf *b;
+
+    if (r->method_number != M_GET)
+        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, apr_pstrcat(r->pool, *rel ? rel + 1 : "the "
+                           "dashboard", " answers GET and HEAD only", NULL));
+    if (!(views = papi_views(r, c, "/pool.xml", &f, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if (!strcmp(rel, "/processes.json")) {
+        b = papi_buf_make(r->pool, 16384);
+        papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
+        return papi_send_json(r, HTTP_OK, b);
+    }
+    if (!strcmp(rel, "/metrics")) {
+        papi_metrics_opts opts = { apr_time_now() - start, PAPI_GET(c, metrics_pid_label, 0) == 1 };
+        b = papi_buf_make(r->pool, 16384);
+        papi_metrics_write(b, r->pool, views, &opts);
+        return papi_send(r, HTTP_OK, PAPI_METRICS_TYPE, b->data, b->len);
+    }
+    return papi_send_dashboard(r, c, views);
+}
+
+/* health.json: every process probed at once, 200 when all are healthy, else 503. */
+static int papi_health(request_rec *r, const papi_dir_conf *c)
+{
+    const char *why, *path = c->health_path ? c->health_path : "/";
+    apr_array_header_t *views, *probes;
+    papi_fanout_config f;
+    papi_buf *b;
+
+    if (r->method_number != M_GET)
+        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, "health.json answers GET and HEAD only");
+    if (!(views = papi_views(r, c, "/pool.xml?secrets=true", &f, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    probes = papi_health_probe(r->pool, views, path, f.timeout, f.limits);
+    papi_health_record(papi_probe_table, probes, apr_time_now());
+    b = papi_buf_make(r->pool, 4096);
+    return papi_send_json(r, papi_health_write(b, views, probes, path), b);
+}
+
+static int papi_collect_header(void *headers, const char *name, const char *value)
+{
+    APR_ARRAY_PUSH((apr_array_header_t *)headers, papi_http_header) =
+        (papi_http_header){ name, value };
+    return 1;
+}
+
+/* Relays a process's answer: its status, body and allowed headers, in a sandbox of its own so
+ * nothing it says can script this API's origin. */
+static int papi_relay_process(request_rec *r, const papi_http_response *resp)
+{
+    const char *type = papi_http_header_get(resp, "Content-Type");
+    int i;
+
+    for (i = 0; i < resp->headers->nelts; i++) {
+        const papi_http_header *h = &APR_ARRAY_IDX(resp->headers, i, papi_http_header);
+        if (papi_direct_header_relayed(h->name))
+            apr_table_add(r->headers_out, h->name, h->value);
+    }
+    return papi_send_csp(r, resp->status, type ? type : "application/octet-stream",
+                         "default-src 'none'; sandbox; frame-ancestors 'none'", resp->body,
+                         resp->body_len);
+}
+
+/* /processes/<pid>/<path>: the request straight to that process's HTTP socket. */
+static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, const char *body,
+                       apr_size_t body_len)
+{
+    const char *digits = rel + sizeof("/processes/") - 1, *path = digits + strspn(digits, "0123456789");
+    const char *why, *target;
+    apr_int64_t pid = apr_atoi64(digits);
+    apr_array_header_t *views, *headers;
+    papi_direct_request req;
+    papi_direct_target t;
+    papi_fanout_config f;
+    papi_exchange x;
+    papi_verdict v;
+
+    if (path == digits || path - digits > 10 || (*path && *path != '/') || pid <= 0)
+        return papi_refuse(r, HTTP_NOT_FOUND, "use /processes/<pid>/<path>, e.g. /processes/1234/");
+    papi_policy_direct(PAPI_GET(c, access, PAPI_ACCESS_READONLY), r->method, &v);
+    if (v.status)
+        return papi_refuse(r, v.status, apr_pstrcat(r->pool, r->method, " ", rel, ": ", v.why, NULL));
+    if (v.write && (why = papi_forged(r)) != NULL)
+        return papi_refuse(r, HTTP_FORBIDDEN, why);
+    target = ap_escape_uri(r->pool, *path ? path : "/");
+    if (r->args)
+        target = apr_pstrcat(r->pool, target, "?", r->args, NULL);
+    if ((why = papi_direct_target_error(target)) != NULL)
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if (!(views = papi_views(r, c, "/pool.xml?secrets=true", &f, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if (!papi_direct_find(views, pid, &t))
+        return papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no process %" APR_INT64_T_FMT
+                           " in any good instance's pool (see processes.json)", pid));
+    if ((why = papi_direct_socket(r->pool, t.proc, &x)) != NULL)
+        return papi_refuse(r, HTTP_NOT_IMPLEMENTED, why);
+    if (!t.group->api_key)
+        return papi_refuse(r, HTTP_BAD_GATEWAY, "pool.xml gave no connect password for the "
+                           "process's app group");
+    if (v.write)
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(041) "%s %s forwarded to process "
+                      "%" APR_INT64_T_FMT " of instance %s", r->method, target, pid,
+                      t.view->inst->name);
+    headers = apr_array_make(r->pool, 8, sizeof(papi_http_header));
+    apr_table_do(papi_collect_header, headers, r->headers_in, NULL);
+    req = (papi_direct_request){ r->method, target, headers, t.group->api_key, body, body_len };
+    papi_direct_request_text(r->pool, &req, &x);
+    x.limits = f.limits;
+    x.deadline = apr_time_now() + f.timeout;
+    if (x.deadline > f.request_deadline)
+        x.deadline = f.request_deadline;
+    papi_exchange_run(r->pool, &x, 1);
+    if (x.res.failure) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(032) "process %" APR_INT64_T_FMT
+                      " of instance %s: %d %s", pid, t.view->inst->name, x.res.failure, x.res.error);
+        return papi_refuse(r, x.res.failure, x.res.error);
+    }
+    papi_direct_scrub(r->pool, x.res.resp, t.group->api_key);
+    return papi_relay_process(r, x.res.resp);
 }
 
 /* The good instance named name, or else the only one whose name starts with it; NULL when there
@@ -758,17 +1025,6 @@ static const char *papi_relative(request_rec *r, const papi_dir_conf *c)
     return r->uri + n;
 }
 
-/* Why a write must be refused as one a web page could have sent, or NULL. */
-static const char *papi_forged(request_rec *r)
-{
-    const char *host = apr_table_get(r->headers_in, "Host");
-    const char *own = apr_pstrcat(r->pool, ap_http_scheme(r), "://", host ? host : "", NULL);
-
-    return papi_policy_forgery(r->method, apr_table_get(r->headers_in, "Content-Type"),
-                               apr_table_get(r->headers_in, "Origin"),
-                               apr_table_get(r->headers_in, "Sec-Fetch-Site"), own);
-}
-
 /* A core request: validated core path and query, this mode's verdict, and for writes the body. */
 static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, const char *body,
                       apr_size_t body_len)
@@ -779,6 +1035,12 @@ static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, c
 
     if (!strcmp(rel, "/instances.json"))
         return papi_instances_json(r, c);
+    if (!*rel || !strcmp(rel, "/") || !strcmp(rel, "/processes.json") || !strcmp(rel, "/metrics"))
+        return papi_pool_view(r, c, rel);
+    if (!strcmp(rel, "/health.json"))
+        return papi_health(r, c);
+    if (!strncmp(rel, "/processes/", 11))
+        return papi_direct(r, c, rel, body, body_len);
     if (!(query = papi_query_rebuild(r->pool, r->args, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
     if (!strncmp(rel, "/instances/", 11)) {
@@ -792,8 +1054,7 @@ static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, c
     else
         rest = rel;
     if (!*rest || !strcmp(rest, "/"))
-        return papi_refuse(r, HTTP_NOT_FOUND, "name a core path, e.g. ping.json, pool.txt, "
-                           "server.json, or instances.json");
+        return papi_refuse(r, HTTP_NOT_FOUND, "name a core path, e.g. /instances/<name>/pool.txt");
     if ((why = papi_core_path_error(rest)) != NULL)
         return papi_refuse(r, HTTP_NOT_FOUND, why);
     papi_policy_decide(PAPI_GET(c, access, PAPI_ACCESS_READONLY), r->method, rest, query, &v);
@@ -814,6 +1075,42 @@ static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, c
     return name ? papi_one_instance(r, c, name, &v, &req) : papi_aggregate(r, c, &v, &req);
 }
 
+static apr_status_t papi_leave(void *slot)
+{
+    apr_thread_mutex_lock(papi_flight_lock);
+    *(apr_time_t *)slot = 0;
+    apr_thread_mutex_unlock(papi_flight_lock);
+    return APR_SUCCESS;
+}
+
+/* Counts the request in, unless cap requests of this child are stuck already; it is counted out
+ * when its pool goes, whatever way the request ends. */
+static int papi_enter(request_rec *r, int cap)
+{
+    apr_time_t now = apr_time_now(), *free_slot = NULL;
+    int i, stuck = 0;
+
+    if (!papi_flight_lock)
+        return 1;
+    apr_thread_mutex_lock(papi_flight_lock);
+    for (i = 0; i < papi_flight_slots; i++) {
+        if (!papi_flight[i])
+            free_slot = free_slot ? free_slot : &papi_flight[i];
+        else if (now - papi_flight[i] > PAPI_STUCK)
+            stuck++;
+    }
+    if (stuck < cap && free_slot)
+        *free_slot = now;
+    apr_thread_mutex_unlock(papi_flight_lock);
+    if (stuck >= cap) {
+        apr_table_setn(r->err_headers_out, "Retry-After", "1");
+        return 0;
+    }
+    if (free_slot)
+        apr_pool_cleanup_register(r->pool, free_slot, papi_leave, apr_pool_cleanup_null);
+    return 1;
+}
+
 static int papi_handler(request_rec *r)
 {
     const papi_dir_conf *c;
@@ -830,6 +1127,11 @@ static int papi_handler(request_rec *r)
                       " outside a <Location> with PassengerApi directives: refused");
         return HTTP_NOT_FOUND;
     }
+    if (!papi_enter(r, PAPI_GET(c, max_in_flight, papi_default_in_flight)))
+        return papi_refuse(r, HTTP_SERVICE_UNAVAILABLE, apr_psprintf(r->pool, "%d requests to "
+                           "this API have waited over a second in this httpd child already "
+                           "(PassengerApiMaxInFlight): a core or process is wedged",
+                           PAPI_GET(c, max_in_flight, papi_default_in_flight)));
     r->allowed = (AP_METHOD_BIT << M_GET);
     if (PAPI_GET(c, access, PAPI_ACCESS_READONLY) == PAPI_ACCESS_FULL)
         r->allowed |= (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PUT) | (AP_METHOD_BIT << M_DELETE);
@@ -846,8 +1148,22 @@ static int papi_handler(request_rec *r)
     return papi_route(r, c, rel, body, body_len);
 }
 
+static void papi_child_init(apr_pool_t *p, server_rec *s)
+{
+    int threads = 1;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
+        threads = 1;
+    papi_default_in_flight = threads > 1 ? threads / 2 : 1;
+    papi_flight_slots = threads;
+    papi_flight = apr_pcalloc(p, threads * sizeof(*papi_flight));
+    if (apr_thread_mutex_create(&papi_flight_lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
+        papi_flight_lock = NULL;
+}
+
 static void papi_register_hooks(apr_pool_t *p)
 {
+    ap_hook_child_init(papi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(papi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(papi_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

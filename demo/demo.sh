@@ -83,8 +83,9 @@ RUBY
     local base=http://127.0.0.1:$PORT/passenger-api
     cat <<MSG
 demo: httpd with Passenger and mod_passenger_api is running (pid $(cat "$DEMO_DIR/run/httpd.pid")).
-      app:  http://127.0.0.1:$PORT/
-      logs: $DEMO_DIR/logs/error_log
+      app:       http://127.0.0.1:$PORT/
+      dashboard: $base/   (open it in a browser)
+      logs:      $DEMO_DIR/logs/error_log
 
 Try:
   curl -s $base/ping.json | jq .
@@ -93,6 +94,10 @@ Try:
   curl -s $base/pool.xml | jq -r '.[0].body'
   curl -s $base/server.json | jq -r '.[0].body | fromjson | .threads'
   curl -s $base/instances/\$(curl -s $base/instances.json | jq -r '.[0].name')/pool.txt
+  curl -s $base/processes.json | jq '.[].pool.app_groups[].processes[] | {pid, processed, rss}'
+  curl -s $base/metrics | grep -v '^#'
+  curl -s $base/health.json | jq .
+  curl -s $base/processes/\$(curl -s $base/processes.json | jq '.[0].pool.app_groups[0].processes[0].pid')/
   curl -s -X POST $base/ping.json          # read-only: 403
 
 Stop it with: make -f Makefile.apxs demo-stop

@@ -2,14 +2,10 @@
 
 #include <apr_base64.h>
 #include <apr_network_io.h>
-#include <apr_portable.h>
 #include <apr_strings.h>
-#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-
-#define PAPI_RECV_CHUNK 16384
 
 apr_status_t papi_socket_until(apr_socket_t *sock, apr_time_t deadline)
 {
@@ -36,19 +32,6 @@ apr_status_t papi_socket_send_all(apr_socket_t *sock, const char *data, apr_size
     return APR_SUCCESS;
 }
 
-static apr_status_t papi_peer_uid(apr_socket_t *sock, uid_t *uid)
-{
-    apr_os_sock_t fd;
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
-
-    apr_os_sock_get(&fd, sock);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-        return APR_FROM_OS_ERROR(errno);
-    *uid = cred.uid;
-    return APR_SUCCESS;
-}
-
 apr_status_t papi_unix_connect(apr_pool_t *p, const char *path, apr_time_t deadline,
                                apr_socket_t **sock, uid_t *peer_uid)
 {
@@ -63,15 +46,15 @@ apr_status_t papi_unix_connect(apr_pool_t *p, const char *path, apr_time_t deadl
         return rv;
     if ((rv = papi_socket_until(*sock, deadline)) == APR_SUCCESS
         && (rv = apr_socket_connect(*sock, sa)) == APR_SUCCESS)
-        rv = papi_peer_uid(*sock, peer_uid);
+        rv = papi_socket_peer_uid(*sock, peer_uid);
     if (rv != APR_SUCCESS)
         apr_socket_close(*sock);
     return rv;
 }
 
-/* The request is assembled in one allocation; the caller wipes it once sent (it carries the
+/* The request is assembled in one allocation; the sender wipes it once sent (it carries the
  * password), and the pieces that held the credential are wiped here. */
-const char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len)
+char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len)
 {
     char *plain = NULL, *coded = NULL, *text;
     const char *framing = "";
@@ -104,84 +87,25 @@ const char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, 
     return text;
 }
 
-static void papi_fail(papi_core_result *res, apr_status_t rv, apr_pool_t *p, const char *what)
+void papi_core_exchange(apr_pool_t *p, papi_exchange *x, const char *socket_path, uid_t owner,
+                        const papi_core_request *req, apr_time_t deadline,
+                        const papi_http_limits *limits)
 {
-    char err[120];
-
-    res->failure = APR_STATUS_IS_TIMEUP(rv) ? 504 : 502;
-    res->error = APR_STATUS_IS_TIMEUP(rv)
-        ? apr_pstrcat(p, "deadline passed while ", what, NULL)
-        : apr_pstrcat(p, what, " failed: ", apr_strerror(rv, err, sizeof(err)), NULL);
-}
-
-/* Reads until the parser has a whole answer, the peer closes, or the deadline passes. */
-static void papi_read_answer(apr_pool_t *p, apr_socket_t *sock, papi_http_parser *ps,
-                             const papi_http_limits *limits, apr_time_t deadline,
-                             papi_core_result *res)
-{
-    char *buf = apr_palloc(p, PAPI_RECV_CHUNK);
-    papi_http_state st = PAPI_HTTP_MORE;
-
-    while (st == PAPI_HTTP_MORE) {
-        apr_size_t n = PAPI_RECV_CHUNK;
-        apr_status_t rv = papi_socket_until(sock, deadline);
-        if (rv == APR_SUCCESS)
-            rv = apr_socket_recv(sock, buf, &n);
-        if (n > 0)
-            st = papi_http_parser_feed(ps, buf, n, NULL);
-        if (st != PAPI_HTTP_MORE)
-            break;
-        if (APR_STATUS_IS_EOF(rv) || (rv == APR_SUCCESS && n == 0))
-            st = papi_http_parser_eof(ps);
-        else if (rv != APR_SUCCESS) {
-            papi_fail(res, rv, p, "reading the answer");
-            return;
-        }
-    }
-    if (st == PAPI_HTTP_ERROR) {
-        res->failure = 502;
-        res->error = papi_http_parser_error_kind(ps) == PAPI_HTTP_ERR_TOO_LARGE
-            ? apr_psprintf(p, "answer too large: %s (limits: %" APR_SIZE_T_FMT " bytes of body, "
-                           "%" APR_SIZE_T_FMT " bytes and %d lines of header)",
-                           papi_http_parser_error(ps), limits->max_body, limits->max_header_bytes,
-                           limits->max_headers)
-            : apr_pstrcat(p, "bad answer: ", papi_http_parser_error(ps), NULL);
-        return;
-    }
-    res->resp = papi_http_parser_response(ps);
+    papi_exchange_unix(x, socket_path, owner);
+    x->peer = "the core";
+    x->request = papi_core_request_text(p, req, &x->request_len);
+    x->limits = limits;
+    x->head = !strcmp(req->method, "HEAD");
+    x->deadline = deadline;
 }
 
 void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
                     const papi_core_request *req, apr_time_t deadline,
                     const papi_http_limits *limits, papi_core_result *res)
 {
-    apr_socket_t *sock;
-    apr_status_t rv;
-    apr_size_t len;
-    uid_t peer;
-    const char *text;
+    papi_exchange x;
 
-    memset(res, 0, sizeof(*res));
-    if ((rv = papi_unix_connect(p, socket_path, deadline, &sock, &peer)) != APR_SUCCESS) {
-        papi_fail(res, rv, p, "connecting to the core");
-        return;
-    }
-    /* Anyone can bind a socket in a shared registry: only the instance's owner or root may
-     * receive a password. */
-    if (peer != owner && peer != 0) {
-        res->failure = 502;
-        res->error = apr_psprintf(p, "the core socket is served by uid %ld, not by the instance's "
-                                  "owner (uid %ld): not sending credentials", (long)peer, (long)owner);
-        apr_socket_close(sock);
-        return;
-    }
-    text = papi_core_request_text(p, req, &len);
-    rv = papi_socket_send_all(sock, text, len, deadline);
-    explicit_bzero((char *)text, len);     /* it carries the password */
-    if (rv != APR_SUCCESS)
-        papi_fail(res, rv, p, "sending the request");
-    else
-        papi_read_answer(p, sock, papi_http_parser_make(p, limits, !strcmp(req->method, "HEAD")),
-                         limits ? limits : &papi_http_default_limits, deadline, res);
-    apr_socket_close(sock);
+    papi_core_exchange(p, &x, socket_path, owner, req, deadline, limits);
+    papi_exchange_run(p, &x, 1);
+    *res = x.res;
 }

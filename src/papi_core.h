@@ -1,9 +1,11 @@
-/* One HTTP exchange with a Passenger core over its Unix socket (agents.s/core_api), bounded by a
- * deadline for the whole exchange, connect included. The request is built here from validated
- * parts; the credential is sent only after SO_PEERCRED shows who listens on the socket. */
+/* HTTP exchanges with Passenger cores over their Unix sockets (agents.s/core_api), each bounded by
+ * a deadline for the whole exchange, connect included, and run by the engine of papi_exchange.h.
+ * The request is built here from validated parts; the credential is sent only after SO_PEERCRED
+ * shows who listens on the socket. */
 #ifndef PAPI_CORE_H
 #define PAPI_CORE_H
 
+#include "papi_exchange.h"
 #include "papi_http.h"
 
 #include <apr_network_io.h>
@@ -21,17 +23,19 @@ typedef struct papi_core_request {
     apr_size_t body_len;
 } papi_core_request;
 
-typedef struct papi_core_result {
-    int failure;                /* 0 (resp is the core's answer), 502 or 504 */
-    const char *error;          /* what went wrong when failure != 0 */
-    papi_http_response *resp;   /* the core's answer when failure == 0 */
-} papi_core_result;
+/* papi_core_result (the outcome of one call) is in papi_exchange.h. */
 
-/* The serialised request (exposed for tests). */
-const char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len);
+/* The serialised request, in one allocation from p; it carries the credential, so whoever sends
+ * it wipes it (the exchange engine does). */
+char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len);
 
-/* Sends req to the socket at socket_path, accepting as the listener only owner or root, and reads
- * the answer by deadline. Never fails as a whole: the outcome is in *res. */
+/* Sets x up to send req to the core socket at socket_path, accepting as the listener only owner
+ * or root, answered by deadline; run it (with others) through papi_exchange_run. */
+void papi_core_exchange(apr_pool_t *p, papi_exchange *x, const char *socket_path, uid_t owner,
+                        const papi_core_request *req, apr_time_t deadline,
+                        const papi_http_limits *limits);
+
+/* One such exchange on its own. Never fails as a whole: the outcome is in *res. */
 void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
                     const papi_core_request *req, apr_time_t deadline,
                     const papi_http_limits *limits, papi_core_result *res);

@@ -262,28 +262,41 @@ const char *papi_cred_ask(apr_pool_t *p, const char *socket_path, papi_cred_leve
     apr_status_t rv;
     char answer[PAPI_CRED_LINE_MAX], err[120];
     apr_size_t got = 0;
+    apr_time_t give_up = apr_time_now() + PAPI_CRED_RETRY_FOR;
+    apr_interval_time_t pause = apr_time_from_msec(20);
     const char *line = apr_psprintf(p, PAPI_CRED_PROTO " %s %s %s\n",
                                     level == PAPI_CRED_FULL ? "full" : "ro", registry, dirname);
 
     if (strlen(line) > PAPI_CRED_LINE_MAX - 1)
         return "the instance path is too long";
-    if ((rv = papi_cred_connect(p, socket_path, deadline, &sock)) != APR_SUCCESS)
-        return apr_pstrcat(p, "cannot reach the credential helper: ",
-                           apr_strerror(rv, err, sizeof(err)), NULL);
-    rv = papi_socket_send_all(sock, line, strlen(line), deadline);
-    while (rv == APR_SUCCESS && got < sizeof(answer) - 1 && !memchr(answer, '\n', got)) {
-        apr_size_t n = sizeof(answer) - 1 - got;
-        if ((rv = papi_socket_until(sock, deadline)) == APR_SUCCESS)
-            rv = apr_socket_recv(sock, answer + got, &n);
-        got += n;
-        if (APR_STATUS_IS_EOF(rv))
+    if (give_up > deadline)
+        give_up = deadline;
+    for (;;) {
+        if ((rv = papi_cred_connect(p, socket_path, deadline, &sock)) != APR_SUCCESS)
+            return apr_pstrcat(p, "cannot reach the credential helper: ",
+                               apr_strerror(rv, err, sizeof(err)), NULL);
+        got = 0;
+        rv = papi_socket_send_all(sock, line, strlen(line), deadline);
+        while (rv == APR_SUCCESS && got < sizeof(answer) - 1 && !memchr(answer, '\n', got)) {
+            apr_size_t n = sizeof(answer) - 1 - got;
+            if ((rv = papi_socket_until(sock, deadline)) == APR_SUCCESS)
+                rv = apr_socket_recv(sock, answer + got, &n);
+            got += n;
+            if (APR_STATUS_IS_EOF(rv))
+                break;
+        }
+        apr_socket_close(sock);
+        answer[got] = '\0';
+        if (memchr(answer, '\n', got))
             break;
+        /* Closed without a word: the helper was stopped under us (a graceful restart stops the
+         * old one), and its successor answers the same question. */
+        if (got || APR_STATUS_IS_TIMEUP(rv) || apr_time_now() + pause > give_up)
+            return APR_STATUS_IS_TIMEUP(rv) ? "the credential helper did not answer in time"
+                                            : "the credential helper gave no answer";
+        apr_sleep(pause);
+        pause *= 2;
     }
-    apr_socket_close(sock);
-    answer[got] = '\0';
-    if (!memchr(answer, '\n', got))
-        return APR_STATUS_IS_TIMEUP(rv) ? "the credential helper did not answer in time"
-                                        : "the credential helper gave no answer";
     *strchr(answer, '\n') = '\0';
     if (strncmp(answer, "OK ", 3) == 0) {
         *password = apr_pstrdup(p, answer + 3);

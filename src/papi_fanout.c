@@ -25,30 +25,52 @@ static void papi_scrub(apr_pool_t *p, const papi_core_request *req, papi_core_re
                                           &res->resp->body_len);
 }
 
-void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
-                      const papi_core_request *req, papi_core_result *res)
+/* Everything before the call itself: the socket path and the credential, into an exchange x
+ * ready to run. Returns 0 with res saying why when the instance cannot be asked. */
+static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg,
+                               const papi_instance *inst, const papi_core_request *req,
+                               papi_exchange *x, papi_core_result *res)
 {
     apr_time_t deadline = apr_time_now() + cfg->timeout;
+    const char *socket_path = papi_instance_core_socket(p, inst), *why;
     papi_core_request mine = *req;
 
     if (deadline > cfg->request_deadline)
         deadline = cfg->request_deadline;
-    const char *socket_path = papi_instance_core_socket(p, inst), *why;
-
     if (!socket_path) {
-        res->failure = 502;
-        res->error = "the core socket path is too long for a Unix socket address";
-        return;
+        *res = (papi_core_result){ 502, "the core socket path is too long for a Unix socket "
+                                        "address", NULL };
+        return 0;
     }
     if ((why = papi_password_for(p, cfg, inst, deadline, &mine.password)) != NULL) {
-        res->failure = 502;
-        res->error = apr_pstrcat(p, "credential unavailable: ", why, NULL);
-        return;
+        *res = (papi_core_result){ 502, apr_pstrcat(p, "credential unavailable: ", why, NULL),
+                                   NULL };
+        return 0;
     }
     mine.user = papi_cred_user(cfg->level);
-    papi_core_call(p, socket_path, inst->owner, &mine, deadline, cfg->limits, res);
+    papi_core_exchange(p, x, socket_path, inst->owner, &mine, deadline, cfg->limits);
+    return 1;
+}
+
+/* What the core said, scrubbed in read-only mode. */
+static void papi_fanout_answered(apr_pool_t *p, const papi_fanout_config *cfg,
+                                 const papi_core_request *req, const papi_exchange *x,
+                                 papi_core_result *res)
+{
+    *res = x->res;
     if (!res->failure && cfg->redact)
         papi_scrub(p, req, res);
+}
+
+void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
+                      const papi_core_request *req, papi_core_result *res)
+{
+    papi_exchange x;
+
+    if (!papi_fanout_prepare(p, cfg, inst, req, &x, res))
+        return;
+    papi_exchange_run(p, &x, 1);
+    papi_fanout_answered(p, cfg, req, &x, res);
 }
 
 static void papi_note(apr_array_header_t *failures, const char *what)
@@ -57,44 +79,62 @@ static void papi_note(apr_array_header_t *failures, const char *what)
         APR_ARRAY_PUSH(failures, const char *) = what;
 }
 
-void papi_fanout_aggregate(papi_buf *b, apr_pool_t *p, const papi_fanout_config *cfg,
-                           const apr_array_header_t *instances, const papi_core_request *req,
-                           apr_array_header_t *failures)
+/* The element of an instance that is not asked (the cap, or the request's deadline), or NULL
+ * when it may be. */
+static const char *papi_not_asked(apr_pool_t *p, const papi_fanout_config *cfg, int nth,
+                                  int *failure)
 {
-    int i, n = 0, too_many = 0, too_late = 0;
+    if (nth > cfg->max_instances) {
+        *failure = 503;
+        return apr_psprintf(p, "not asked: more than %d good instances in one request "
+                            "(PassengerApiMaxInstances)", cfg->max_instances);
+    }
+    if (apr_time_now() >= cfg->request_deadline) {
+        *failure = 504;
+        return "not asked: the request's deadline (PassengerApiRequestTimeout) had passed";
+    }
+    return NULL;
+}
 
-    papi_buf_putc(b, '[');
+/* Credentials first, one instance after the other (local and quick, each bounded by its
+ * deadline); then every core at once, so a hung one costs its own deadline only. */
+apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config *cfg,
+                                        const apr_array_header_t *instances,
+                                        const papi_core_request *req, apr_array_header_t *failures)
+{
+    apr_array_header_t *results = apr_array_make(p, 4, sizeof(papi_fanout_result));
+    papi_exchange *xs = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*xs));
+    int *slot = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*slot));   /* result of xs[k] */
+    char *asked = apr_pcalloc(p, instances->nelts + 1);                    /* by result */
+    int i, k, nx = 0, too_many = 0, too_late = 0;
+
     for (i = 0; i < instances->nelts; i++) {
         const papi_instance *inst = APR_ARRAY_IDX(instances, i, const papi_instance *);
-        papi_core_result res = { 0, NULL, NULL };
-        apr_pool_t *sub;
+        papi_fanout_result *out;
         if (inst->state != PAPI_INST_GOOD)
             continue;
-        /* Each answer is written out at once, so its memory can go before the next call. */
-        apr_pool_create(&sub, p);
-        if (n >= cfg->max_instances) {
-            res.failure = 503;
-            res.error = apr_psprintf(sub, "not asked: more than %d good instances in one request "
-                                     "(PassengerApiMaxInstances)", cfg->max_instances);
-            too_many++;
+        out = apr_array_push(results);
+        out->inst = inst;
+        out->res = (papi_core_result){ 0, NULL, NULL };
+        if ((out->res.error = papi_not_asked(p, cfg, results->nelts, &out->res.failure))) {
+            too_many += out->res.failure == 503;
+            too_late += out->res.failure == 504;
+            continue;
         }
-        else if (apr_time_now() >= cfg->request_deadline) {
-            res.failure = 504;
-            res.error = "not asked: the request's deadline (PassengerApiRequestTimeout) had passed";
-            too_late++;
-        }
-        else {
-            papi_fanout_call(sub, cfg, inst, req, &res);
-            if (res.failure)
-                papi_note(failures, apr_psprintf(p, "instance %s (%s): %d %s", inst->name,
-                                                 inst->path, res.failure, res.error));
-        }
-        if (n++)
-            papi_buf_putc(b, ',');
-        papi_answer_element(b, sub, inst, &res);
-        apr_pool_destroy(sub);
+        asked[results->nelts - 1] = 1;
+        if (papi_fanout_prepare(p, cfg, inst, req, &xs[nx], &out->res))
+            slot[nx++] = results->nelts - 1;
     }
-    papi_buf_puts(b, "]\n");
+    papi_exchange_run(p, xs, nx);
+    for (k = 0; k < nx; k++)
+        papi_fanout_answered(p, cfg, req, &xs[k],
+                             &APR_ARRAY_IDX(results, slot[k], papi_fanout_result).res);
+    for (i = 0; i < results->nelts; i++) {
+        const papi_fanout_result *one = &APR_ARRAY_IDX(results, i, papi_fanout_result);
+        if (asked[i] && one->res.failure)
+            papi_note(failures, apr_psprintf(p, "instance %s (%s): %d %s", one->inst->name,
+                                             one->inst->path, one->res.failure, one->res.error));
+    }
     if (too_many)
         papi_note(failures, apr_psprintf(p, "%d instances not asked: more than %d good instances in "
                                          "one request (PassengerApiMaxInstances)", too_many,
@@ -102,4 +142,22 @@ void papi_fanout_aggregate(papi_buf *b, apr_pool_t *p, const papi_fanout_config 
     if (too_late)
         papi_note(failures, apr_psprintf(p, "%d instances not asked: the request's deadline "
                                          "(PassengerApiRequestTimeout) had passed", too_late));
+    return results;
+}
+
+void papi_fanout_aggregate(papi_buf *b, apr_pool_t *p, const papi_fanout_config *cfg,
+                           const apr_array_header_t *instances, const papi_core_request *req,
+                           apr_array_header_t *failures)
+{
+    apr_array_header_t *results = papi_fanout_collect(p, cfg, instances, req, failures);
+    int i;
+
+    papi_buf_putc(b, '[');
+    for (i = 0; i < results->nelts; i++) {
+        const papi_fanout_result *one = &APR_ARRAY_IDX(results, i, papi_fanout_result);
+        if (i)
+            papi_buf_putc(b, ',');
+        papi_answer_element(b, p, one->inst, &one->res);
+    }
+    papi_buf_puts(b, "]\n");
 }

@@ -23,10 +23,22 @@ typedef struct papi_fanout_config {
 void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
                       const papi_core_request *req, papi_core_result *res);
 
-/* Calls every good instance and writes the PassengerAPI-compatible array to b. Instances past
- * max_instances, or reached after the request's deadline, are not asked: their elements say so
- * (503 and 504). Each failure, and each of those two limits once, is described in failures
- * (const char *), when not NULL. */
+typedef struct papi_fanout_result {
+    const papi_instance *inst;
+    papi_core_result res;
+} papi_fanout_result;
+
+/* Calls every good instance with req, all at once (their credentials first, one after the
+ * other), each bounded by its own deadline: one papi_fanout_result per good instance, in the order
+ * of instances. Instances past max_instances, or reached after the request's deadline, are not
+ * asked: their results say so (503 and 504). Each failure, and each of those two limits once, is
+ * described in failures (const char *), when not NULL. */
+apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config *cfg,
+                                        const apr_array_header_t *instances,
+                                        const papi_core_request *req, apr_array_header_t *failures);
+
+/* Calls every good instance and writes the PassengerAPI-compatible array to b (failures as
+ * for papi_fanout_collect). */
 void papi_fanout_aggregate(papi_buf *b, apr_pool_t *p, const papi_fanout_config *cfg,
                            const apr_array_header_t *instances, const papi_core_request *req,
                            apr_array_header_t *failures);

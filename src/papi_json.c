@@ -1,6 +1,7 @@
 /* JSON string escaping. Safe bytes are copied in runs; only the bytes that need care are looked at
  * one by one. */
 #include "papi_json.h"
+#include "papi_utf8.h"
 
 #include <string.h>
 
@@ -51,39 +52,6 @@ static void put_ascii_escaped(papi_buf *b, unsigned char c)
     }
 }
 
-/* Length of the well-formed UTF-8 sequence of two or more bytes at s[0..n) (Unicode table 3-7),
- * or 0 when s[0] does not start one: a stray continuation byte, a lead byte that could only give
- * an overlong form or a code point above U+10FFFF, a surrogate, or a truncated sequence. */
-static apr_size_t utf8_sequence_len(const unsigned char *s, apr_size_t n)
-{
-    unsigned char lo = 0x80, hi = 0xBF;
-    apr_size_t need, i;
-
-    if (s[0] >= 0xC2 && s[0] <= 0xDF)
-        need = 2;
-    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-        need = 3;
-    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-        need = 4;
-    else
-        return 0;
-    /* The second byte's range is narrower for the leads that border invalid ranges. */
-    if (s[0] == 0xE0)
-        lo = 0xA0;      /* below: overlong */
-    else if (s[0] == 0xED)
-        hi = 0x9F;      /* above: surrogates D800-DFFF */
-    else if (s[0] == 0xF0)
-        lo = 0x90;      /* below: overlong */
-    else if (s[0] == 0xF4)
-        hi = 0x8F;      /* above: beyond U+10FFFF */
-    if (n < need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (i = 2; i < need; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return need;
-}
-
 /* The code point escaped even though it is well-formed: C1 controls and the two JavaScript line
  * terminators; 0 for everything else. */
 static unsigned int multibyte_to_escape(const unsigned char *s, apr_size_t len)
@@ -103,13 +71,14 @@ void papi_json_string(papi_buf *b, const char *str, apr_size_t n)
     papi_buf_putc(b, '"');
     while (i < n) {
         apr_size_t len;
+        apr_uint32_t code;
         unsigned int cp;
 
         if (ascii_is_plain(s[i])) {
             i++;
             continue;
         }
-        len = s[i] < 0x80 ? 1 : utf8_sequence_len(s + i, n - i);
+        len = papi_utf8_next(s + i, n - i, &code);
         cp = len > 1 ? multibyte_to_escape(s + i, len) : 0;
         if (len > 1 && cp == 0) {
             i += len;           /* well-formed and harmless: stays in the run */

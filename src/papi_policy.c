@@ -65,6 +65,21 @@ void papi_policy_decide(papi_access mode, const char *method, const char *core_p
         papi_refuse_with(v, 403, "secrets=... is not available in read-only mode");
 }
 
+void papi_policy_direct(papi_access mode, const char *method, papi_verdict *v)
+{
+    int read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+
+    memset(v, 0, sizeof(*v));
+    v->write = !read;
+    if (read)
+        return;
+    if (mode != PAPI_ACCESS_FULL)
+        papi_refuse_with(v, 403, "this API is read-only (PassengerApiAccess readonly): only GET and "
+                                 "HEAD reach a process");
+    else if (strcmp(method, "POST") && strcmp(method, "PUT") && strcmp(method, "DELETE"))
+        papi_refuse_with(v, 405, "only GET, HEAD, POST, PUT and DELETE are forwarded");
+}
+
 /* The media type of a Content-Type value, without parameters, is application/json. */
 static int papi_is_json(const char *content_type)
 {

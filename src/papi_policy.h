@@ -22,6 +22,10 @@ typedef struct papi_verdict {
 void papi_policy_decide(papi_access mode, const char *method, const char *core_path,
                         const char *query, papi_verdict *v);
 
+/* Decides on method to a request sent straight to an application process: GET and HEAD in
+ * read-only mode; also POST, PUT and DELETE in full mode (a write: the forgery rule applies). */
+void papi_policy_direct(papi_access mode, const char *method, papi_verdict *v);
+
 /* Why a write must be refused as one a web page could have made the browser send, or NULL.
  * A write needs Content-Type: application/json when it is a POST or PUT (no HTML form can send
  * that, and a script on another origin cannot without a CORS preflight nobody answers), and an

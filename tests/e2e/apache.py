@@ -297,6 +297,11 @@ class Httpd:
             f'    PassengerAppRoot "{app.root}"',
             f"    PassengerAppEnv {app.environment}",
             f"    PassengerMinInstances {app.processes}",
+        ]
+        if app.app_group_name is not None:
+            quoted = app.app_group_name.replace("\\", "\\\\").replace('"', '\\"')
+            lines.append(f'    PassengerAppGroupName "{quoted}"')
+        lines += [
             f'    <Directory "{pub}">',
             "        Require all granted",
             "    </Directory>",

@@ -33,20 +33,29 @@ PASSENGER_BIN = "/usr/bin/passenger"
 # (two concurrent ones land on two processes); /hang?s=N hangs for N s
 # (default 30) or until the release file exists: the harness creates it
 # before stopping a server, so a hung request does not hold Passenger's
-# shutdown (it waits for requests in flight).
+# shutdown (it waits for requests in flight). /health hangs, as a wedged
+# process does, while <app>/tmp/sick-<pid> exists (and no release file);
+# /echo answers the method, query, HTTP_* headers and body it got.
 CONFIG_RU = r"""# Rack app of the mod_passenger_api e2e harness (tests/e2e/passenger.py).
 release = '@RELEASE@'
+sick = '@TMP@/sick-%d'
 app = lambda do |env|
   query = env['QUERY_STRING'].to_s
+  body = "pid=#{Process.pid}\n"
   case env['PATH_INFO']
   when '/hang'
     deadline = Time.now + (query[/(?:^|&)s=(\d+)/, 1] || '30').to_i
     sleep 0.05 while Time.now < deadline && !File.exist?(release)
   when '/sleep'
     sleep((query[/(?:^|&)ms=(\d+)/, 1] || '0').to_i / 1000.0)
+  when '/health'
+    sleep 0.05 while File.exist?(sick % Process.pid) && !File.exist?(release)
+  when '/echo'
+    headers = env.keys.grep(/\AHTTP_/).sort.map { |k| "#{k}=#{env[k]}\n" }.join
+    body += "method=#{env['REQUEST_METHOD']}\nquery=#{query}\n#{headers}body=#{env['rack.input'].read}\n"
   end
-  [200, {'Content-Type' => 'text/plain', 'X-Pid' => Process.pid.to_s},
-   ["pid=#{Process.pid}\n"]]
+  [200, {'Content-Type' => 'text/plain', 'X-Pid' => Process.pid.to_s,
+         'Set-Cookie' => 'app=secret', 'ETag' => '"e1"'}, [body]]
 end
 run app
 """
@@ -58,12 +67,14 @@ class RackApp:
     name:      dir name under <server dir>/apps/ (may be non-ASCII UTF-8)
     processes: how many processes Passenger keeps (PassengerMinInstances)
     port:      the 127.0.0.1 port of its vhost (set by the server)
+    app_group_name: PassengerAppGroupName, when given (any text)
     """
 
-    def __init__(self, name="app", processes=2, environment="production"):
+    def __init__(self, name="app", processes=2, environment="production", app_group_name=None):
         self.name = name
         self.processes = processes
         self.environment = environment
+        self.app_group_name = app_group_name
         self.standalone = False
         self.root = None
         self.port = None
@@ -75,7 +86,8 @@ class RackApp:
         os.makedirs(os.path.join(self.root, "tmp"), exist_ok=True)
         self.release_file = os.path.join(self.root, "tmp", "release-hangs")
         with open(os.path.join(self.root, "config.ru"), "w") as f:
-            f.write(CONFIG_RU.replace("@RELEASE@", self.release_file))
+            f.write(CONFIG_RU.replace("@RELEASE@", self.release_file)
+                    .replace("@TMP@", os.path.join(self.root, "tmp")))
         for d in (parent_dir, self.root):
             os.chmod(d, 0o755)
         return self
@@ -84,12 +96,22 @@ class RackApp:
     def group_name(self):
         """Passenger's app group name (as in pool.xml / pool.txt): under
         Apache '<root> (<env>)', under Standalone just '<root>'."""
+        if self.app_group_name is not None:
+            return self.app_group_name
         if self.standalone:
             return self.root
         return f"{self.root} ({self.environment})"
 
     def url(self, path="/"):
         return f"http://127.0.0.1:{self.port}{path}"
+
+    def make_sick(self, pid, sick=True):
+        """Make process pid's /health hang (sick=True) or answer again."""
+        path = os.path.join(self.root, "tmp", f"sick-{pid}")
+        if sick:
+            open(path, "w").close()
+        elif os.path.exists(path):
+            os.unlink(path)
 
     def release_hangs(self, released=True):
         """Make /hang requests (current and future) return at once, or

@@ -101,6 +101,13 @@ def test_no_secret_leaves_in_readonly(httpd):
     paths = ["/ping.json", "/info.json", "/pool.txt", "/pool.txt?verbose=true", "/pool.xml",
              "/server.json", "/backtraces.txt", "/nope.json"]
     answers = {"/instances.json": httpd.get(RO + "/instances.json").text}
+    # The pool views carry no secret in either mode.
+    for view in ("/processes.json", "/metrics", "/"):
+        for base in (RO, FULL):
+            answers[base + view] = httpd.get(base + view).text
+            # Not vacuous: the pool is there (metrics show slots, not pids).
+            assert "passenger_process_sessions{" in answers[base + view] if view == "/metrics" \
+                else str(inst.live_pids()[0]) in answers[base + view], base + view
     for path in paths:
         answers[path] = httpd.get(RO + path).text
         answers["raw " + path] = httpd.get(f"{RO}/instances/{inst.name}{path}").text

@@ -1,6 +1,8 @@
 /* libFuzzer target for what a client's request becomes before a core sees it. The low two bits
  * of the first input byte pick the function, the rest is its input:
- *   0  papi_core_path_error: an accepted path is "/" and safe characters, no "//", "." or "..".
+ *   0  papi_core_path_error: an accepted path is "/" and safe characters, no "//", "." or "..";
+ *      and papi_direct_target_error: an accepted target for a process starts with "/" and holds
+ *      only visible ASCII, no '#', and '%' only before two hex digits.
  *   1  papi_query_rebuild: an accepted query comes back as name=value pairs of safe characters,
  *      and rebuilding it again changes nothing.
  *   2  papi_policy_decide, NUL-separated method, path and query, in both access modes: read-only
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "papi_direct.h"
 #include "papi_fuzz.h"
 #include "papi_policy.h"
 #include "papi_request.h"
@@ -197,6 +200,27 @@ static void split(char *s, size_t len, const char **part, int n)
     }
 }
 
+/* ---- targets sent to a process ---- */
+
+static int is_hex(char c)
+{
+    return is_upper_hex(c) || (c >= 'a' && c <= 'f');
+}
+
+static void check_direct_target(const char *target)
+{
+    const char *c;
+
+    if (papi_direct_target_error(target))
+        return;
+    CHECK(target[0] == '/');
+    for (c = target; *c; c++) {
+        CHECK(*c > ' ' && *c < 0x7f && *c != '#' && *c != '"' && *c != '<' && *c != '>');
+        if (*c == '%')
+            CHECK(is_hex(c[1]) && is_hex(c[2]));
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -217,6 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     switch (data[0] & 3) {
     case 0:
         check_path(s);
+        check_direct_target(s);
         break;
     case 1:
         check_query(p, s);

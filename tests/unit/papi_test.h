@@ -10,6 +10,9 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Group set-up and tear-down: APR once per test binary. */
 static inline int papi_test_apr_init(void **state)
@@ -39,6 +42,26 @@ static inline int papi_test_pool_teardown(void **state)
 {
     apr_pool_destroy(*state);
     return 0;
+}
+
+/* The body of a real answer captured in tests/samples/ (NUL-terminated; tests run from the
+ * repository root). */
+static inline const char *papi_test_sample_body(apr_pool_t *p, const char *name)
+{
+    char path[512], buf[65536];
+    size_t n;
+    FILE *f;
+    const char *body;
+
+    snprintf(path, sizeof(path), "tests/samples/%s", name);
+    if (!(f = fopen(path, "rb")))
+        fail_msg("cannot open %s (run from the repository root)", path);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    body = strstr(buf, "\r\n\r\n");
+    assert_non_null(body);
+    return apr_pstrdup(p, body + 4);
 }
 
 #define PAPI_TEST(f) cmocka_unit_test_setup_teardown(f, papi_test_pool_setup, papi_test_pool_teardown)

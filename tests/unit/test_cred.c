@@ -172,6 +172,37 @@ static void helper_serves_others_while_one_stalls(void **state)
     papi_fx_remove(p, reg);
 }
 
+/* A helper stopped with our question in its queue (a graceful restart): asked again, its
+ * successor answers. */
+static void question_asked_again_when_the_helper_goes_away(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *pw = NULL, *why;
+    const char *sock = apr_pstrcat(p, reg, "/helper.sock", NULL);
+    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *));
+    papi_cred_config cfg = { pats, { root_only, 1 }, 0, 0, getpid() };
+    int lfd, lock = papi_fx_hold_lock(p, papi_fx_instance(p, reg, "passenger.AbC1234"));
+    pid_t helper;
+
+    APR_ARRAY_PUSH(pats, const char *) = reg;
+    lfd = listen_on(sock);
+    if ((helper = fork()) == 0) {
+        close(accept(lfd, NULL, NULL));     /* the old helper, gone without a word */
+        papi_cred_serve(lfd, &cfg);
+        _exit(0);
+    }
+    why = papi_cred_ask(p, sock, PAPI_CRED_RO, reg, "passenger.AbC1234",
+                        apr_time_now() + apr_time_from_sec(3), &pw);
+    if (why)
+        fail_msg("%s", why);
+    assert_string_equal(pw, "RoPassword0123456789abcd");
+    kill(helper, SIGKILL);
+    waitpid(helper, NULL, 0);
+    close(lfd);
+    close(lock);
+    papi_fx_remove(p, reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +210,7 @@ int main(void)
         PAPI_TEST(refuses_links_modes_owners_and_fifos),
         PAPI_TEST(helper_answers_only_for_its_own_registries),
         PAPI_TEST(helper_serves_others_while_one_stalls),
+        PAPI_TEST(question_asked_again_when_the_helper_goes_away),
     };
 
     return cmocka_run_group_tests_name("cred", tests, papi_test_apr_init, papi_test_apr_term);

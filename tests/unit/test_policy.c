@@ -90,6 +90,26 @@ static void forgery_rule(void **state)
     assert_non_null(papi_policy_forgery("PUT", "application/json", NULL, "same-site", own));
 }
 
+static void direct_requests_to_processes(void **state)
+{
+    papi_verdict v;
+
+    papi_policy_direct(PAPI_ACCESS_READONLY, "GET", &v);
+    assert_int_equal(v.status, 0);
+    assert_false(v.write);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "HEAD", &v);
+    assert_int_equal(v.status, 0);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "POST", &v);
+    assert_int_equal(v.status, 403);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "OPTIONS", &v);
+    assert_int_equal(v.status, 403);
+    papi_policy_direct(PAPI_ACCESS_FULL, "DELETE", &v);
+    assert_int_equal(v.status, 0);
+    assert_true(v.write);
+    papi_policy_direct(PAPI_ACCESS_FULL, "PATCH", &v);
+    assert_int_equal(v.status, 405);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +117,7 @@ int main(void)
         PAPI_TEST(readonly_refuses_writes_secrets_and_other_methods),
         PAPI_TEST(full_forwards_writes_with_admin),
         PAPI_TEST(forgery_rule),
+        PAPI_TEST(direct_requests_to_processes),
     };
 
     return cmocka_run_group_tests_name("policy", tests, papi_test_apr_init, papi_test_apr_term);

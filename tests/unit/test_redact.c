@@ -15,29 +15,10 @@ static const char *redact(apr_pool_t *p, const char *path, const char *body)
     return out;
 }
 
-/* The body of a captured answer in tests/samples. */
-static const char *sample_body(apr_pool_t *p, const char *name)
-{
-    char path[512], buf[65536];
-    size_t n;
-    FILE *f;
-    const char *body;
-
-    snprintf(path, sizeof(path), "tests/samples/%s", name);
-    if (!(f = fopen(path, "rb")))
-        fail_msg("cannot open %s (run from the repository root)", path);
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    body = strstr(buf, "\r\n\r\n");
-    assert_non_null(body);
-    return apr_pstrdup(p, body + 4);
-}
-
 static void pool_xml_with_secrets(void **state)
 {
     apr_pool_t *p = *state;
-    const char *in = sample_body(p, "core_GET_pool.xml_secrets_true.http");
+    const char *in = papi_test_sample_body(p, "core_GET_pool.xml_secrets_true.http");
     const char *out = redact(p, "/pool.xml", in);
 
     assert_non_null(strstr(in, "REDACTED_GROUP_API_KEY"));
@@ -55,7 +36,7 @@ static void pool_xml_with_secrets(void **state)
 static void pool_xml_plain_still_has_the_options_key(void **state)
 {
     apr_pool_t *p = *state;
-    const char *out = redact(p, "/pool.xml", sample_body(p, "core_GET_pool.xml.http"));
+    const char *out = redact(p, "/pool.xml", papi_test_sample_body(p, "core_GET_pool.xml.http"));
 
     assert_null(strstr(out, "REDACTED_GROUP_API_KEY"));
     assert_non_null(strstr(out, "<options>"));
@@ -74,7 +55,7 @@ static void unclosed_element_ends_the_answer(void **state)
 static void pool_txt_verbose(void **state)
 {
     apr_pool_t *p = *state;
-    const char *in = sample_body(p, "core_GET_pool.txt_verbose_true.http");
+    const char *in = papi_test_sample_body(p, "core_GET_pool.txt_verbose_true.http");
     const char *out = redact(p, "/pool.txt", in);
 
     assert_null(strstr(out, "REDACTED_GROUP_API_KEY"));

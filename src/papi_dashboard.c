@@ -1,0 +1,698 @@
+/* The HTML dashboard. The page is written in one pass over the views, after one pass that finds
+ * the page-wide figures (totals, the biggest process for the memory bars). The CSP it is served
+ * with allows nothing but the one nonce'd <style>: no scripts, no style attributes, no outside
+ * URLs, so bars are inline SVG coloured through classes, and phones get cards from a media
+ * query. */
+#include "papi_dashboard.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+/* U+2013 EN DASH: a number or string that was not given. */
+#define DASH "\xE2\x80\x93"
+/* U+00B7 MIDDLE DOT, between items on one line. */
+#define DOT " \xC2\xB7 "
+
+static const char papi_dashboard_css[] =
+    ":root{color-scheme:light dark;--bg:#f4f5f7;--card:#fff;--fg:#16181b;--mute:#5d6670;"
+    "--line:#e1e4e8;--acc:#1d5fc9;--bar:#3a7be0;--track:#e4e8ed;--ok:#136c3e;--okbg:#e1f3e8;"
+    "--warn:#805300;--warnbg:#fbefd5;--bad:#ad1f28;--badbg:#fde7e7}\n"
+    "@media (prefers-color-scheme:dark){:root{--bg:#0d1013;--card:#161a1f;--fg:#e9ebee;"
+    "--mute:#9ba4ae;--line:#2a3037;--acc:#7eacff;--bar:#5c95ef;--track:#272d35;--ok:#63d492;"
+    "--okbg:#14301f;--warn:#f1bb4c;--warnbg:#33290f;--bad:#ff8080;--badbg:#3b1619}}\n"
+    "*{box-sizing:border-box}html{font-size:15px}\n"
+    "@media (min-width:1800px){html{font-size:18px}}\n"
+    "@media (min-width:2400px){html{font-size:21px}}\n"
+    "body{margin:0;background:var(--bg);color:var(--fg);"
+    "font:1rem/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\",sans-serif}\n"
+    ".page{max-width:110rem;margin:0 auto;padding:1.25rem}\n"
+    "h1,h2,h3{margin:0;font-weight:650;line-height:1.25;overflow-wrap:anywhere}"
+    "h1{font-size:1.6rem}h2{font-size:1.25rem}h3{font-size:1.02rem}\n"
+    "a{color:var(--acc)}dl,dd,p{margin:0}\n"
+    ".top{display:flex;flex-wrap:wrap;align-items:baseline;gap:.3rem 1.25rem;margin-bottom:.3rem}\n"
+    "nav{display:flex;flex-wrap:wrap;gap:.35rem 1rem;margin-left:auto}\n"
+    ".gen,.note{color:var(--mute);font-size:.9rem}.gen{margin-bottom:1rem}\n"
+    ".tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(9.5rem,1fr));gap:.75rem;"
+    "margin-bottom:1.25rem}\n"
+    ".tiles>div{background:var(--card);border:1px solid var(--line);border-radius:10px;"
+    "padding:.65rem .9rem}\n"
+    ".card .tiles>div{background:var(--bg)}.card .tiles{margin-bottom:.25rem}\n"
+    "dt,th,td::before{color:var(--mute);font-size:.76rem;font-weight:500;text-transform:uppercase;"
+    "letter-spacing:.04em}\n"
+    ".tiles dd{font-size:1.6rem;font-weight:650;font-variant-numeric:tabular-nums}\n"
+    ".tiles small{font-size:.85rem;font-weight:400;color:var(--mute)}\n"
+    ".card{background:var(--card);border:1px solid var(--line);border-radius:12px;"
+    "padding:1rem 1.1rem;margin-bottom:1.25rem}.failed{border-left:4px solid var(--bad)}\n"
+    ".head{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem .6rem;margin-bottom:.7rem}\n"
+    ".facts{display:flex;flex-wrap:wrap;gap:.5rem 1.75rem;margin-bottom:1rem}\n"
+    ".facts dd{overflow-wrap:anywhere;font-variant-numeric:tabular-nums}\n"
+    ".group{border-top:1px solid var(--line);margin-top:1rem;padding-top:1rem}"
+    ".group .facts{margin-bottom:.6rem}\n"
+    ".tag{display:inline-block;font-size:.74rem;font-weight:650;padding:.08rem .55rem;"
+    "border-radius:.7rem;background:var(--track);color:var(--mute);white-space:nowrap}\n"
+    ".ok{color:var(--ok);background:var(--okbg)}.warn{color:var(--warn);background:var(--warnbg)}"
+    ".bad{color:var(--bad);background:var(--badbg)}\n"
+    ".error{border:1px solid;border-radius:8px;padding:.7rem .9rem;font-weight:600;"
+    "overflow-wrap:anywhere}main>.error{margin-bottom:1.25rem}\n"
+    ".scroll{overflow-x:auto}\n"
+    "table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}\n"
+    "th{text-align:left;white-space:nowrap}th,td{padding:.45rem .7rem;"
+    "border-bottom:1px solid var(--line)}tbody tr:last-child td{border-bottom:0}\n"
+    ".n{text-align:right;white-space:nowrap}.pid{font-weight:650}\n"
+    /* Fixed columns, so the tables of an instance's groups line up under each other. */
+    "table.procs{table-layout:fixed;min-width:56rem}\n"
+    ".procs th:nth-child(-n+3),.procs th:nth-child(6),"
+    ".procs th:nth-child(8){width:9%}.procs th:nth-child(4){width:7%}"
+    ".procs th:nth-child(5){width:14%}.procs th:nth-child(7){width:10%}\n"
+    "svg.bar{display:block;width:100%;height:6px;margin-top:4px;border-radius:3px;"
+    "background:var(--track)}svg.bar rect{fill:var(--bar)}.mem svg.bar{max-width:10rem;"
+    "margin-left:auto}\n"
+    ".path{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em;"
+    "overflow-wrap:anywhere}.none{color:var(--mute)}\n"
+    "@media (max-width:700px){.page{padding:.75rem}.card{padding:.85rem .8rem}nav{margin-left:0}\n"
+    ".card .tiles{grid-template-columns:repeat(3,1fr);gap:.5rem}"
+    ".card .tiles>div{padding:.5rem .6rem}"
+    ".card .tiles dd{font-size:1.3rem}\n"
+    "table.cards thead{display:none}table.cards,table.cards tbody{display:block;min-width:0}\n"
+    "table.cards tr{display:grid;grid-template-columns:1fr 1fr;gap:.45rem 1rem;"
+    "border:1px solid var(--line);border-radius:10px;padding:.65rem .8rem;margin-bottom:.6rem}\n"
+    "table.cards td{display:block;border:0;padding:0;text-align:left;min-width:0;width:auto}\n"
+    "table.cards td::before{content:attr(data-label);display:block}"
+    "table.cards td.wide{grid-column:1/-1}\n"
+    /* A process card opens with its pid and its state on one line. */
+    "table.cards td{order:2}table.cards td.pid{order:0;font-size:1.15rem}"
+    "table.cards td.pid::before{display:inline;margin-right:.45rem}"
+    "table.cards td.st{order:1;text-align:right}table.cards td.st::before{display:none}"
+    "table.cards .tag{white-space:normal}}\n";
+
+/* What is drawn from every view before anything is written. */
+typedef struct papi_dash {
+    papi_buf *b;
+    apr_pool_t *p;
+    const papi_dashboard_opts *opts;
+    const char *base;           /* opts->base without a trailing slash */
+    int candidates, good;
+    apr_int64_t groups, processes;
+    apr_int64_t memory;         /* KiB, real memory of every process that gave it; -1: none did */
+    apr_int64_t biggest;        /* the largest real_memory on the page, 0: none */
+} papi_dash;
+
+/* Writes s HTML-escaped, for text and for quoted attribute values alike. C0 controls other than
+ * tab and newline are not allowed in HTML text, so they become U+FFFD. */
+static void put_escaped(papi_buf *b, const char *s)
+{
+    const char *run = s;
+
+    for (; *s; s++) {
+        const char *rep;
+        unsigned char c = (unsigned char)*s;
+
+        switch (c) {
+        case '&':  rep = "&amp;"; break;
+        case '<':  rep = "&lt;"; break;
+        case '>':  rep = "&gt;"; break;
+        case '"':  rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        default:
+            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
+                rep = "\xEF\xBF\xBD";
+            else
+                continue;
+        }
+        papi_buf_add(b, run, (apr_size_t)(s - run));
+        papi_buf_puts(b, rep);
+        run = s + 1;
+    }
+    papi_buf_puts(b, run);
+}
+
+/* A string from outside, or a dash when it was not given. */
+static void put_text(papi_buf *b, const char *s)
+{
+    if (s && *s)
+        put_escaped(b, s);
+    else
+        papi_buf_puts(b, "<span class=\"none\">" DASH "</span>");
+}
+
+/* An upper-case word from Passenger ("SHUTDOWN_TRIGGERED") as it reads in a sentence. */
+static void put_word(papi_buf *b, apr_pool_t *p, const char *s)
+{
+    char *w, *c;
+
+    if (!s || !*s) {
+        put_text(b, s);
+        return;
+    }
+    w = apr_pstrdup(p, s);
+    for (c = w; *c; c++)
+        *c = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : *c == '_' ? ' ' : *c;
+    put_escaped(b, w);
+}
+
+static void put_int(papi_buf *b, apr_int64_t v)
+{
+    if (v == PAPI_POOL_NONE)
+        put_text(b, NULL);
+    else
+        papi_buf_printf(b, "%" APR_INT64_T_FMT, v);
+}
+
+/* KiB in binary multiples, as top and passenger-status count them: "900 KB", "12.3 MB", "512 MB".
+ * Integers only: the C library's %f would follow the locale. */
+static void put_memory(papi_buf *b, apr_int64_t kib)
+{
+    static const char *const units[] = { "KB", "MB", "GB", "TB", "PB", "EB" };
+    apr_int64_t whole, scale = 1;
+    int u = 0;
+
+    if (kib == PAPI_POOL_NONE || kib < 0) {
+        put_text(b, NULL);
+        return;
+    }
+    while (kib / scale >= 1024 && u < 5) {
+        scale *= 1024;
+        u++;
+    }
+    whole = kib / scale;
+    if (u == 0) {
+        papi_buf_printf(b, "%" APR_INT64_T_FMT " KB", kib);
+        return;
+    }
+    if (whole >= 100) {
+        papi_buf_printf(b, "%" APR_INT64_T_FMT " %s", whole + (kib % scale >= scale / 2), units[u]);
+        return;
+    }
+    /* Tenths, rounded; (kib % scale) * 10 cannot overflow since scale <= 2^50. */
+    whole = whole * 10 + ((kib % scale) * 10 + scale / 2) / scale;
+    papi_buf_printf(b, "%" APR_INT64_T_FMT ".%d %s", whole / 10, (int)(whole % 10), units[u]);
+}
+
+/* A span of seconds in its two largest units: "45s", "5m 27s", "2h 3m", "4d 6h". */
+static void put_duration(papi_buf *b, apr_int64_t s)
+{
+    if (s < 60)
+        papi_buf_printf(b, "%ds", (int)s);
+    else if (s < 3600)
+        papi_buf_printf(b, "%dm %ds", (int)(s / 60), (int)(s % 60));
+    else if (s < 86400)
+        papi_buf_printf(b, "%dh %dm", (int)(s / 3600), (int)(s % 3600 / 60));
+    else
+        papi_buf_printf(b, "%" APR_INT64_T_FMT "d %dh", s / 86400, (int)(s % 86400 / 3600));
+}
+
+/* Seconds from the moment t (µs since the epoch) to now; never negative, so a clock that
+ * disagrees a little shows "0s" rather than nonsense. */
+static apr_int64_t seconds_since(const papi_dash *d, apr_int64_t t)
+{
+    apr_int64_t us = d->opts->now - t;
+
+    return us > 0 ? us / APR_USEC_PER_SEC : 0;
+}
+
+static void put_iso_time(papi_buf *b, apr_int64_t t, const char *sep, const char *zone)
+{
+    apr_time_exp_t tm;
+
+    apr_time_exp_gmt(&tm, t);
+    papi_buf_printf(b, "%04d-%02d-%02d%s%02d:%02d:%02d%s", tm.tm_year + 1900, tm.tm_mon + 1,
+                    tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec, zone);
+}
+
+/* A moment as <time>: the reader sees how long ago, a hover shows when. */
+static void put_time_since(const papi_dash *d, apr_int64_t t, int ago)
+{
+    apr_int64_t s;
+
+    if (t == PAPI_POOL_NONE || t <= 0) {
+        put_text(d->b, NULL);
+        return;
+    }
+    s = seconds_since(d, t);
+    papi_buf_puts(d->b, "<time datetime=\"");
+    put_iso_time(d->b, t, "T", "Z");
+    papi_buf_puts(d->b, "\" title=\"");
+    put_iso_time(d->b, t, " ", " UTC");
+    papi_buf_puts(d->b, "\">");
+    if (!ago)
+        put_duration(d->b, s);
+    else if (s < 1)
+        papi_buf_puts(d->b, "just now");
+    else if (s < 60)
+        papi_buf_printf(d->b, "%ds ago", (int)s);
+    else if (s < 3600)
+        papi_buf_printf(d->b, "%dm ago", (int)(s / 60));
+    else if (s < 86400)
+        papi_buf_printf(d->b, "%dh ago", (int)(s / 3600));
+    else
+        papi_buf_printf(d->b, "%" APR_INT64_T_FMT "d ago", s / 86400);
+    papi_buf_puts(d->b, "</time>");
+}
+
+/* A bar of value against full, in tenths of a percent: "100", "50", "37.5". Nothing when either
+ * is unknown. */
+static void put_bar(papi_buf *b, apr_int64_t value, apr_int64_t full, const char *of)
+{
+    apr_int64_t tenths;
+    char width[16];
+
+    if (value == PAPI_POOL_NONE || full == PAPI_POOL_NONE || full <= 0)
+        return;
+    if (value <= 0)
+        tenths = 0;
+    else if (value >= full)
+        tenths = 1000;
+    else    /* in floating point: value * 1000 could overflow */
+        tenths = (apr_int64_t)((double)value * 1000.0 / (double)full + 0.5);
+    if (tenths % 10)
+        apr_snprintf(width, sizeof(width), "%d.%d", (int)(tenths / 10), (int)(tenths % 10));
+    else
+        apr_snprintf(width, sizeof(width), "%d", (int)(tenths / 10));
+    papi_buf_printf(b, "<svg class=\"bar\" viewBox=\"0 0 100 6\" preserveAspectRatio=\"none\" "
+                    "role=\"img\" aria-label=\"%s%% of %s\">"
+                    "<rect width=\"%s\" height=\"6\"/></svg>",
+                    width, of, width);
+}
+
+static void put_link(const papi_dash *d, const char *path)
+{
+    papi_buf_puts(d->b, "<a href=\"");
+    put_escaped(d->b, d->base);
+    papi_buf_printf(d->b, "/%s\">%s</a>", path, path);
+}
+
+/* One <div><dt>label</dt><dd>...: the caller writes the value and closes with end_fact. */
+static void start_fact(papi_buf *b, const char *label, const char *dd_class)
+{
+    papi_buf_printf(b, "<div><dt>%s</dt><dd%s%s%s>", label, dd_class ? " class=\"" : "",
+                    dd_class ? dd_class : "", dd_class ? "\"" : "");
+}
+
+static void end_fact(papi_buf *b)
+{
+    papi_buf_puts(b, "</dd></div>\n");
+}
+
+static void put_text_fact(papi_buf *b, const char *label, const char *value, const char *dd_class)
+{
+    start_fact(b, label, dd_class);
+    put_text(b, value);
+    end_fact(b);
+}
+
+/* A table cell; data-label names it when a phone shows the row as a card. */
+static void start_cell(papi_buf *b, const char *label, const char *cls)
+{
+    papi_buf_printf(b, "<td data-label=\"%s\"%s%s%s>", label, cls ? " class=\"" : "",
+                    cls ? cls : "", cls ? "\"" : "");
+}
+
+static const char *prop_string(const papi_instance *inst, const char *key)
+{
+    json_t *v = json_object_get(inst->properties, key);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* instance_dir.created_at (seconds since the epoch) in µs, or PAPI_POOL_NONE. */
+static apr_int64_t instance_created_at(const papi_instance *inst)
+{
+    json_t *v = json_object_get(json_object_get(inst->properties, "instance_dir"), "created_at");
+    json_int_t s;
+
+    if (!json_is_integer(v))
+        return PAPI_POOL_NONE;
+    s = json_integer_value(v);
+    if (s <= 0 || s > APR_INT64_MAX / APR_USEC_PER_SEC)
+        return PAPI_POOL_NONE;
+    return (apr_int64_t)s * APR_USEC_PER_SEC;
+}
+
+static const char *instance_title(const papi_instance *inst)
+{
+    return inst->name ? inst->name : inst->dirname ? inst->dirname : inst->path;
+}
+
+static const papi_pool_group *group_at(const papi_pool *pool, int i)
+{
+    return APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *);
+}
+
+static const papi_pool_process *process_at(const papi_pool_group *g, int i)
+{
+    return APR_ARRAY_IDX(g->processes, i, const papi_pool_process *);
+}
+
+static const papi_view *view_at(const apr_array_header_t *views, int i)
+{
+    return &APR_ARRAY_IDX(views, i, papi_view);
+}
+
+static int view_has_pool(const papi_view *v)
+{
+    return v->status == 200 && v->pool;
+}
+
+/* The page-wide figures: the summary, and the biggest process the memory bars are drawn against. */
+static void count_views(papi_dash *d, const apr_array_header_t *views)
+{
+    int i, j, k;
+
+    d->memory = -1;
+    for (i = 0; i < views->nelts; i++) {
+        const papi_view *v = view_at(views, i);
+
+        d->candidates++;
+        if (v->inst->state == PAPI_INST_GOOD)
+            d->good++;
+        if (!view_has_pool(v))
+            continue;
+        for (j = 0; v->pool->groups && j < v->pool->groups->nelts; j++) {
+            const papi_pool_group *g = group_at(v->pool, j);
+
+            d->groups++;
+            for (k = 0; g->processes && k < g->processes->nelts; k++) {
+                apr_int64_t mem = process_at(g, k)->real_memory;
+
+                d->processes++;
+                if (mem == PAPI_POOL_NONE || mem < 0)
+                    continue;
+                d->memory = (d->memory < 0 ? 0 : d->memory) + mem;
+                if (mem > d->biggest)
+                    d->biggest = mem;
+            }
+        }
+    }
+}
+
+static void put_head(const papi_dash *d)
+{
+    papi_buf *b = d->b;
+
+    papi_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                     "<meta name=\"color-scheme\" content=\"light dark\">\n");
+    if (d->opts->refresh > 0)
+        papi_buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", d->opts->refresh);
+    papi_buf_puts(b, "<title>Passenger</title>\n<style nonce=\"");
+    put_escaped(b, d->opts->nonce ? d->opts->nonce : "");
+    papi_buf_puts(b, "\">\n");
+    papi_buf_puts(b, papi_dashboard_css);
+    papi_buf_puts(b, "</style>\n</head>\n");
+}
+
+static void put_header(const papi_dash *d)
+{
+    papi_buf *b = d->b;
+
+    papi_buf_puts(b, "<header>\n<div class=\"top\"><h1>Passenger</h1>\n<nav>");
+    put_link(d, "processes.json");
+    put_link(d, "metrics");
+    put_link(d, "instances.json");
+    papi_buf_puts(b, "</nav></div>\n<p class=\"gen\">Generated <time datetime=\"");
+    put_iso_time(b, d->opts->now, "T", "Z");
+    papi_buf_puts(b, "\">");
+    put_iso_time(b, d->opts->now, " ", " UTC");
+    papi_buf_puts(b, "</time>");
+    if (d->opts->refresh > 0)
+        papi_buf_printf(b, DOT "refreshes every %d s", d->opts->refresh);
+    papi_buf_puts(b, "</p>\n<dl class=\"tiles\">\n");
+    start_fact(b, "Instances", NULL);
+    papi_buf_printf(b, "%d <small>good of %d</small>", d->good, d->candidates);
+    end_fact(b);
+    start_fact(b, "App groups", NULL);
+    put_int(b, d->groups);
+    end_fact(b);
+    start_fact(b, "Processes", NULL);
+    put_int(b, d->processes);
+    end_fact(b);
+    start_fact(b, "Memory", NULL);
+    put_memory(b, d->memory < 0 ? PAPI_POOL_NONE : d->memory);
+    end_fact(b);
+    papi_buf_puts(b, "</dl>\n</header>\n");
+}
+
+/* A process's state in one tag: green while it is alive and takes requests. */
+static void put_process_state(const papi_dash *d, const papi_pool_process *proc)
+{
+    int fine = proc->life_status && !strcmp(proc->life_status, "ALIVE") && proc->enabled &&
+               !strcmp(proc->enabled, "ENABLED");
+
+    papi_buf_printf(d->b, "<span class=\"tag %s\">", fine ? "ok" : "warn");
+    put_word(d->b, d->p, proc->life_status);
+    papi_buf_puts(d->b, DOT);
+    put_word(d->b, d->p, proc->enabled);
+    papi_buf_puts(d->b, "</span>");
+}
+
+/* The process's last health probe, when a recent one is recorded: a second tag under its state. */
+static void put_process_probe(const papi_dash *d, const char *name, const papi_pool_process *proc)
+{
+    papi_probe_result r;
+
+    if (!papi_probes_get(d->opts->probes, name, proc->pid, d->opts->now, d->opts->probe_max_age,
+                         &r))
+        return;
+    if (!r.reachable) {
+        papi_buf_puts(d->b, " <span class=\"tag\" title=\"");
+        put_escaped(d->b, r.error);
+        papi_buf_puts(d->b, "\">not probed</span>");
+        return;
+    }
+    papi_buf_printf(d->b, " <span class=\"tag %s\" title=\"", r.healthy ? "ok" : "bad");
+    if (r.error[0])
+        put_escaped(d->b, r.error);
+    else
+        papi_buf_printf(d->b, "answered %d in %d ms", r.status, (int)(r.latency / 1000));
+    papi_buf_printf(d->b, "\">probe %s</span>", r.healthy ? "ok" : "failed");
+}
+
+static void put_process_row(const papi_dash *d, const char *name, const papi_pool_process *proc)
+{
+    papi_buf *b = d->b;
+
+    papi_buf_puts(b, "<tr>");
+    start_cell(b, "PID", "pid");
+    put_int(b, proc->pid);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "Sessions", "n");
+    put_int(b, proc->sessions);
+    /* Passenger's concurrency 0 means no limit (multithreaded and evented apps). */
+    if (proc->concurrency == 0)
+        papi_buf_puts(b, " / \xE2\x88\x9E");
+    else if (proc->concurrency != PAPI_POOL_NONE)
+        papi_buf_printf(b, " / %" APR_INT64_T_FMT, proc->concurrency);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "Processed", "n");
+    put_int(b, proc->processed);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "CPU", "n");
+    put_int(b, proc->cpu);
+    if (proc->cpu != PAPI_POOL_NONE)
+        papi_buf_putc(b, '%');
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "Memory", "n mem");
+    put_memory(b, proc->real_memory);
+    put_bar(b, proc->real_memory, d->biggest, "the largest process");
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "RSS", "n");
+    put_memory(b, proc->rss);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "Uptime", "n");
+    put_time_since(d, proc->spawn_end_time, 0);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "Last used", "n");
+    put_time_since(d, proc->last_used, 1);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "State", "st");
+    put_process_state(d, proc);
+    put_process_probe(d, name, proc);
+    papi_buf_puts(b, "</td></tr>\n");
+}
+
+static void put_processes(const papi_dash *d, const char *name, const papi_pool_group *g)
+{
+    int i;
+
+    if (!g->processes || g->processes->nelts == 0) {
+        papi_buf_puts(d->b, "<p class=\"note\">No processes in this app group right now.</p>\n");
+        return;
+    }
+    papi_buf_puts(d->b, "<div class=\"scroll\"><table class=\"cards procs\">\n<thead><tr>"
+                        "<th>PID</th><th class=\"n\">Sessions</th><th class=\"n\">Processed</th>"
+                        "<th class=\"n\">CPU</th><th class=\"n\">Memory</th>"
+                        "<th class=\"n\">RSS</th>"
+                        "<th class=\"n\">Uptime</th><th class=\"n\">Last used</th><th>State</th>"
+                        "</tr></thead>\n<tbody>\n");
+    for (i = 0; i < g->processes->nelts; i++)
+        put_process_row(d, name, process_at(g, i));
+    papi_buf_puts(d->b, "</tbody>\n</table></div>\n");
+}
+
+static void put_group(const papi_dash *d, const char *name, const papi_pool_group *g)
+{
+    papi_buf *b = d->b;
+
+    papi_buf_puts(b, "<section class=\"group\">\n<div class=\"head\"><h3>");
+    put_text(b, g->name);
+    papi_buf_puts(b, "</h3>");
+    if (g->spawning)
+        papi_buf_puts(b, "<span class=\"tag warn\">spawning</span>");
+    if (g->restarting)
+        papi_buf_puts(b, "<span class=\"tag warn\">restarting</span>");
+    if (g->life_status && strcmp(g->life_status, "ALIVE")) {
+        papi_buf_puts(b, "<span class=\"tag bad\">");
+        put_word(b, d->p, g->life_status);
+        papi_buf_puts(b, "</span>");
+    }
+    papi_buf_puts(b, "</div>\n<dl class=\"facts\">\n");
+    put_text_fact(b, "App root", g->app_root, "path");
+    put_text_fact(b, "Environment", g->environment, NULL);
+    put_text_fact(b, "Type", g->app_type, NULL);
+    put_text_fact(b, "User", g->user, NULL);
+    start_fact(b, "Queue", NULL);
+    put_int(b, g->get_wait_list_size);
+    end_fact(b);
+    start_fact(b, "Being spawned", NULL);
+    put_int(b, g->processes_being_spawned);
+    end_fact(b);
+    papi_buf_puts(b, "</dl>\n");
+    put_processes(d, name, g);
+    papi_buf_puts(b, "</section>\n");
+}
+
+static void put_pool(const papi_dash *d, const char *name, const papi_pool *pool)
+{
+    papi_buf *b = d->b;
+    int i;
+
+    papi_buf_puts(b, "<dl class=\"tiles\">\n");
+    start_fact(b, "Processes", NULL);
+    put_int(b, pool->process_count);
+    papi_buf_puts(b, " <small>of ");
+    put_int(b, pool->max);
+    papi_buf_puts(b, "</small>");
+    put_bar(b, pool->process_count, pool->max, "the pool");
+    end_fact(b);
+    start_fact(b, "Capacity used", NULL);
+    put_int(b, pool->capacity_used);
+    put_bar(b, pool->capacity_used, pool->max, "the pool");
+    end_fact(b);
+    start_fact(b, "Queue", NULL);
+    put_int(b, pool->get_wait_list_size);
+    end_fact(b);
+    papi_buf_puts(b, "</dl>\n");
+    if (!pool->groups || pool->groups->nelts == 0)
+        papi_buf_puts(b, "<p class=\"note\">No app groups: no application has been started "
+                         "yet.</p>\n");
+    for (i = 0; pool->groups && i < pool->groups->nelts; i++)
+        put_group(d, name, group_at(pool, i));
+}
+
+static void put_instance(const papi_dash *d, const papi_view *v)
+{
+    papi_buf *b = d->b;
+    const papi_instance *inst = v->inst;
+    apr_int64_t created = instance_created_at(inst);
+    const char *version = prop_string(inst, "passenger_version");
+
+    papi_buf_printf(b, "<section class=\"card%s\">\n<div class=\"head\"><h2>",
+                    view_has_pool(v) ? "" : " failed");
+    put_text(b, instance_title(inst));
+    /* Good in the registry, but a tag as green as a working one's would contradict the error. */
+    papi_buf_printf(b, "</h2><span class=\"tag%s\">", view_has_pool(v) ? " ok" : "");
+    put_word(b, d->p, papi_inst_state_name(inst->state));
+    papi_buf_puts(b, "</span></div>\n<dl class=\"facts\">\n");
+    if (!version && view_has_pool(v))
+        version = v->pool->passenger_version;
+    put_text_fact(b, "Passenger", version, NULL);
+    put_text_fact(b, "Integration", prop_string(inst, "integration_mode"), NULL);
+    put_text_fact(b, "Server", prop_string(inst, "server_software"), NULL);
+    start_fact(b, "Core pid", NULL);
+    put_int(b, inst->core_pid > 0 ? inst->core_pid : PAPI_POOL_NONE);
+    end_fact(b);
+    start_fact(b, "Age", NULL);
+    put_time_since(d, created, 0);
+    end_fact(b);
+    put_text_fact(b, "Directory", inst->path, "path");
+    papi_buf_puts(b, "</dl>\n");
+    if (view_has_pool(v)) {
+        put_pool(d, inst->name, v->pool);
+    } else {
+        papi_buf_printf(b, "<p class=\"error bad\" role=\"alert\">%d: ", v->status);
+        put_escaped(b, v->error ? v->error : v->status ? "no pool" : "not asked");
+        papi_buf_puts(b, "</p>\n");
+    }
+    papi_buf_puts(b, "</section>\n");
+}
+
+static void put_others(const papi_dash *d, const apr_array_header_t *views)
+{
+    papi_buf *b = d->b;
+    int i;
+
+    papi_buf_puts(b, "<section class=\"card\">\n<div class=\"head\"><h2>Other instance directories"
+                     "</h2></div>\n<p class=\"note\">Found in the registry directories but not "
+                     "usable, so not asked.</p>\n<div class=\"scroll\"><table class=\"cards\">\n"
+                     "<thead><tr><th>Directory</th><th>State</th><th>Reason</th></tr></thead>\n"
+                     "<tbody>\n");
+    for (i = 0; i < views->nelts; i++) {
+        const papi_instance *inst = view_at(views, i)->inst;
+
+        if (inst->state == PAPI_INST_GOOD)
+            continue;
+        papi_buf_puts(b, "<tr>");
+        start_cell(b, "Directory", "path wide");
+        put_text(b, inst->path);
+        papi_buf_puts(b, "</td>");
+        start_cell(b, "State", NULL);
+        papi_buf_printf(b, "<span class=\"tag %s\">", inst->state == PAPI_INST_UNTRUSTED ? "bad"
+                                                                                         : "warn");
+        put_word(b, d->p, papi_inst_state_name(inst->state));
+        papi_buf_puts(b, "</span></td>");
+        start_cell(b, "Reason", "wide");
+        put_text(b, inst->reason);
+        papi_buf_puts(b, "</td></tr>\n");
+    }
+    papi_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
+}
+
+static void put_nothing_found(const papi_dash *d)
+{
+    papi_buf_puts(d->b, "<section class=\"card\">\n<div class=\"head\"><h2>No Passenger instance "
+                        "found</h2></div>\n<p>No Passenger instance was found in the configured "
+                        "registry directories (PassengerApiRegistryDir, or Passenger's own: "
+                        "$TMPDIR, /tmp, /var/run/passenger-instreg). Is Passenger running, and "
+                        "does it use one of them? ");
+    put_link(d, "instances.json");
+    papi_buf_puts(d->b, " lists every directory looked at.</p>\n</section>\n");
+}
+
+void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *views,
+                          const papi_dashboard_opts *opts)
+{
+    papi_dash d = { b, p, opts, opts->base ? opts->base : "", 0, 0, 0, 0, -1, 0 };
+    apr_size_t n = strlen(d.base);
+    int i;
+
+    /* base + "/metrics" must not become "//metrics", a URL of another host. */
+    while (n > 0 && d.base[n - 1] == '/')
+        n--;
+    d.base = apr_pstrmemdup(p, d.base, n);
+    count_views(&d, views);
+    put_head(&d);
+    papi_buf_puts(b, "<body>\n<div class=\"page\">\n");
+    put_header(&d);
+    papi_buf_puts(b, "<main>\n");
+    if (d.candidates == 0)
+        put_nothing_found(&d);
+    else if (d.good == 0)
+        papi_buf_printf(b, "<p class=\"error warn\">None of the %d instance directories found "
+                           "is usable: see below why.</p>\n", d.candidates);
+    for (i = 0; i < views->nelts; i++)
+        if (view_at(views, i)->inst->state == PAPI_INST_GOOD)
+            put_instance(&d, view_at(views, i));
+    if (d.good < d.candidates)
+        put_others(&d, views);
+    papi_buf_puts(b, "</main>\n</div>\n</body>\n</html>\n");
+}

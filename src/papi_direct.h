@@ -1,0 +1,55 @@
+/* Requests straight to one application process, bypassing Passenger's load balancer (DESIGN.md
+ * §6): finding the process and its HTTP socket in the pool (read with secrets=true), and the
+ * request it is sent. The process checks X-Passenger-Connect-Password, its group's API key: the
+ * key goes to the process only, never back to the client. */
+#ifndef PAPI_DIRECT_H
+#define PAPI_DIRECT_H
+
+#include "papi_exchange.h"
+#include "papi_view.h"
+
+typedef struct papi_direct_target {
+    const papi_view *view;              /* its instance */
+    const papi_pool_group *group;
+    const papi_pool_process *proc;
+} papi_direct_target;
+
+/* The process with this pid among the read pools of views; 0 when there is none. */
+int papi_direct_find(const apr_array_header_t *views, apr_int64_t pid, papi_direct_target *t);
+
+/* Sets x up for proc's HTTP socket (protocol "http" at tcp://<loopback address>:<port>) and
+ * returns NULL, or why the process has none the module reaches (for a 501: session-only apps,
+ * an HTTP socket on a Unix path or on an address that is not loopback). */
+const char *papi_direct_socket(apr_pool_t *p, const papi_pool_process *proc, papi_exchange *x);
+
+/* Why target (what follows /processes/<pid> in the request line: a path, still percent-encoded,
+ * and its query) cannot be sent to a process, or NULL. */
+const char *papi_direct_target_error(const char *target);
+
+/* Whether a client's request header is passed on to the process (an allow-list: never cookies,
+ * credentials meant for this API, or hop-by-hop headers). */
+int papi_direct_header_passed(const char *name);
+
+/* Whether a process's response header is relayed to the client (an allow-list: never cookies or
+ * redirects into the API's own URL space). */
+int papi_direct_header_relayed(const char *name);
+
+typedef struct papi_direct_request {
+    const char *method;                 /* as the client sent it, already allowed */
+    const char *target;                 /* checked with papi_direct_target_error */
+    const apr_array_header_t *headers;  /* papi_http_header from the client; only passed ones go */
+    const char *password;               /* the group's API key */
+    const char *body;                   /* NULL for none */
+    apr_size_t body_len;
+} papi_direct_request;
+
+/* Passenger's Ruby loader hands the connect password to the app as HTTP_X_PASSENGER_CONNECT_
+ * PASSWORD, so any page that shows its request headers would send it back: every occurrence in
+ * resp's body and headers is replaced by [REDACTED] before anything is relayed. */
+void papi_direct_scrub(apr_pool_t *p, papi_http_response *resp, const char *password);
+
+/* The request text for x (whose target is set), in one allocation: it carries the connect
+ * password, and the exchange wipes it once sent. */
+void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, papi_exchange *x);
+
+#endif

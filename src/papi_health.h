@@ -1,0 +1,40 @@
+/* health.json: every process of every instance probed at once over its own HTTP socket (a GET of
+ * the configured path with its group's connect password), each by its own deadline, so probing
+ * fifty processes takes about one deadline. */
+#ifndef PAPI_HEALTH_H
+#define PAPI_HEALTH_H
+
+#include "papi_buf.h"
+#include "papi_exchange.h"
+#include "papi_probes.h"
+#include "papi_view.h"
+
+typedef struct papi_probe {
+    const papi_view *view;          /* its instance */
+    const papi_pool_group *group;
+    const papi_pool_process *proc;
+    const char *unreachable;        /* why it was not probed (no HTTP socket the module reaches,
+                                     * no connect password), or NULL */
+    int status;                     /* the process's HTTP status; 0 when it gave none */
+    int healthy;                    /* answered 2xx or 3xx by its deadline */
+    apr_interval_time_t latency;    /* until its answer or failure */
+    const char *error;              /* why it is not healthy, or NULL */
+} papi_probe;
+
+/* Probes the processes of every read pool in views (read with secrets=true): one papi_probe each,
+ * in pool order. */
+apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
+                                      const char *path, apr_interval_time_t timeout,
+                                      const papi_http_limits *limits);
+
+/* Keeps each probe's result in table (may be NULL), as of now, for processes.json and the
+ * dashboard. */
+void papi_health_record(papi_probes *table, const apr_array_header_t *probes, apr_time_t now);
+
+/* Writes the health.json object and returns its HTTP status: 200 when every good instance was read
+ * and every probed process is healthy (processes that cannot be probed are listed as unreachable
+ * and do not count), else 503. */
+int papi_health_write(papi_buf *b, const apr_array_header_t *views,
+                      const apr_array_header_t *probes, const char *path);
+
+#endif

@@ -1,0 +1,55 @@
+#include "papi_view.h"
+
+#include <apr_strings.h>
+
+/* The view of one asked instance: its pool, or why there is none. */
+static void papi_view_read(apr_pool_t *p, const papi_fanout_result *one, papi_view *v,
+                           apr_array_header_t *failures)
+{
+    const papi_http_response *resp = one->res.resp;
+    papi_pool *pool;
+    const char *why;
+
+    if (one->res.failure) {
+        v->status = one->res.failure;
+        v->error = one->res.error;
+        return;
+    }
+    if (resp->status != 200)
+        why = apr_psprintf(p, "the core answered pool.xml with %d %s", resp->status, resp->reason);
+    else if ((why = papi_pool_parse(p, resp->body, resp->body_len, &pool)) == NULL) {
+        v->status = 200;
+        v->pool = pool;
+        return;
+    }
+    v->status = 502;
+    v->error = why;
+    if (failures)
+        APR_ARRAY_PUSH(failures, const char *) = apr_psprintf(p, "instance %s (%s): 502 %s",
+                                                              one->inst->name, one->inst->path, why);
+}
+
+apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *cfg,
+                                      const apr_array_header_t *instances, const char *core_path,
+                                      apr_array_header_t *failures)
+{
+    papi_core_request req = { "GET", core_path, NULL, NULL, NULL, NULL, 0 };
+    papi_fanout_config mine = *cfg;
+    apr_array_header_t *asked, *views = apr_array_make(p, instances->nelts, sizeof(papi_view));
+    int i, k = 0;
+
+    /* The model keeps no secret a view could show, so nothing needs scrubbing first. */
+    mine.redact = 0;
+    asked = papi_fanout_collect(p, &mine, instances, &req, failures);
+    for (i = 0; i < instances->nelts; i++) {
+        papi_view *v = apr_array_push(views);
+        v->inst = APR_ARRAY_IDX(instances, i, const papi_instance *);
+        v->status = 0;
+        v->error = NULL;
+        v->pool = NULL;
+        /* asked holds the good instances, in the same order. */
+        if (v->inst->state == PAPI_INST_GOOD)
+            papi_view_read(p, &APR_ARRAY_IDX(asked, k++, papi_fanout_result), v, failures);
+    }
+    return views;
+}

@@ -1,0 +1,25 @@
+/* What the pool views (processes.json, /metrics, the dashboard) are drawn from: every candidate
+ * instance, and for each good one the outcome of reading its pool.xml. */
+#ifndef PAPI_VIEW_H
+#define PAPI_VIEW_H
+
+#include "papi_fanout.h"
+#include "papi_pool.h"
+#include "papi_registry.h"
+
+typedef struct papi_view {
+    const papi_instance *inst;  /* every candidate, in registry order; only good ones are asked */
+    int status;                 /* 0: not good, not asked; 200: pool is set; else 502, 503, 504 */
+    const char *error;          /* why not, when status is neither 0 nor 200 */
+    const papi_pool *pool;      /* when status is 200 */
+} papi_view;
+
+/* Reads the pool of every good instance in instances (GET core_path: /pool.xml, or with
+ * ?secrets=true for the module's own use) and returns one papi_view per candidate, in order.
+ * An instance whose answer is not a 200 pool.xml gets 502 and why. Failures are described in
+ * failures (const char *), when not NULL. */
+apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *cfg,
+                                      const apr_array_header_t *instances, const char *core_path,
+                                      apr_array_header_t *failures);
+
+#endif

@@ -1,0 +1,58 @@
+"""Headless Chromium (Debian's `chromium`) for the dashboard tests: load one page from the loopback
+test server, save a screenshot, return the DOM as the browser built it.
+
+Every run gets a new empty profile, no sandbox (we are root), no GPU, and no network beyond
+127.0.0.1: every other host name resolves to nothing and Chromium's own background traffic
+(updates, sync, metrics) is off.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARTIFACTS = os.path.normpath(os.path.join(HERE, "..", "..", "build", "e2e-artifacts"))
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--no-default-browser-check",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-default-apps", "--disable-extensions", "--metrics-recording-only", "--mute-audio",
+    "--no-proxy-server", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    "--hide-scrollbars",
+]
+
+
+def _run(args, timeout):
+    profile = tempfile.mkdtemp(prefix="papi-chromium-")
+    try:
+        return subprocess.run([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
+                              check=True, env=dict(os.environ, HOME=profile))
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def dump_dom(url, timeout=60):
+    """The page's DOM after load, serialised by Chromium."""
+    return _run(["--dump-dom", url], timeout).stdout.decode("utf-8")
+
+
+def screenshot(url, name, width=1280, height=900, timeout=60):
+    """Saves a PNG of the page as build/e2e-artifacts/<name>.png and returns its path."""
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, name + ".png")
+    if os.path.exists(path):
+        os.unlink(path)
+    _run([f"--screenshot={path}", f"--window-size={width},{height}", url], timeout)
+    return path
+
+
+def png_size(path):
+    """(width, height) from a PNG's IHDR chunk."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")

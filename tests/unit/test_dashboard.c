@@ -1,0 +1,441 @@
+/* The HTML dashboard: everything from outside escaped, nothing the CSP would block (style
+ * attributes, scripts, outside URLs), every pid shown, bars relative to the biggest process,
+ * and the page's sections and tables closed. */
+#include "papi_test.h"
+#include "papi_dashboard.h"
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEC APR_USEC_PER_SEC
+#define NOW ((apr_time_t)1795270000 * SEC)
+#define NONCE "r4nd0m+N0nce/="
+#define EVIL_NAME "<script>alert(1)</script> caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC"
+#define EVIL_REASON "<img src=x onerror=alert(1)>"
+
+static const papi_dashboard_opts opts = { .base = "/passenger-api", .now = NOW, .refresh = 15,
+                                          .nonce = NONCE };
+
+/* Properties are freed with the pool, as papi_properties_parse frees them: a failed assertion
+ * then leaks nothing either. */
+static apr_status_t decref_cleanup(void *json)
+{
+    json_decref(json);
+    return APR_SUCCESS;
+}
+
+static papi_instance *instance(apr_pool_t *p, const char *name, const char *dir)
+{
+    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+    json_error_t err;
+
+    inst->registry = "/var/run/passenger-instreg";
+    inst->dirname = dir;
+    inst->path = apr_pstrcat(p, inst->registry, "/", dir, NULL);
+    inst->state = PAPI_INST_GOOD;
+    inst->core_pid = 3399;
+    inst->name = name;
+    inst->properties = json_loads("{\"instance_dir\":{\"created_at\":1795262000,\"major_version\":4,"
+                                  "\"minor_version\":0},\"name\":\"x\",\"passenger_version\":\"6.0.17\","
+                                  "\"integration_mode\":\"apache\",\"server_software\":"
+                                  "\"Apache/2.4.71 (Debian) Phusion_Passenger/6.0.17\"}", 0, &err);
+    assert_non_null(inst->properties);
+    apr_pool_cleanup_register(p, inst->properties, decref_cleanup, apr_pool_cleanup_null);
+    return inst;
+}
+
+static papi_instance *bad_instance(apr_pool_t *p, papi_inst_state state, const char *reason)
+{
+    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+
+    inst->registry = "/tmp";
+    inst->dirname = "passenger.Old1234";
+    inst->path = "/tmp/passenger.Old1234";
+    inst->state = state;
+    inst->reason = reason;
+    inst->core_pid = -1;
+    return inst;
+}
+
+/* A process with nothing given but its pid. */
+static papi_pool_process *bare_process(apr_pool_t *p, apr_int64_t pid)
+{
+    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
+    apr_int64_t *fields[] = { &proc->concurrency, &proc->sessions, &proc->busyness,
+                              &proc->processed, &proc->spawner_creation_time,
+                              &proc->spawn_start_time, &proc->spawn_end_time, &proc->last_used,
+                              &proc->cpu, &proc->rss, &proc->pss, &proc->private_dirty,
+                              &proc->swap, &proc->real_memory, &proc->vmsize,
+                              &proc->process_group_id };
+    size_t i;
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        *fields[i] = PAPI_POOL_NONE;
+    proc->pid = pid;
+    proc->has_metrics = -1;
+    proc->sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
+    return proc;
+}
+
+static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t real_memory)
+{
+    papi_pool_process *proc = bare_process(p, pid);
+
+    proc->concurrency = 1;
+    proc->sessions = 0;
+    proc->busyness = 0;
+    proc->processed = 1234;
+    proc->spawn_start_time = NOW - (2 * 3600 + 3 * 60 + 6) * SEC;
+    proc->spawn_end_time = NOW - (2 * 3600 + 3 * 60 + 5) * SEC;
+    proc->last_used = NOW - (5 * 60 + 27) * SEC;
+    proc->cpu = 3;
+    proc->rss = real_memory * 4;
+    proc->real_memory = real_memory;
+    proc->life_status = "ALIVE";
+    proc->enabled = "ENABLED";
+    proc->command = "Passenger RubyApp: /srv/app (production)";
+    return proc;
+}
+
+static papi_pool_group *group(apr_pool_t *p, const char *name, const char *app_root)
+{
+    papi_pool_group *g = apr_pcalloc(p, sizeof(*g));
+
+    g->name = name;
+    g->component_name = name;
+    g->app_root = app_root;
+    g->app_type = "ruby";
+    g->environment = "production";
+    g->life_status = "ALIVE";
+    g->user = "nobody";
+    g->group = "nogroup";
+    g->uid = g->gid = 65534;
+    g->capacity_used = 2;
+    g->get_wait_list_size = 0;
+    g->disable_wait_list_size = 0;
+    g->processes_being_spawned = 0;
+    g->enabled_process_count = 2;
+    g->disabling_process_count = g->disabled_process_count = 0;
+    g->processes = apr_array_make(p, 2, sizeof(papi_pool_process *));
+    return g;
+}
+
+static papi_pool *pool(apr_pool_t *p)
+{
+    papi_pool *pl = apr_pcalloc(p, sizeof(*pl));
+
+    pl->passenger_version = "6.0.17";
+    pl->max = 6;
+    pl->capacity_used = 3;
+    pl->get_wait_list_size = 0;
+    pl->groups = apr_array_make(p, 2, sizeof(papi_pool_group *));
+    return pl;
+}
+
+static void add_view(apr_array_header_t *views, const papi_instance *inst, int status,
+                     const char *error, const papi_pool *pl)
+{
+    papi_view *v = apr_array_push(views);
+
+    v->inst = inst;
+    v->status = status;
+    v->error = error;
+    v->pool = pl;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (hay = strstr(hay, needle); hay; hay = strstr(hay + 1, needle))
+        n++;
+    return n;
+}
+
+static void assert_has(const papi_buf *b, const char *needle)
+{
+    if (!strstr(b->data, needle))
+        fail_msg("not in the page: %s", needle);
+}
+
+static void assert_lacks(const papi_buf *b, const char *needle)
+{
+    const char *at = strstr(b->data, needle);
+
+    if (at)
+        fail_msg("in the page, where it must not be: %s ...%.80s", needle, at);
+}
+
+/* No src attribute: the only "src=" allowed is inside the escaped text of EVIL_REASON. */
+static void assert_no_src(const papi_buf *b)
+{
+    const char *at;
+
+    for (at = strstr(b->data, "src="); at; at = strstr(at + 1, "src="))
+        if (at - b->data < 8 || strncmp(at - 8, "&lt;img src=x onerror=alert(1)&gt;", 34))
+            fail_msg("a src= in the page: ...%.80s", at - (at - b->data < 20 ? 0 : 20));
+}
+
+/* What every page must be: self-contained, nothing the CSP blocks, its blocks closed. */
+static void assert_clean_page(const papi_buf *b)
+{
+    assert_int_equal(strlen(b->data), b->len);
+    assert_true(b->len > 0 && !strncmp(b->data, "<!DOCTYPE html>", 15));
+    assert_has(b, "<meta charset=\"utf-8\">");
+    assert_has(b, "<meta name=\"viewport\"");
+    assert_has(b, "<title>Passenger</title>");
+    assert_int_equal(count(b->data, "<style"), 1);
+    assert_int_equal(count(b->data, "<style nonce=\"" NONCE "\">"), 1);
+    assert_int_equal(count(b->data, "</style>"), 1);
+    assert_lacks(b, "<script");
+    assert_lacks(b, "<img");
+    assert_lacks(b, " style=");
+    assert_no_src(b);
+    assert_lacks(b, "http://");
+    assert_lacks(b, "https://");
+    assert_lacks(b, "url(");
+    assert_lacks(b, "@import");
+    assert_int_equal(count(b->data, "<section"), count(b->data, "</section>"));
+    assert_int_equal(count(b->data, "<table"), count(b->data, "</table>"));
+    assert_int_equal(count(b->data, "<tr>"), count(b->data, "</tr>"));
+    assert_int_equal(count(b->data, "<td "), count(b->data, "</td>"));
+    assert_int_equal(count(b->data, "<dl"), count(b->data, "</dl>"));
+    assert_int_equal(count(b->data, "<div"), count(b->data, "</div>"));
+    assert_int_equal(count(b->data, "<svg"), count(b->data, "</svg>"));
+    assert_has(b, "</body>\n</html>\n");
+}
+
+/* Two good instances (one with two groups and three processes, one whose pool could not be read)
+ * and a stale candidate; names and reasons carrying markup. */
+static apr_array_header_t *rich_views(apr_pool_t *p)
+{
+    apr_array_header_t *views = apr_array_make(p, 3, sizeof(papi_view));
+    papi_pool *pl = pool(p);
+    papi_pool_group *web = group(p, "/srv/" EVIL_NAME " (production)", "/srv/" EVIL_NAME);
+    papi_pool_group *api = group(p, "/srv/api (staging)", "/srv/api");
+    papi_pool_process *idle = bare_process(p, 4101);
+
+    APR_ARRAY_PUSH(web->processes, papi_pool_process *) = process(p, 3576, 409600);
+    APR_ARRAY_PUSH(web->processes, papi_pool_process *) = process(p, 3595, 204800);
+    idle->concurrency = 0;
+    idle->sessions = 2;
+    idle->life_status = "SHUTDOWN_TRIGGERED";
+    idle->enabled = "DISABLING";
+    APR_ARRAY_PUSH(api->processes, papi_pool_process *) = idle;
+    api->environment = "staging";
+    api->spawning = 1;
+    api->processes_being_spawned = 1;
+    api->get_wait_list_size = 4;
+    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = web;
+    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = api;
+    pl->group_count = 2;
+    pl->process_count = 3;
+    pl->capacity_used = 2;
+
+    add_view(views, instance(p, "UKbNs4kX", "passenger.wxidl3k"), 200, NULL, pl);
+    add_view(views, instance(p, "Zq9Failed", "passenger.Fail000"), 502, "bad <b>&\"' answer", NULL);
+    add_view(views, bad_instance(p, PAPI_INST_STALE, "core.pid names no process; " EVIL_REASON), 0,
+             NULL, NULL);
+    return views;
+}
+
+static void rich_page(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = rich_views(p);
+    papi_buf *b = papi_buf_make(p, 256);
+    const char *dump = getenv("PAPI_DASHBOARD_DUMP");
+
+    papi_dashboard_write(b, p, views, &opts);
+    if (dump) {
+        FILE *f = fopen(dump, "w");
+        assert_non_null(f);
+        fwrite(b->data, 1, b->len, f);
+        fclose(f);
+    }
+    assert_clean_page(b);
+    assert_has(b, "<meta http-equiv=\"refresh\" content=\"15\">");
+    assert_has(b, "href=\"/passenger-api/processes.json\"");
+    assert_has(b, "href=\"/passenger-api/metrics\"");
+    assert_has(b, "href=\"/passenger-api/instances.json\"");
+    /* Generated at NOW, in UTC. */
+    assert_has(b, "2026-11-21 14:06:40 UTC");
+    assert_has(b, " UTC");
+
+    /* Every pid and name as text. */
+    assert_has(b, ">3576<");
+    assert_has(b, ">3595<");
+    assert_has(b, ">4101<");
+    assert_has(b, ">UKbNs4kX<");
+    assert_has(b, ">Zq9Failed<");
+    assert_has(b, ">3399<");
+    assert_has(b, "6.0.17");
+    assert_has(b, "Apache/2.4.71 (Debian) Phusion_Passenger/6.0.17");
+    assert_has(b, "/var/run/passenger-instreg/passenger.wxidl3k");
+
+    /* Markup from outside only escaped; UTF-8 kept as it is. */
+    assert_has(b, "/srv/&lt;script&gt;alert(1)&lt;/script&gt; caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC"
+                  " (production)");
+    assert_has(b, "&lt;img src=x onerror=alert(1)&gt;");
+    assert_has(b, "502: bad &lt;b&gt;&amp;&quot;&#39; answer");
+    assert_lacks(b, "<b>");
+
+    /* Summary: 2 good of 3, 2 groups (the failed instance has none), 3 processes, 600 MB. */
+    assert_has(b, "2 <small>good of 3</small>");
+    assert_has(b, "<dt>App groups</dt><dd>2</dd>");
+    assert_has(b, "<dt>Processes</dt><dd>3</dd>");
+    assert_has(b, "<dt>Memory</dt><dd>600 MB</dd>");
+
+    /* Bars against the biggest process; none where memory was not given. */
+    assert_has(b, "<rect width=\"100\" height=\"6\"/>");
+    assert_has(b, "<rect width=\"50\" height=\"6\"/>");
+    assert_has(b, "<rect width=\"33.3\" height=\"6\"/>");     /* 2 processes of 6 */
+    assert_int_equal(count(b->data, "<svg class=\"bar\""), 2 + 2);
+
+    /* Human figures. */
+    assert_has(b, ">400 MB<");
+    assert_has(b, ">1.6 GB<");                  /* RSS, 4x */
+    assert_has(b, ">2h 3m</time>");
+    assert_has(b, ">5m ago</time>");
+    assert_has(b, ">3%<");
+    assert_has(b, ">0 / 1<");
+    assert_has(b, ">2 / \xE2\x88\x9E<");
+    assert_has(b, "shutdown triggered \xC2\xB7 disabling");
+    assert_has(b, "alive \xC2\xB7 enabled");
+    assert_has(b, "spawning</span>");
+    assert_has(b, "<dt>Queue</dt><dd>4</dd>");
+
+    /* Not given: a dash. */
+    assert_has(b, "<td data-label=\"CPU\" class=\"n\"><span class=\"none\">\xE2\x80\x93</span></td>");
+    assert_has(b, "<td data-label=\"Last used\" class=\"n\"><span class=\"none\">\xE2\x80\x93</span>"
+                  "</td>");
+
+    /* The other candidates, after the good ones. */
+    assert_has(b, "Other instance directories");
+    assert_has(b, "/tmp/passenger.Old1234");
+    assert_has(b, ">stale<");
+    assert_true(strstr(b->data, "Other instance directories") > strstr(b->data, "Zq9Failed"));
+    assert_int_equal(count(b->data, "<section class=\"card\">"), 2);
+    assert_int_equal(count(b->data, "<section class=\"card failed\">"), 1);
+    assert_int_equal(count(b->data, "<section class=\"group\">"), 2);
+
+}
+
+static void no_candidates(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
+    papi_buf *b = papi_buf_make(p, 16);
+
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_has(b, "No Passenger instance was found in the configured registry directories");
+    assert_int_equal(count(b->data, "href=\"/passenger-api/instances.json\""), 2);
+    assert_has(b, "0 <small>good of 0</small>");
+    assert_has(b, "<dt>Memory</dt><dd><span class=\"none\">\xE2\x80\x93</span></dd>");
+    assert_lacks(b, "Other instance directories");
+    assert_lacks(b, "<table");
+}
+
+static void only_bad_candidates(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
+    papi_buf *b = papi_buf_make(p, 16);
+
+    add_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    add_view(views, bad_instance(p, PAPI_INST_NOT_FINALIZED, NULL), 0, NULL, NULL);
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_has(b, "None of the 2 instance directories found is usable");
+    assert_has(b, ">untrusted<");
+    assert_has(b, ">not finalized<");
+    assert_has(b, "owned by uid 1000");
+    assert_lacks(b, "No Passenger instance was found");
+}
+
+static void empty_pool_and_group(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
+    papi_instance *a = instance(p, "Empty1", "passenger.Empty01");
+    papi_instance *c = instance(p, "Quiet1", "passenger.Quiet01");
+    papi_pool *empty = pool(p), *quiet = pool(p);
+    papi_dashboard_opts base_slash = { .base = "/api/", .now = NOW, .refresh = 0, .nonce = NONCE };
+    papi_buf *b = papi_buf_make(p, 16);
+
+    APR_ARRAY_PUSH(quiet->groups, papi_pool_group *) = group(p, "/srv/q (production)", "/srv/q");
+    add_view(views, a, 200, NULL, empty);
+    add_view(views, c, 200, NULL, quiet);
+    papi_dashboard_write(b, p, views, &base_slash);
+    assert_clean_page(b);
+    assert_has(b, "No app groups");
+    assert_has(b, "No processes in this app group");
+    /* No refresh when none is asked for; no "//" from a base ending in a slash. */
+    assert_lacks(b, "http-equiv");
+    assert_has(b, "href=\"/api/metrics\"");
+    assert_lacks(b, "//");
+    assert_lacks(b, "<table");
+}
+
+static void escapes_attributes_and_controls(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
+    papi_instance *a = instance(p, "Ctl1", "passenger.Ctl0001");
+    papi_dashboard_opts odd = { .base = "/x\"><b>'", .now = NOW, .refresh = 5, .nonce = NONCE };
+    papi_buf *b = papi_buf_make(p, 16);
+
+    a->path = "/reg/passenger.Ctl0001\x01\x1b[31m";
+    add_view(views, a, 504, "deadline passed", NULL);
+    papi_dashboard_write(b, p, views, &odd);
+    assert_clean_page(b);
+    assert_has(b, "href=\"/x&quot;&gt;&lt;b&gt;&#39;/metrics\"");
+    assert_has(b, "/reg/passenger.Ctl0001\xEF\xBF\xBD\xEF\xBF\xBD[31m");
+    assert_has(b, "504: deadline passed");
+    assert_lacks(b, "\x1b");
+}
+
+/* A recent health probe shows with its process; its error only escaped, in a title. */
+static void last_probes(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = rich_views(p);
+    papi_dashboard_opts with = opts;
+    papi_probe_result ok = { NOW - 1000000, 1, 1, 200, 4000, "" };
+    papi_probe_result bad = { NOW - 1000000, 1, 0, 0, 1000000, "<b>deadline</b> passed" };
+    papi_probe_result old = { NOW - 3600000000LL, 1, 1, 200, 1000, "" };
+    papi_buf *b = papi_buf_make(p, 256);
+    const char *why;
+
+    with.probes = papi_probes_create(p, 64, &why);
+    with.probe_max_age = apr_time_from_sec(600);
+    assert_non_null(with.probes);
+    papi_probes_put((papi_probes *)with.probes, "UKbNs4kX", 3576, &ok);
+    papi_probes_put((papi_probes *)with.probes, "UKbNs4kX", 3595, &bad);
+    papi_probes_put((papi_probes *)with.probes, "UKbNs4kX", 4101, &old);
+    papi_dashboard_write(b, p, views, &with);
+    assert_clean_page(b);
+    assert_int_equal(count(b->data, "probe ok</span>"), 1);
+    assert_int_equal(count(b->data, "probe failed</span>"), 1);
+    assert_has(b, "title=\"answered 200 in 4 ms\"");
+    assert_has(b, "&lt;b&gt;deadline&lt;/b&gt; passed");
+    assert_lacks(b, "<b>deadline");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(rich_page),
+        PAPI_TEST(no_candidates),
+        PAPI_TEST(only_bad_candidates),
+        PAPI_TEST(empty_pool_and_group),
+        PAPI_TEST(escapes_attributes_and_controls),
+        PAPI_TEST(last_probes),
+    };
+
+    return cmocka_run_group_tests_name("dashboard", tests, papi_test_apr_init, papi_test_apr_term);
+}

@@ -1,0 +1,188 @@
+/* Requests straight to a process: finding it, its HTTP socket (loopback TCP only), the path it may
+ * be sent, the headers that go and come back, the request text, and the connect password never
+ * coming back. Plus health.json's verdict. */
+#include "papi_test.h"
+#include "papi_direct.h"
+#include "papi_health.h"
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <string.h>
+
+static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, const char *protocol,
+                                  const char *address)
+{
+    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
+    papi_pool_socket *s;
+
+    proc->pid = pid;
+    proc->sockets = apr_array_make(p, 2, sizeof(papi_pool_socket *));
+    if (address) {
+        s = apr_pcalloc(p, sizeof(*s));
+        s->protocol = protocol;
+        s->address = address;
+        APR_ARRAY_PUSH(proc->sockets, papi_pool_socket *) = s;
+    }
+    return proc;
+}
+
+static void http_socket_must_be_loopback_tcp(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_exchange x;
+
+    assert_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.1:39543"), &x));
+    assert_string_equal(x.ip, "127.0.0.1");
+    assert_int_equal(x.port, 39543);
+    assert_null(x.unix_path);
+    assert_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.1.2.3:80"), &x));
+    assert_non_null(strstr(papi_direct_socket(p, process(p, 7, "session",
+                                                         "unix:/reg/apps.s/ruby.x"), &x),
+                           "session protocol only"));
+    assert_non_null(strstr(papi_direct_socket(p, process(p, 7, "http", "unix:/reg/x"), &x),
+                           "a Unix socket"));
+    /* The pool names the address: never anything but loopback. */
+    assert_non_null(papi_direct_socket(p, process(p, 7, "http", "tcp://10.0.0.5:80"), &x));
+    assert_non_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.1.evil:80"), &x));
+    assert_non_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.256:80"), &x));
+    assert_non_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.1:0"), &x));
+    assert_non_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.1:65536"), &x));
+    assert_non_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.1:"), &x));
+    assert_non_null(strstr(papi_direct_socket(p, process(p, 7, NULL, NULL), &x), "no socket"));
+}
+
+static void targets(void **state)
+{
+    assert_null(papi_direct_target_error("/"));
+    assert_null(papi_direct_target_error("/echo?a=1&b=%20x"));
+    assert_null(papi_direct_target_error("/a/b;c=d/~e@f:g"));
+    assert_non_null(papi_direct_target_error("echo"));
+    assert_non_null(papi_direct_target_error("/a b"));
+    assert_non_null(papi_direct_target_error("/a\r\nX: y"));
+    assert_non_null(papi_direct_target_error("/a#frag"));
+    assert_non_null(papi_direct_target_error("/%zz"));
+    assert_non_null(papi_direct_target_error("/%4"));
+    assert_non_null(papi_direct_target_error("/\xc3\xa9"));
+}
+
+static void request_text_and_headers(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *headers = apr_array_make(p, 4, sizeof(papi_http_header));
+    papi_direct_request req = { "GET", "/echo?a=1", headers, "SeCrEtKeY1234567", NULL, 0 };
+    papi_exchange x;
+    char *text;
+
+    APR_ARRAY_PUSH(headers, papi_http_header) = (papi_http_header){ "Cookie", "s=1" };
+    APR_ARRAY_PUSH(headers, papi_http_header) = (papi_http_header){ "authorization", "Basic x" };
+    APR_ARRAY_PUSH(headers, papi_http_header) = (papi_http_header){ "accept", "text/plain" };
+    APR_ARRAY_PUSH(headers, papi_http_header) = (papi_http_header){ "X-Passenger-Connect-Password",
+                                                                    "forged" };
+    papi_exchange_tcp(&x, "127.0.0.1", 8080);
+    papi_direct_request_text(p, &req, &x);
+    text = apr_pstrmemdup(p, x.request, x.request_len);
+    assert_string_equal(text, "GET /echo?a=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n"
+                              "Connection: close\r\nX-Passenger-Connect-Password: SeCrEtKeY1234567\r\n"
+                              "accept: text/plain\r\n\r\n");
+    assert_int_equal(x.head, 0);
+    /* A body goes with its length; none goes without one (Passenger's Ruby loader would wait). */
+    req = (papi_direct_request){ "POST", "/", NULL, "k", "{}", 2 };
+    papi_direct_request_text(p, &req, &x);
+    assert_non_null(strstr(apr_pstrmemdup(p, x.request, x.request_len),
+                           "Content-Length: 2\r\n\r\n{}"));
+    req = (papi_direct_request){ "DELETE", "/", NULL, "k", NULL, 0 };
+    papi_direct_request_text(p, &req, &x);
+    assert_null(strstr(apr_pstrmemdup(p, x.request, x.request_len), "Content-Length"));
+    req = (papi_direct_request){ "HEAD", "/", NULL, "k", NULL, 0 };
+    papi_direct_request_text(p, &req, &x);
+    assert_int_equal(x.head, 1);
+    assert_false(papi_direct_header_relayed("Set-Cookie"));
+    assert_false(papi_direct_header_relayed("Location"));
+    assert_true(papi_direct_header_relayed("etag"));
+}
+
+static void password_never_comes_back(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_http_response resp = { 1, 200, "OK", apr_array_make(p, 2, sizeof(papi_http_header)),
+                                apr_pstrdup(p, "KEYkey-KEYkeyKEYkey!"), 20 };
+
+    APR_ARRAY_PUSH(resp.headers, papi_http_header) = (papi_http_header){ "X-Echo", "a KEYkey b" };
+    papi_direct_scrub(p, &resp, "KEYkey");
+    assert_string_equal(resp.body, "[REDACTED]-[REDACTED][REDACTED]!");
+    assert_int_equal(resp.body_len, strlen(resp.body));
+    assert_string_equal(APR_ARRAY_IDX(resp.headers, 0, papi_http_header).value,
+                        "a [REDACTED] b");
+}
+
+static void find_by_pid(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_pool pool = { 0 };
+    papi_pool_group group = { 0 };
+    papi_instance inst = { .name = "AbCd1234", .state = PAPI_INST_GOOD };
+    apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
+    papi_direct_target t;
+
+    pool.groups = apr_array_make(p, 1, sizeof(papi_pool_group *));
+    group.processes = apr_array_make(p, 2, sizeof(papi_pool_process *));
+    APR_ARRAY_PUSH(group.processes, papi_pool_process *) = process(p, 11, NULL, NULL);
+    APR_ARRAY_PUSH(group.processes, papi_pool_process *) = process(p, 12, NULL, NULL);
+    APR_ARRAY_PUSH(pool.groups, papi_pool_group *) = &group;
+    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 502, "down", NULL };
+    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, &pool };
+    assert_true(papi_direct_find(views, 12, &t));
+    assert_int_equal(t.proc->pid, 12);
+    assert_ptr_equal(t.group, &group);
+    assert_false(papi_direct_find(views, 13, &t));
+}
+
+static void health_verdict(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_pool_group group = { .name = "/srv/a (production)" };
+    papi_instance inst = { .name = "AbCd1234", .state = PAPI_INST_GOOD };
+    papi_instance stale = { .name = "Old12345", .state = PAPI_INST_STALE };
+    apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
+    apr_array_header_t *probes = apr_array_make(p, 3, sizeof(papi_probe));
+    papi_buf *b = papi_buf_make(p, 256);
+    json_error_t err;
+    json_t *j;
+
+    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, NULL };
+    *(papi_view *)apr_array_push(views) = (papi_view){ &stale, 0, NULL, NULL };
+    *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
+        &group, process(p, 1, NULL, NULL), NULL, 200, 1, 1500, NULL };
+    *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
+        &group, process(p, 2, NULL, NULL), "no HTTP socket", 0, 0, 0, NULL };
+    /* Unreachable processes do not make the host unhealthy. */
+    assert_int_equal(papi_health_write(b, views, probes, "/"), 200);
+    j = json_loadb(b->data, b->len, 0, &err);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "healthy");
+    assert_int_equal(json_integer_value(json_object_get(j, "unreachable")), 1);
+    assert_int_equal(json_array_size(json_object_get(j, "instances")), 1);
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "processes"), 1),
+                                             "healthy")));
+    json_decref(j);
+    /* One failing probe, or one instance not read, makes it 503. */
+    *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
+        &group, process(p, 3, NULL, NULL), NULL, 0, 0, 1000000, "deadline passed" };
+    assert_int_equal(papi_health_write(papi_buf_make(p, 256), views, probes, "/"), 503);
+    apr_array_pop(probes);
+    APR_ARRAY_IDX(views, 0, papi_view).status = 504;
+    assert_int_equal(papi_health_write(papi_buf_make(p, 256), views, probes, "/"), 503);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(http_socket_must_be_loopback_tcp),
+        PAPI_TEST(targets),
+        PAPI_TEST(request_text_and_headers),
+        PAPI_TEST(password_never_comes_back),
+        PAPI_TEST(find_by_pid),
+        PAPI_TEST(health_verdict),
+    };
+    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
+}

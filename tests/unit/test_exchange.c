@@ -1,0 +1,419 @@
+/* The exchange engine against forked servers on Unix and TCP sockets: many at once cost one
+ * deadline, each failure stays with its own exchange (refused, garbage, early close, hung, too
+ * large, wrong listener), requests are wiped, and large requests go out as the socket takes them. */
+#include "papi_test.h"
+#include "papi_fixture.h"
+#include "papi_exchange.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+typedef enum {
+    FAKE_ANSWER,    /* reads the request, waits delay_ms, answers */
+    FAKE_HANG,      /* reads the request, never answers */
+    FAKE_CLOSE,     /* accepts and closes at once */
+    FAKE_GARBAGE,   /* reads the request, answers with non-HTTP bytes */
+    FAKE_DEAF       /* accepts, never reads */
+} fake_mode;
+
+typedef struct fake_spec {
+    fake_mode mode;
+    int delay_ms;
+    const char *body;       /* FAKE_ANSWER: the 200's body */
+    apr_size_t expect;      /* read this many bytes before answering (0: up to the blank line) */
+    uid_t uid;              /* listen as this uid (0: as we are) */
+} fake_spec;
+
+typedef struct fake {
+    const char *path;       /* Unix socket, or NULL for TCP */
+    apr_port_t port;
+    pid_t pid;
+    int report;             /* read end: the first bytes the server received */
+} fake;
+
+/* Reads the request as the spec says; returns how much of it fits in buf. */
+static size_t fake_read_request(int fd, const fake_spec *s, char *buf, size_t size)
+{
+    size_t kept = 0, total = 0;
+    char chunk[65536];
+    ssize_t n;
+
+    while ((n = recv(fd, chunk, sizeof(chunk), 0)) > 0) {
+        size_t take = kept + (size_t)n < size ? (size_t)n : size - kept;
+        memcpy(buf + kept, chunk, take);
+        kept += take;
+        total += (size_t)n;
+        if (s->expect ? total >= s->expect : memmem(buf, kept, "\r\n\r\n", 4) != NULL)
+            break;
+    }
+    return kept;
+}
+
+static void fake_serve(apr_pool_t *p, int lfd, const fake_spec *s, int report)
+{
+    int fd = accept(lfd, NULL, NULL);
+    char buf[4096];
+    size_t got;
+    const char *answer;
+
+    if (s->mode == FAKE_CLOSE)
+        _exit(0);
+    if (s->mode == FAKE_DEAF)
+        pause();
+    got = fake_read_request(fd, s, buf, sizeof(buf));
+    (void)!write(report, buf, got);
+    close(report);
+    if (s->mode == FAKE_HANG)
+        pause();
+    usleep((useconds_t)s->delay_ms * 1000);
+    answer = s->mode == FAKE_GARBAGE ? "SSH-2.0-OpenSSH\r\n\r\n"
+        : apr_psprintf(p, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                       "%" APR_SIZE_T_FMT "\r\n\r\n%s", strlen(s->body), s->body);
+    (void)!write(fd, answer, strlen(answer));
+    _exit(0);
+}
+
+/* The listening socket, made in the child so that SO_PEERCRED shows the spec's uid. */
+static int fake_listen(const char *path, apr_port_t *port)
+{
+    int lfd;
+
+    if (path) {
+        struct sockaddr_un addr = { .sun_family = AF_UNIX };
+        lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+        strcpy(addr.sun_path, path);
+        if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 4))
+            _exit(3);
+    }
+    else {
+        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(addr);
+        lfd = socket(AF_INET, SOCK_STREAM, 0);
+        if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 4)
+            || getsockname(lfd, (struct sockaddr *)&addr, &len))
+            _exit(3);
+        *port = ntohs(addr.sin_port);
+    }
+    return lfd;
+}
+
+/* The test's pool ends the server even when an assertion cut the test short. */
+static apr_status_t fake_kill(void *data)
+{
+    pid_t pid = (pid_t)(intptr_t)data;
+
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return APR_SUCCESS;
+}
+
+/* Forks a server for one connection on dir/name (or on TCP when dir is NULL). */
+static fake fake_start(apr_pool_t *p, const char *dir, const char *name, fake_spec s)
+{
+    fake f = { dir ? apr_pstrcat(p, dir, "/", name, NULL) : NULL, 0, 0, -1 };
+    int report[2], ready[2];
+
+    assert_int_equal(pipe(report), 0);
+    assert_int_equal(pipe(ready), 0);
+    f.pid = fork();
+    if (f.pid == 0) {
+        int lfd;
+        /* A crash here must end this process, not resume the test run in it (cmocka's handlers). */
+        signal(SIGSEGV, SIG_DFL);
+        signal(SIGBUS, SIG_DFL);
+        signal(SIGILL, SIG_DFL);
+        signal(SIGFPE, SIG_DFL);
+        close(report[0]);
+        if (s.uid && setuid(s.uid) != 0)
+            _exit(2);
+        lfd = fake_listen(f.path, &f.port);
+        (void)!write(ready[1], &f.port, sizeof(f.port));
+        fake_serve(p, lfd, &s, report[1]);
+    }
+    apr_pool_cleanup_register(p, (void *)(intptr_t)f.pid, fake_kill, apr_pool_cleanup_null);
+    close(report[1]);
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &f.port, sizeof(f.port)), sizeof(f.port));
+    close(ready[0]);
+    f.report = report[0];
+    return f;
+}
+
+/* What the server received (reading ends when it closed its end). */
+static const char *received(apr_pool_t *p, fake *f)
+{
+    char buf[4096];
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < sizeof(buf) - 1 && (n = read(f->report, buf + got, sizeof(buf) - 1 - got)) > 0)
+        got += (size_t)n;
+    buf[got] = '\0';
+    return apr_pstrdup(p, buf);
+}
+
+static void fake_stop(fake *f)
+{
+    kill(f->pid, SIGKILL);
+    close(f->report);
+}
+
+static char *request_text(apr_pool_t *p, const char *method, const char *path, apr_size_t *len)
+{
+    char *text = apr_psprintf(p, "%s %s HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic "
+                              "cm9fYWRtaW46cHc=\r\nConnection: close\r\n\r\n", method, path);
+
+    *len = strlen(text);
+    return text;
+}
+
+/* An exchange with fake f as its target, owned by uid 0. */
+static void to_fake(apr_pool_t *p, papi_exchange *x, const fake *f, apr_time_t deadline)
+{
+    if (f->path)
+        papi_exchange_unix(x, f->path, 0);
+    else
+        papi_exchange_tcp(x, "127.0.0.1", f->port);
+    x->peer = "the core";
+    x->request = request_text(p, "GET", "/ping.json", &x->request_len);
+    x->deadline = deadline;
+}
+
+/* Succeeded, or the test fails showing why not. */
+static void assert_answered(const papi_exchange *x)
+{
+    if (x->res.failure)
+        print_error("exchange failed: %d %s\n", x->res.failure, x->res.error);
+    assert_int_equal(x->res.failure, 0);
+}
+
+static int all_zero(const char *s, apr_size_t len)
+{
+    while (len--)
+        if (*s++)
+            return 0;
+    return 1;
+}
+
+/* Seven servers at different delays and one that never answers, a 1 s deadline for each: the
+ * whole run takes about one deadline (one after the other would take about 2.8 s). */
+static void many_at_once_cost_one_deadline(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p);
+    static const int delays[] = { 0, 100, 200, 300, 500, 700, 0, 400 };
+    enum { N = 8, HUNG = 6, OVER_TCP = 7 };
+    fake f[N];
+    papi_exchange xs[N];
+    apr_time_t start, took;
+    int i;
+
+    for (i = 0; i < N; i++) {
+        fake_spec s = { i == HUNG ? FAKE_HANG : FAKE_ANSWER, delays[i],
+                        apr_psprintf(p, "{\"n\":%d}", i), 0, 0 };
+        f[i] = fake_start(p, i == OVER_TCP ? NULL : dir, apr_psprintf(p, "s%d", i), s);
+    }
+    start = apr_time_now();
+    for (i = 0; i < N; i++)
+        to_fake(p, &xs[i], &f[i], start + apr_time_from_sec(1));
+    papi_exchange_run(p, xs, N);
+    took = apr_time_now() - start;
+    print_message("%d exchanges, one hung, 1 s deadline: %" APR_TIME_T_FMT " ms\n", N,
+                  apr_time_as_msec(took));
+    assert_true(took > apr_time_from_msec(900));
+    assert_true(took < apr_time_from_msec(1900));
+    for (i = 0; i < N; i++) {
+        if (i == HUNG) {
+            assert_int_equal(xs[i].res.failure, 504);
+            assert_non_null(strstr(xs[i].res.error, "deadline passed while reading the answer"));
+            assert_null(xs[i].res.resp);
+            continue;
+        }
+        assert_answered(&xs[i]);
+        assert_int_equal(xs[i].res.resp->status, 200);
+        assert_string_equal(xs[i].res.resp->body, apr_psprintf(p, "{\"n\":%d}", i));
+        /* Each answer ended when it came, not when the slowest did. */
+        assert_true(xs[i].elapsed < apr_time_from_msec(delays[i] + 400));
+        assert_true(xs[i].elapsed >= apr_time_from_msec(delays[i]));
+        assert_non_null(strstr(received(p, &f[i]), "GET /ping.json HTTP/1.1\r\n"));
+    }
+    for (i = 0; i < N; i++) {
+        assert_true(all_zero(xs[i].request, xs[i].request_len));
+        fake_stop(&f[i]);
+    }
+    papi_fx_remove(p, dir);
+}
+
+/* A TCP target on 127.0.0.1, with HEAD: the answer has no body whatever Content-Length says. */
+static void tcp_target_and_head(void **state)
+{
+    apr_pool_t *p = *state;
+    fake_spec s = { FAKE_ANSWER, 0, "{ \"status\": \"ok\" }", 0, 0 };
+    fake f = fake_start(p, NULL, NULL, s);
+    papi_exchange x;
+
+    to_fake(p, &x, &f, apr_time_now() + apr_time_from_sec(5));
+    x.request = request_text(p, "HEAD", "/ping.json", &x.request_len);
+    x.head = 1;
+    papi_exchange_run(p, &x, 1);
+    assert_answered(&x);
+    assert_int_equal(x.res.resp->status, 200);
+    assert_int_equal(x.res.resp->body_len, 0);
+    assert_string_equal(papi_http_header_get(x.res.resp, "Content-Length"), "18");
+    assert_non_null(strstr(received(p, &f), "HEAD /ping.json HTTP/1.1\r\n"));
+    fake_stop(&f);
+}
+
+/* An impostor listening on an instance's socket gets nothing, not even the request line, while
+ * the genuine one in the same run answers. */
+static void wrong_listener_gets_nothing(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p);
+    fake_spec good = { FAKE_ANSWER, 0, "{}", 0, 0 }, impostor = { FAKE_ANSWER, 0, "{}", 0, 65534 };
+    fake f[2];
+    papi_exchange xs[2];
+    int i;
+
+    chmod(dir, 0777);
+    f[0] = fake_start(p, dir, "good", good);
+    f[1] = fake_start(p, dir, "impostor", impostor);
+    for (i = 0; i < 2; i++) {
+        to_fake(p, &xs[i], &f[i], apr_time_now() + apr_time_from_sec(5));
+        xs[i].owner = 12345;
+    }
+    xs[0].owner = 0;
+    papi_exchange_run(p, xs, 2);
+    kill(f[1].pid, SIGKILL);   /* so the report pipe closes even though nothing came */
+    assert_answered(&xs[0]);
+    assert_int_equal(xs[1].res.failure, 502);
+    assert_string_equal(xs[1].res.error, "the core socket is served by uid 65534, not by the "
+                                         "instance's owner (uid 12345): not sending credentials");
+    assert_string_equal(received(p, &f[1]), "");
+    assert_true(all_zero(xs[1].request, xs[1].request_len));
+    for (i = 0; i < 2; i++)
+        fake_stop(&f[i]);
+    papi_fx_remove(p, dir);
+}
+
+/* Refused (Unix and TCP), garbage, a close before any answer, an answer too large, a bad
+ * address, a deadline already passed: each a failure of its own, all in one run. */
+static void failures_stay_with_their_exchange(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p), *unbound = apr_pstrcat(p, dir, "/refused", NULL);
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t inlen = sizeof(in);
+    int ufd = socket(AF_UNIX, SOCK_STREAM, 0), tfd = socket(AF_INET, SOCK_STREAM, 0);
+    fake_spec garbage = { FAKE_GARBAGE, 0, NULL, 0, 0 }, early = { FAKE_CLOSE, 0, NULL, 0, 0 },
+              big = { FAKE_ANSWER, 0, "0123456789abcdef", 0, 0 }, fine = { FAKE_ANSWER, 0, "{}", 0, 0 };
+    fake f[4] = { fake_start(p, dir, "garbage", garbage), fake_start(p, dir, "early", early),
+                  fake_start(p, dir, "big", big), fake_start(p, NULL, NULL, fine) };
+    papi_http_limits small = papi_http_default_limits;
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(5);
+    papi_exchange xs[9];
+    int i;
+
+    /* A Unix socket bound with no listener, and a TCP port nobody listens on: refused. */
+    strcpy(addr.sun_path, unbound);
+    assert_int_equal(bind(ufd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(bind(tfd, (struct sockaddr *)&in, sizeof(in)), 0);
+    assert_int_equal(getsockname(tfd, (struct sockaddr *)&in, &inlen), 0);
+    close(tfd);
+    small.max_body = 10;
+    for (i = 0; i < 4; i++)
+        to_fake(p, &xs[i], &f[i], deadline);
+    xs[2].limits = &small;
+    to_fake(p, &xs[4], &(fake){ unbound, 0, 0, -1 }, deadline);
+    to_fake(p, &xs[5], &(fake){ NULL, ntohs(in.sin_port), 0, -1 }, deadline);
+    to_fake(p, &xs[6], &(fake){ NULL, 1, 0, -1 }, deadline);
+    xs[6].ip = "localhost";                 /* never resolved */
+    to_fake(p, &xs[7], &(fake){ "/nonexistent/papi/core_api", 0, 0, -1 }, deadline);
+    to_fake(p, &xs[8], &f[3], apr_time_now() - 1);
+    xs[8].peer = NULL;
+
+    papi_exchange_run(p, xs, 9);
+    assert_int_equal(xs[0].res.failure, 502);
+    assert_non_null(strstr(xs[0].res.error, "bad answer"));
+    assert_int_equal(xs[1].res.failure, 502);   /* reset, or closed before the answer */
+    print_message("closed early: %s\n", xs[1].res.error);
+    assert_int_equal(xs[2].res.failure, 502);
+    assert_non_null(strstr(xs[2].res.error, "answer too large"));
+    assert_non_null(strstr(xs[2].res.error, "10 bytes of body"));
+    assert_answered(&xs[3]);     /* the good one among them */
+    for (i = 4; i < 6; i++) {
+        assert_int_equal(xs[i].res.failure, 502);
+        assert_string_equal(xs[i].res.error, "connecting to the core failed: Connection refused");
+    }
+    assert_int_equal(xs[6].res.failure, 502);
+    assert_non_null(strstr(xs[6].res.error, "connecting to the core failed"));
+    assert_int_equal(xs[7].res.failure, 502);
+    assert_non_null(strstr(xs[7].res.error, "No such file or directory"));
+    assert_int_equal(xs[8].res.failure, 504);
+    assert_non_null(strstr(xs[8].res.error, "deadline passed while connecting to the server"));
+    for (i = 0; i < 9; i++)
+        assert_true(all_zero(xs[i].request, xs[i].request_len));
+    close(ufd);
+    for (i = 0; i < 4; i++)
+        fake_stop(&f[i]);
+    papi_fx_remove(p, dir);
+}
+
+/* A request larger than the socket takes at once goes out as it drains; one nobody reads ends at
+ * its deadline while being sent. */
+static void large_requests_are_sent_as_the_socket_drains(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p);
+    apr_size_t size = 4 * 1024 * 1024;
+    fake_spec slow_reader = { FAKE_ANSWER, 0, "{\"got\":true}", size, 0 },
+              deaf = { FAKE_DEAF, 0, NULL, 0, 0 };
+    fake f[2] = { fake_start(p, dir, "reader", slow_reader), fake_start(p, dir, "deaf", deaf) };
+    papi_exchange xs[2];
+    apr_time_t start = apr_time_now();
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        to_fake(p, &xs[i], &f[i], start + apr_time_from_msec(1500));
+        xs[i].request = apr_palloc(p, size);
+        xs[i].request_len = size;
+        memset(xs[i].request, 'x', size);
+        memcpy(xs[i].request, "PUT /x HTTP/1.1\r\n", 17);
+    }
+    papi_exchange_run(p, xs, 2);
+    assert_answered(&xs[0]);
+    assert_string_equal(xs[0].res.resp->body, "{\"got\":true}");
+    assert_int_equal(xs[1].res.failure, 504);
+    assert_non_null(strstr(xs[1].res.error, "deadline passed while sending the request"));
+    assert_true(apr_time_now() - start < apr_time_from_msec(1500 + 1000));
+    for (i = 0; i < 2; i++) {
+        assert_true(all_zero(xs[i].request, xs[i].request_len));
+        fake_stop(&f[i]);
+    }
+    papi_fx_remove(p, dir);
+}
+
+static void nothing_to_run(void **state)
+{
+    papi_exchange_run(*state, NULL, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(many_at_once_cost_one_deadline),
+        PAPI_TEST(tcp_target_and_head),
+        PAPI_TEST(wrong_listener_gets_nothing),
+        PAPI_TEST(failures_stay_with_their_exchange),
+        PAPI_TEST(large_requests_are_sent_as_the_socket_drains),
+        PAPI_TEST(nothing_to_run),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests_name("exchange", tests, papi_test_apr_init, papi_test_apr_term);
+}

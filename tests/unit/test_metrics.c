@@ -1,0 +1,452 @@
+/* The /metrics exposition, from views built by hand: exact sample lines, slots, the pid label on
+ * request, label escaping, omitted values, duplicate instance names, and promtool's verdict on
+ * the whole text. */
+#include "papi_test.h"
+#include "papi_metrics.h"
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define N PAPI_POOL_NONE
+
+static apr_status_t decref_properties(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+static papi_instance *instance(apr_pool_t *p, const char *name, papi_inst_state state,
+                               const char *properties)
+{
+    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+    json_error_t err;
+
+    inst->registry = "/reg";
+    inst->dirname = apr_pstrcat(p, "passenger.", name, NULL);
+    inst->path = apr_pstrcat(p, "/reg/", inst->dirname, NULL);
+    inst->state = state;
+    inst->name = name;
+    inst->core_pid = -1;
+    if (properties) {
+        inst->properties = json_loads(properties, 0, &err);
+        assert_non_null(inst->properties);
+        apr_pool_cleanup_register(p, inst->properties, decref_properties, apr_pool_cleanup_null);
+    }
+    return inst;
+}
+
+/* A process with every number not given but the ones named. */
+static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t spawn_start)
+{
+    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
+
+    proc->pid = pid;
+    proc->concurrency = proc->sessions = proc->busyness = proc->processed = N;
+    proc->spawner_creation_time = proc->spawn_end_time = proc->last_used = N;
+    proc->cpu = proc->rss = proc->pss = proc->private_dirty = proc->swap = N;
+    proc->real_memory = proc->vmsize = proc->process_group_id = N;
+    proc->spawn_start_time = spawn_start;
+    proc->has_metrics = -1;
+    proc->sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
+    return proc;
+}
+
+static papi_pool_group *group(apr_pool_t *p, const char *name)
+{
+    papi_pool_group *g = apr_pcalloc(p, sizeof(*g));
+
+    g->name = name;
+    g->uid = g->gid = N;
+    g->enabled_process_count = g->disabling_process_count = g->disabled_process_count = N;
+    g->capacity_used = g->get_wait_list_size = g->disable_wait_list_size = N;
+    g->processes_being_spawned = N;
+    g->processes = apr_array_make(p, 4, sizeof(papi_pool_process *));
+    return g;
+}
+
+static papi_pool *pool(apr_pool_t *p, const char *version)
+{
+    papi_pool *pl = apr_pcalloc(p, sizeof(*pl));
+
+    pl->passenger_version = version;
+    pl->group_count = pl->process_count = pl->max = pl->capacity_used = pl->get_wait_list_size = N;
+    pl->groups = apr_array_make(p, 4, sizeof(papi_pool_group *));
+    return pl;
+}
+
+static void add_view(apr_array_header_t *views, const papi_instance *inst, int status,
+                     const papi_pool *pl)
+{
+    papi_view *v = apr_array_push(views);
+
+    v->inst = inst;
+    v->status = status;
+    v->error = status && status != 200 ? "could not connect" : NULL;
+    v->pool = status == 200 ? pl : NULL;
+}
+
+static const char evil_group[] = "/srv/b \"q\" \\ \n<script>\xc3\xa9\xff";
+static const char evil_label[] = "/srv/b \\\"q\\\" \\\\ \\n<script>\xc3\xa9\xef\xbf\xbd";
+
+/* Two good instances (one read, one failed with 502), a good one not asked, a second instance
+ * with the first one's name, a stale and an untrusted candidate. */
+static apr_array_header_t *sample_views(apr_pool_t *p)
+{
+    apr_array_header_t *views = apr_array_make(p, 8, sizeof(papi_view));
+    papi_pool *pl = pool(p, "6.0.99"), *dup = pool(p, "6.0.17");
+    papi_pool_group *a = group(p, "/srv/a (production)"), *b = group(p, evil_group);
+    papi_pool_process *newer = process(p, 2001, APR_INT64_C(1700000100000000));
+    papi_pool_process *older = process(p, 2002, APR_INT64_C(1700000000000000));
+    papi_pool_process *lone = process(p, 3001, APR_INT64_C(1700000200000000));
+
+    pl->group_count = 2;
+    pl->process_count = 3;
+    pl->max = 6;
+    pl->capacity_used = 3;
+    pl->get_wait_list_size = 0;
+    a->enabled_process_count = 2;
+    a->disabling_process_count = 0;
+    a->disabled_process_count = 0;
+    a->capacity_used = 2;
+    a->get_wait_list_size = 4;
+    a->processes_being_spawned = 0;
+    b->enabled_process_count = 1;
+    b->disabled_process_count = 0;      /* disabling not given: omitted */
+    b->capacity_used = 1;
+    b->get_wait_list_size = 0;
+    b->processes_being_spawned = 1;
+
+    newer->processed = 5;
+    newer->sessions = 1;
+    newer->concurrency = 1;
+    newer->cpu = 250;
+    newer->swap = 4;
+    older->processed = 17;
+    older->sessions = 0;
+    older->concurrency = 1;
+    older->cpu = 12;
+    older->rss = 1000;
+    older->pss = 900;
+    older->private_dirty = 800;
+    older->real_memory = 700;
+    older->vmsize = 2000000;
+    older->spawn_end_time = APR_INT64_C(1700000000500000);
+    older->last_used = APR_INT64_C(1700000050123456);
+    lone->processed = 0;
+    lone->cpu = 0;
+    APR_ARRAY_PUSH(a->processes, papi_pool_process *) = newer;     /* document order is not slot order */
+    APR_ARRAY_PUSH(a->processes, papi_pool_process *) = older;
+    APR_ARRAY_PUSH(b->processes, papi_pool_process *) = lone;
+    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = a;
+    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = b;
+    dup->max = 99;
+    APR_ARRAY_PUSH(dup->groups, papi_pool_group *) = group(p, "/srv/dup (production)");
+
+    add_view(views, instance(p, "AbCd1234", PAPI_INST_GOOD,
+                             "{\"name\":\"AbCd1234\",\"passenger_version\":\"6.0.17\","
+                             "\"integration_mode\":\"apache\"}"), 200, pl);
+    add_view(views, instance(p, "EfGh5678", PAPI_INST_GOOD,
+                             "{\"name\":\"EfGh5678\",\"integration_mode\":\"standalone\"}"), 502, NULL);
+    add_view(views, instance(p, "NotAsked1", PAPI_INST_GOOD, "{\"name\":\"NotAsked1\"}"), 0, NULL);
+    add_view(views, instance(p, "Stale123", PAPI_INST_STALE, "{\"name\":\"Stale123\"}"), 0, NULL);
+    add_view(views, instance(p, "Evil1234", PAPI_INST_UNTRUSTED, NULL), 0, NULL);
+    add_view(views, instance(p, "AbCd1234", PAPI_INST_GOOD, "{\"name\":\"AbCd1234\"}"), 200, dup);
+    return views;
+}
+
+static const char *exposition(apr_pool_t *p, const apr_array_header_t *views, int pid_label)
+{
+    papi_metrics_opts opts = { 12500, pid_label };
+    papi_buf *b = papi_buf_make(p, 64);
+
+    papi_metrics_write(b, p, views, &opts);
+    assert_int_equal(strlen(b->data), b->len);
+    return b->data;
+}
+
+static int count_lines_starting(const char *text, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    int count = 0;
+
+    for (; *text; text = strchr(text, '\n') + 1)
+        count += !strncmp(text, prefix, n);
+    return count;
+}
+
+/* How many lines of text are exactly line. */
+static int count_line(const char *text, const char *line)
+{
+    size_t n = strlen(line);
+    int count = 0;
+
+    for (; *text; text = strchr(text, '\n') + 1)
+        count += !strncmp(text, line, n) && text[n] == '\n';
+    return count;
+}
+
+#define assert_line(text, line) \
+    do { if (count_line(text, line) != 1) fail_msg("not once in the exposition: %s\n%s", line, text); } while (0)
+#define assert_no_line(text, line) \
+    do { if (count_line(text, line) != 0) fail_msg("in the exposition: %s", line); } while (0)
+
+/* The format's rules, checked here too so that a failure names the line: every family has HELP
+ * and TYPE before its samples, the samples of a family are together, and no series (name and
+ * label set) is written twice. */
+static void assert_well_formed(apr_pool_t *p, const char *text)
+{
+    apr_hash_t *families = apr_hash_make(p), *series = apr_hash_make(p);
+    const char *current = NULL, *line;
+
+    for (line = text; *line; line = strchr(line, '\n') + 1) {
+        const char *end = strchr(line, '\n');
+        char *l;
+
+        assert_non_null(end);
+        l = apr_pstrmemdup(p, line, end - line);
+        if (!strncmp(l, "# HELP ", 7)) {
+            current = apr_pstrndup(p, l + 7, strcspn(l + 7, " "));
+            if (apr_hash_get(families, current, APR_HASH_KEY_STRING))
+                fail_msg("family written twice: %s", current);
+            apr_hash_set(families, current, APR_HASH_KEY_STRING, "help");
+        } else if (!strncmp(l, "# TYPE ", 7)) {
+            assert_non_null(current);
+            assert_int_equal(strncmp(l + 7, current, strlen(current)), 0);
+            assert_true(!strcmp(l + 7 + strlen(current), " gauge")
+                        || !strcmp(l + 7 + strlen(current), " counter"));
+        } else {
+            const char *name = apr_pstrndup(p, l, strcspn(l, "{ "));
+            const char *key = apr_pstrndup(p, l, strrchr(l, ' ') - l);
+            assert_non_null(current);
+            if (strcmp(name, current))
+                fail_msg("sample of %s outside its family (in %s): %s", name, current, l);
+            if (apr_hash_get(series, key, APR_HASH_KEY_STRING))
+                fail_msg("series written twice: %s", key);
+            apr_hash_set(series, key, APR_HASH_KEY_STRING, "seen");
+        }
+    }
+}
+
+/* promtool check metrics on the text: exit status 0 and nothing said (it prints lint problems).
+ * A missing promtool fails the test: the shell's "not found" is output too. */
+static void assert_promtool_accepts(apr_pool_t *p, const char *text)
+{
+    char path[] = "/tmp/test_metrics.XXXXXX", out[4096];
+    int fd = mkstemp(path), status;
+    size_t n = strlen(text), got;
+    FILE *f;
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, n), (ssize_t)n);
+    close(fd);
+    f = popen(apr_psprintf(p, "promtool check metrics < %s 2>&1", path), "r");
+    assert_non_null(f);
+    got = fread(out, 1, sizeof(out) - 1, f);
+    out[got] = '\0';
+    status = pclose(f);
+    unlink(path);
+    if (status != 0 || got != 0)
+        fail_msg("promtool check metrics: status %d, said: %s\non:\n%s", status, out, text);
+}
+
+static void samples_of_every_level(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, sample_views(p), 0);
+
+    assert_line(t, "passenger_api_scrape_duration_seconds 0.0125");
+    assert_line(t, "passenger_api_scrape_errors 1");
+    assert_line(t, "passenger_up{instance_name=\"AbCd1234\"} 1");
+    assert_line(t, "passenger_up{instance_name=\"EfGh5678\"} 0");
+    assert_line(t, "passenger_info{instance_name=\"AbCd1234\",version=\"6.0.17\",integration_mode=\"apache\"} 1");
+    /* No version in properties.json and no pool to fall back on. */
+    assert_line(t, "passenger_info{instance_name=\"EfGh5678\",version=\"\",integration_mode=\"standalone\"} 1");
+    assert_line(t, "passenger_pool_max_processes{instance_name=\"AbCd1234\"} 6");
+    assert_line(t, "passenger_pool_processes{instance_name=\"AbCd1234\"} 3");
+    assert_line(t, "passenger_pool_capacity_used{instance_name=\"AbCd1234\"} 3");
+    assert_line(t, "passenger_pool_app_groups{instance_name=\"AbCd1234\"} 2");
+    assert_line(t, "passenger_pool_queued_requests{instance_name=\"AbCd1234\"} 0");
+    assert_int_equal(count_lines_starting(t, "passenger_pool_max_processes{"), 1);
+    assert_line(t, "passenger_app_group_queued_requests{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\"} 4");
+    assert_line(t, "passenger_app_group_processes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",state=\"enabled\"} 2");
+    assert_line(t, "passenger_app_group_processes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",state=\"disabling\"} 0");
+    assert_line(t, "passenger_app_group_processes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",state=\"disabled\"} 0");
+    assert_line(t, "passenger_app_group_processes_spawning{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\"} 0");
+    assert_line(t, "passenger_app_group_capacity_used{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\"} 2");
+    /* The older process is slot 0 though it comes second in pool.xml. */
+    assert_line(t, "passenger_process_requests_total{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 17");
+    assert_line(t, "passenger_process_requests_total{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"1\"} 5");
+    assert_line(t, "passenger_process_sessions{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"1\"} 1");
+    assert_line(t, "passenger_process_concurrency{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 1");
+    assert_line(t, "passenger_process_cpu_ratio{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 0.12");
+    assert_line(t, "passenger_process_cpu_ratio{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"1\"} 2.5");
+    assert_line(t, "passenger_process_rss_bytes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 1024000");
+    assert_line(t, "passenger_process_pss_bytes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 921600");
+    assert_line(t, "passenger_process_private_dirty_bytes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 819200");
+    assert_line(t, "passenger_process_swap_bytes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"1\"} 4096");
+    assert_line(t, "passenger_process_real_memory_bytes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 716800");
+    assert_line(t, "passenger_process_virtual_memory_bytes{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 2048000000");
+    assert_line(t, "passenger_process_start_time_seconds{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 1700000000.5");
+    assert_line(t, "passenger_process_last_used_timestamp_seconds{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\"} 1700000050.123456");
+    assert_int_equal(count_lines_starting(t, "passenger_process_requests_total{"), 3);
+    /* No pid label unless asked. */
+    assert_null(strstr(t, "pid="));
+    assert_well_formed(p, t);
+}
+
+static void every_state_counted(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, sample_views(p), 0);
+
+    /* Four good (the two asked, the one not asked, the duplicate name), one stale, one untrusted. */
+    assert_line(t, "passenger_api_instances{state=\"good\"} 4");
+    assert_line(t, "passenger_api_instances{state=\"not_finalized\"} 0");
+    assert_line(t, "passenger_api_instances{state=\"corrupted\"} 0");
+    assert_line(t, "passenger_api_instances{state=\"unsupported\"} 0");
+    assert_line(t, "passenger_api_instances{state=\"stale\"} 1");
+    assert_line(t, "passenger_api_instances{state=\"untrusted\"} 1");
+    assert_int_equal(count_lines_starting(t, "passenger_api_instances{"), 6);
+    /* Candidates that are not good, or were not asked, show nowhere else. */
+    assert_null(strstr(t, "Stale123"));
+    assert_null(strstr(t, "Evil1234"));
+    assert_null(strstr(t, "NotAsked1"));
+}
+
+static void values_not_given_are_omitted(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, sample_views(p), 0);
+
+    /* The newer process has no rss and no start time; the older one no swap. */
+    assert_int_equal(count_lines_starting(t, "passenger_process_rss_bytes{"), 1);
+    assert_int_equal(count_lines_starting(t, "passenger_process_swap_bytes{"), 1);
+    assert_int_equal(count_lines_starting(t, "passenger_process_start_time_seconds{"), 1);
+    assert_int_equal(count_lines_starting(t, "passenger_process_concurrency{"), 2);
+    assert_null(strstr(t, "-9223372036854775808"));
+    /* The family is still declared when no sample has a value. */
+    assert_int_equal(count_lines_starting(t, "# HELP passenger_process_swap_bytes "), 1);
+    /* A group count not given: that state's sample alone is left out. */
+    assert_int_equal(count_lines_starting(t, apr_pstrcat(p, "passenger_app_group_processes{instance_name=\"AbCd1234\",app_group=\"",
+                                                         evil_label, "\",state=", NULL)), 2);
+}
+
+static void label_values_escaped(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, sample_views(p), 0);
+
+    assert_line(t, apr_pstrcat(p, "passenger_app_group_processes_spawning{instance_name=\"AbCd1234\",app_group=\"",
+                               evil_label, "\"} 1", NULL));
+    assert_line(t, apr_pstrcat(p, "passenger_process_requests_total{instance_name=\"AbCd1234\",app_group=\"",
+                               evil_label, "\",slot=\"0\"} 0", NULL));
+    assert_line(t, apr_pstrcat(p, "passenger_process_cpu_ratio{instance_name=\"AbCd1234\",app_group=\"",
+                               evil_label, "\",slot=\"0\"} 0", NULL));
+    assert_null(strstr(t, "\xff"));
+    assert_well_formed(p, t);
+}
+
+static void duplicate_instance_name_written_once(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, sample_views(p), 0);
+
+    assert_int_equal(count_lines_starting(t, "passenger_up{instance_name=\"AbCd1234\"}"), 1);
+    assert_int_equal(count_lines_starting(t, "passenger_info{instance_name=\"AbCd1234\""), 1);
+    assert_no_line(t, "passenger_pool_max_processes{instance_name=\"AbCd1234\"} 99");
+    assert_null(strstr(t, "/srv/dup"));
+}
+
+static void pid_label_when_asked(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, sample_views(p), 1);
+
+    assert_line(t, "passenger_process_requests_total{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"0\",pid=\"2002\"} 17");
+    assert_line(t, "passenger_process_requests_total{instance_name=\"AbCd1234\",app_group=\"/srv/a (production)\",slot=\"1\",pid=\"2001\"} 5");
+    /* Only the per-process families get it. */
+    assert_int_equal(count_lines_starting(t, "passenger_app_group_capacity_used{"), 2);
+    for (const char *l = t; *l; l = strchr(l, '\n') + 1)
+        if (strstr(apr_pstrndup(p, l, strcspn(l, "\n")), "pid=\""))
+            assert_int_equal(strncmp(l, "passenger_process_", 18), 0);
+    assert_well_formed(p, t);
+    assert_promtool_accepts(p, t);
+}
+
+/* Slots follow spawn_start_time, oldest first; equal times by pid; unknown times last. */
+static void slots_by_spawn_start(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
+    papi_pool *pl = pool(p, "6.0.17");
+    papi_pool_group *g = group(p, "/srv/c (staging)");
+    const char *t;
+
+    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 10, N);
+    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 50, 100);
+    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 40, 100);
+    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 60, 50);
+    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, N, N);
+    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = g;
+    for (int i = 0; i < g->processes->nelts; i++)
+        APR_ARRAY_IDX(g->processes, i, papi_pool_process *)->processed = i;
+    /* A size whose bytes do not fit in 64 bits is written as a float, not wrapped. */
+    APR_ARRAY_IDX(g->processes, 0, papi_pool_process *)->rss = APR_INT64_MAX;
+    add_view(views, instance(p, "Slots123", PAPI_INST_GOOD, NULL), 200, pl);
+    t = exposition(p, views, 1);
+    assert_line(t, "passenger_process_requests_total{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"0\",pid=\"60\"} 3");
+    assert_line(t, "passenger_process_requests_total{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"1\",pid=\"40\"} 2");
+    assert_line(t, "passenger_process_requests_total{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"2\",pid=\"50\"} 1");
+    assert_line(t, "passenger_process_requests_total{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"3\",pid=\"10\"} 0");
+    assert_line(t, "passenger_process_requests_total{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"4\",pid=\"\"} 4");
+    assert_int_equal(count_lines_starting(t, "passenger_process_rss_bytes{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"3\",pid=\"10\"} 9.44473296573929"), 1);
+    /* The version falls back to the pool's. */
+    assert_line(t, "passenger_info{instance_name=\"Slots123\",version=\"6.0.17\",integration_mode=\"\"} 1");
+    assert_well_formed(p, t);
+    assert_promtool_accepts(p, t);
+}
+
+static void promtool_accepts_the_sample(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_promtool_accepts(p, exposition(p, sample_views(p), 0));
+}
+
+static void no_instances_still_an_exposition(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *t = exposition(p, apr_array_make(p, 1, sizeof(papi_view)), 0);
+
+    assert_line(t, "passenger_api_scrape_errors 0");
+    assert_line(t, "passenger_api_instances{state=\"good\"} 0");
+    assert_line(t, "passenger_api_instances{state=\"untrusted\"} 0");
+    assert_line(t, "# TYPE passenger_up gauge");
+    assert_line(t, "# TYPE passenger_process_requests_total counter");
+    assert_int_equal(count_lines_starting(t, "# HELP "), 26);
+    assert_int_equal(count_lines_starting(t, "# TYPE "), 26);
+    assert_well_formed(p, t);
+    assert_promtool_accepts(p, t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(samples_of_every_level),
+        PAPI_TEST(every_state_counted),
+        PAPI_TEST(values_not_given_are_omitted),
+        PAPI_TEST(label_values_escaped),
+        PAPI_TEST(duplicate_instance_name_written_once),
+        PAPI_TEST(pid_label_when_asked),
+        PAPI_TEST(slots_by_spawn_start),
+        PAPI_TEST(promtool_accepts_the_sample),
+        PAPI_TEST(no_instances_still_an_exposition),
+    };
+
+    return cmocka_run_group_tests_name("metrics", tests, papi_test_apr_init, papi_test_apr_term);
+}

@@ -1,0 +1,145 @@
+/* processes.json: real pool.xml captures come out as typed JSON, with no secret, and a failed
+ * instance says why. */
+#include "papi_test.h"
+#include "papi_processes.h"
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static apr_status_t papi_decref(void *j)
+{
+    json_decref(j);
+    return APR_SUCCESS;
+}
+
+static papi_instance *instance(apr_pool_t *p, const char *name, papi_inst_state state)
+{
+    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+    json_error_t err;
+
+    inst->path = apr_pstrcat(p, "/reg/passenger.", name, NULL);
+    inst->state = state;
+    inst->core_pid = 3399;
+    inst->name = name;
+    inst->properties = json_loads(apr_psprintf(p, "{\"name\":\"%s\",\"passenger_version\":"
+                                               "\"6.0.17\"}", name), 0, &err);
+    apr_pool_cleanup_register(p, inst->properties, papi_decref, apr_pool_cleanup_null);
+    return inst;
+}
+
+static apr_array_header_t *views_from_sample(apr_pool_t *p, const char *sample)
+{
+    apr_array_header_t *views = apr_array_make(p, 3, sizeof(papi_view));
+    const char *xml = papi_test_sample_body(p, sample);
+    papi_pool *pool;
+    papi_view *v;
+
+    assert_null(papi_pool_parse(p, xml, strlen(xml), &pool));
+    v = apr_array_push(views);
+    *v = (papi_view){ instance(p, "UKbNs4kX", PAPI_INST_GOOD), 200, NULL, pool };
+    v = apr_array_push(views);
+    *v = (papi_view){ instance(p, "Broken12", PAPI_INST_GOOD), 504, "deadline passed", NULL };
+    v = apr_array_push(views);
+    *v = (papi_view){ instance(p, "Stale123", PAPI_INST_STALE), 0, NULL, NULL };
+    return views;
+}
+
+static json_t *write_and_parse(apr_pool_t *p, const apr_array_header_t *views, papi_buf **out)
+{
+    papi_buf *b = papi_buf_make(p, 64);
+    json_error_t err;
+    json_t *j;
+
+    /* 100 s after the sample's first process finished spawning (1795261753453248 µs). */
+    papi_processes_write(b, views, 1795261853453248, NULL, 0);
+    j = json_loadb(b->data, b->len, 0, &err);
+    if (!j)
+        fail_msg("not JSON (%s): %s", err.text, b->data);
+    apr_pool_cleanup_register(p, j, papi_decref, apr_pool_cleanup_null);
+    if (out)
+        *out = b;
+    return j;
+}
+
+static void typed_pool_from_the_real_sample(void **state)
+{
+    apr_pool_t *p = *state;
+    json_t *j = write_and_parse(p, views_from_sample(p, "core_GET_pool.xml.http"), NULL);
+    json_t *pool, *group, *procs, *first;
+
+    /* Good instances only, failed ones included. */
+    assert_int_equal(json_array_size(j), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "status")), 200);
+    pool = json_object_get(json_array_get(j, 0), "pool");
+    assert_string_equal(json_string_value(json_object_get(pool, "passenger_version")), "6.0.17");
+    assert_int_equal(json_integer_value(json_object_get(pool, "max")), 4);
+    assert_int_equal(json_integer_value(json_object_get(pool, "process_count")), 2);
+    group = json_array_get(json_object_get(pool, "app_groups"), 0);
+    assert_string_equal(json_string_value(json_object_get(group, "name")),
+                        "/srv/demo-app (production)");
+    assert_string_equal(json_string_value(json_object_get(group, "app_root")), "/srv/demo-app");
+    assert_string_equal(json_string_value(json_object_get(group, "user")), "nobody");
+    assert_int_equal(json_integer_value(json_object_get(group, "uid")), 65534);
+    assert_true(json_is_true(json_object_get(group, "default")));
+    assert_true(json_is_false(json_object_get(group, "restarting")));
+    procs = json_object_get(group, "processes");
+    assert_int_equal(json_array_size(procs), 2);
+    first = json_array_get(procs, 0);
+    assert_int_equal(json_integer_value(json_object_get(first, "pid")), 3576);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(procs, 1), "pid")), 3595);
+    assert_int_equal(json_integer_value(json_object_get(first, "processed")), 2);
+    assert_int_equal(json_integer_value(json_object_get(first, "rss")), 15680);
+    assert_int_equal(json_integer_value(json_object_get(first, "last_used")), 1795261753472372);
+    assert_int_equal(json_integer_value(json_object_get(first, "uptime")), 100);
+    assert_true(json_is_true(json_object_get(first, "has_metrics")));
+    assert_string_equal(json_string_value(json_object_get(first, "enabled")), "ENABLED");
+    /* Not in the sample: null, not a made-up value. */
+    assert_true(json_is_null(json_object_get(first, "code_revision")));
+}
+
+static void failed_instance_says_why(void **state)
+{
+    apr_pool_t *p = *state;
+    json_t *j = write_and_parse(p, views_from_sample(p, "core_GET_pool.xml.http"), NULL);
+    json_t *failed = json_array_get(j, 1);
+
+    assert_string_equal(json_string_value(json_object_get(json_object_get(failed, "instance"),
+                                                          "name")), "Broken12");
+    assert_int_equal(json_integer_value(json_object_get(failed, "status")), 504);
+    assert_string_equal(json_string_value(json_object_get(failed, "error")), "deadline passed");
+    assert_true(json_is_null(json_object_get(failed, "pool")));
+}
+
+static void no_secret_even_when_the_pool_has_them(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_buf *b;
+
+    write_and_parse(p, views_from_sample(p, "core_GET_pool.xml_secrets_true.http"), &b);
+    assert_non_null(strstr(b->data, "\"pid\":3576"));
+    assert_null(strstr(b->data, "REDACTED_GROUP_API_KEY"));
+    assert_null(strstr(b->data, "tcp://"));
+    assert_null(strstr(b->data, "unix:"));
+}
+
+static void no_instances_is_an_empty_array(void **state)
+{
+    apr_pool_t *p = *state;
+    json_t *j = write_and_parse(p, apr_array_make(p, 1, sizeof(papi_view)), NULL);
+
+    assert_true(json_is_array(j));
+    assert_int_equal(json_array_size(j), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(typed_pool_from_the_real_sample),
+        PAPI_TEST(failed_instance_says_why),
+        PAPI_TEST(no_secret_even_when_the_pool_has_them),
+        PAPI_TEST(no_instances_is_an_empty_array),
+    };
+    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
+}
