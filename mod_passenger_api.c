@@ -344,8 +344,8 @@ static const command_rec papi_cmds[] = {
                  "app group keeps the number of series bounded)"),
     AP_INIT_TAKE1("PassengerApiMaxInFlight", papi_set_small_count,
                   (void *)APR_OFFSETOF(papi_dir_conf, max_in_flight), RSRC_CONF | ACCESS_CONF,
-                  "Requests to this API one httpd child answers at once at the most; more get a "
-                  "503 (default: half its threads, at least 1)"),
+                  "Requests to this API one httpd child may have stuck (waiting over a second) at "
+                  "once; beyond, new ones get a 503 (default: half its threads, at least 1)"),
     AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, RSRC_CONF | ACCESS_CONF,
                   "The path (and query) health.json requests from every process (default /)"),
     { NULL }
@@ -820,6 +820,7 @@ static int papi_health(request_rec *r, const papi_dir_conf *c)
 {
     const char *why, *path = c->health_path ? c->health_path : "/";
     apr_array_header_t *views, *probes;
+    apr_interval_time_t left;
     papi_fanout_config f;
     papi_buf *b;
 
@@ -827,7 +828,9 @@ static int papi_health(request_rec *r, const papi_dir_conf *c)
         return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, "health.json answers GET and HEAD only");
     if (!(views = papi_views(r, c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    probes = papi_health_probe(r->pool, views, path, f.timeout, f.limits);
+    /* Each probe by its own deadline, none past the request's. */
+    left = f.request_deadline - apr_time_now();
+    probes = papi_health_probe(r->pool, views, path, left < f.timeout ? left : f.timeout, f.limits);
     papi_health_record(papi_probe_table, probes, apr_time_now());
     b = papi_buf_make(r->pool, 4096);
     return papi_send_json(r, papi_health_write(b, views, probes, path), b);
