@@ -249,8 +249,10 @@ def mpm_conf(mpm, connections):
     AH00167 "long lost child came home!" (warn) for every child beyond the
     new limit.
 
-    event/worker: two children of 64 threads (ServerLimit 4 leaves two slots
-    for the next generation of a graceful restart), MinSpareThreads low
+    event/worker: two children of 64 threads, and room (MaxRequestWorkers
+    and ServerLimit) for four more: during a graceful restart the old
+    generation's children still count while they drain, and a server at
+    MaxRequestWorkers logs AH00484 (an error line). MinSpareThreads low
     enough that 64 busy threads are not "within MinSpareThreads of
     MaxRequestWorkers" (AH10159, an error line). prefork: a process per
     connection from the start.
@@ -268,12 +270,12 @@ def mpm_conf(mpm, connections):
 </IfModule>"""
     else:
         block = f"""<IfModule mpm_{mpm}_module>
-    ServerLimit 4
+    ServerLimit 8
     StartServers 2
     ThreadLimit 64
     ThreadsPerChild 64
     MinSpareThreads 16
-    MaxSpareThreads 128
-    MaxRequestWorkers 128
+    MaxSpareThreads 384
+    MaxRequestWorkers 384
 </IfModule>"""
     return "MaxKeepAliveRequests 0\n" + block
