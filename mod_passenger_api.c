@@ -738,14 +738,11 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
     papi_dashboard_opts opts;
     papi_buf *b = papi_buf_make(r->pool, 32768);
-    apr_size_t n = strlen(c->base);
 
     if (apr_generate_random_bytes(random, sizeof(random)) != APR_SUCCESS)
         return papi_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "no random bytes for the page's nonce");
     apr_base64_encode(nonce, (const char *)random, sizeof(random));
-    while (n > 0 && c->base[n - 1] == '/')
-        n--;
-    opts.base = apr_pstrmemdup(r->pool, c->base, n);
+    opts.base = c->base;
     opts.now = apr_time_now();
     opts.refresh = PAPI_DASHBOARD_REFRESH;
     opts.nonce = nonce;
@@ -820,7 +817,6 @@ static int papi_health(request_rec *r, const papi_dir_conf *c)
 {
     const char *why, *path = c->health_path ? c->health_path : "/";
     apr_array_header_t *views, *probes;
-    apr_interval_time_t left;
     papi_fanout_config f;
     papi_buf *b;
 
@@ -828,9 +824,7 @@ static int papi_health(request_rec *r, const papi_dir_conf *c)
         return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, "health.json answers GET and HEAD only");
     if (!(views = papi_views(r, c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    /* Each probe by its own deadline, none past the request's. */
-    left = f.request_deadline - apr_time_now();
-    probes = papi_health_probe(r->pool, views, path, left < f.timeout ? left : f.timeout, f.limits);
+    probes = papi_health_probe(r->pool, views, path, papi_fanout_deadline(&f), f.limits);
     papi_health_record(papi_probe_table, probes, apr_time_now());
     b = papi_buf_make(r->pool, 4096);
     return papi_send_json(r, papi_health_write(b, views, probes, path), b);
@@ -905,9 +899,7 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     req = (papi_direct_request){ r->method, target, headers, t.group->api_key, body, body_len };
     papi_direct_request_text(r->pool, &req, &x);
     x.limits = f.limits;
-    x.deadline = apr_time_now() + f.timeout;
-    if (x.deadline > f.request_deadline)
-        x.deadline = f.request_deadline;
+    x.deadline = papi_fanout_deadline(&f);
     papi_exchange_run(r->pool, &x, 1);
     if (x.res.failure) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(032) "process %" APR_INT64_T_FMT

@@ -4,6 +4,7 @@
  * URLs, so bars are inline SVG coloured through classes, and phones get cards from a media
  * query. */
 #include "papi_dashboard.h"
+#include "papi_utf8.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -115,7 +116,7 @@ static void put_escaped(papi_buf *b, const char *s)
         case '\'': rep = "&#39;"; break;
         default:
             if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F)
-                rep = "\xEF\xBF\xBD";
+                rep = PAPI_UTF8_REPLACEMENT;
             else
                 continue;
         }

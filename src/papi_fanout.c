@@ -25,18 +25,23 @@ static void papi_scrub(apr_pool_t *p, const papi_core_request *req, papi_core_re
                                           &res->resp->body_len);
 }
 
+apr_time_t papi_fanout_deadline(const papi_fanout_config *cfg)
+{
+    apr_time_t deadline = apr_time_now() + cfg->timeout;
+
+    return deadline < cfg->request_deadline ? deadline : cfg->request_deadline;
+}
+
 /* Everything before the call itself: the socket path and the credential, into an exchange x
  * ready to run. Returns 0 with res saying why when the instance cannot be asked. */
 static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg,
                                const papi_instance *inst, const papi_core_request *req,
                                papi_exchange *x, papi_core_result *res)
 {
-    apr_time_t deadline = apr_time_now() + cfg->timeout;
+    apr_time_t deadline = papi_fanout_deadline(cfg);
     const char *socket_path = papi_instance_core_socket(p, inst), *why;
     papi_core_request mine = *req;
 
-    if (deadline > cfg->request_deadline)
-        deadline = cfg->request_deadline;
     if (!socket_path) {
         *res = (papi_core_result){ 502, "the core socket path is too long for a Unix socket "
                                         "address", NULL };

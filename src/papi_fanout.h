@@ -19,6 +19,10 @@ typedef struct papi_fanout_config {
     const papi_http_limits *limits;
 } papi_fanout_config;
 
+/* When a call that starts now must be answered: PassengerApiTimeout from now, and never after the
+ * request's own deadline. */
+apr_time_t papi_fanout_deadline(const papi_fanout_config *cfg);
+
 /* Calls one good instance with req (whose user/password are filled in here). */
 void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
                       const papi_core_request *req, papi_core_result *res);

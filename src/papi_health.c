@@ -28,13 +28,12 @@ static apr_array_header_t *papi_health_list(apr_pool_t *p, const apr_array_heade
 }
 
 apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
-                                      const char *path, apr_interval_time_t timeout,
+                                      const char *path, apr_time_t deadline,
                                       const papi_http_limits *limits)
 {
     apr_array_header_t *probes = papi_health_list(p, views);
     papi_exchange *xs = apr_pcalloc(p, (probes->nelts + 1) * sizeof(*xs));
     int *of = apr_pcalloc(p, (probes->nelts + 1) * sizeof(*of));    /* probe of xs[k] */
-    apr_time_t deadline = apr_time_now() + timeout;
     int i, n = 0;
 
     for (i = 0; i < probes->nelts; i++) {

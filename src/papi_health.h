@@ -21,10 +21,10 @@ typedef struct papi_probe {
     const char *error;              /* why it is not healthy, or NULL */
 } papi_probe;
 
-/* Probes the processes of every read pool in views (read with secrets=true): one papi_probe each,
- * in pool order. */
+/* Probes the processes of every read pool in views (read with secrets=true), all answered by
+ * deadline: one papi_probe each, in pool order. */
 apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
-                                      const char *path, apr_interval_time_t timeout,
+                                      const char *path, apr_time_t deadline,
                                       const papi_http_limits *limits);
 
 /* Keeps each probe's result in table (may be NULL), as of now, for processes.json and the

@@ -7,9 +7,6 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
-/* The UTF-8 encoding of U+FFFD REPLACEMENT CHARACTER. */
-static const char replacement[] = "\xEF\xBF\xBD";
-
 static void put_u_escape(papi_buf *b, unsigned int cp)
 {
     char esc[6] = { '\\', 'u',
@@ -88,7 +85,7 @@ void papi_json_string(papi_buf *b, const char *str, apr_size_t n)
         if (len == 1)
             put_ascii_escaped(b, s[i]);
         else if (len == 0)
-            papi_buf_add(b, replacement, sizeof(replacement) - 1);
+            papi_buf_puts(b, PAPI_UTF8_REPLACEMENT);
         else
             put_u_escape(b, cp);
         i += len ? len : 1;     /* a bad byte is replaced alone; the next byte gets its own chance */

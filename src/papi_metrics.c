@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The UTF-8 encoding of U+FFFD REPLACEMENT CHARACTER. */
-static const char replacement[] = "\xEF\xBF\xBD";
-
 /* How a number from pool.xml becomes a value in base units. */
 typedef enum {
     AS_IS,
@@ -125,7 +122,7 @@ static void put_label_value(papi_buf *b, const char *str)
         }
         papi_buf_add(b, s + run, i - run);
         if (len == 0)
-            papi_buf_add(b, replacement, sizeof(replacement) - 1);
+            papi_buf_puts(b, PAPI_UTF8_REPLACEMENT);
         else if (s[i] == '\n')
             papi_buf_puts(b, "\\n");
         else {

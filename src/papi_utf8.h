@@ -4,6 +4,9 @@
 
 #include <apr.h>
 
+/* U+FFFD REPLACEMENT CHARACTER, which stands for bytes that are not UTF-8. */
+#define PAPI_UTF8_REPLACEMENT "\xEF\xBF\xBD"
+
 /* The length of the well-formed UTF-8 sequence at s[0..n) (n > 0), with its code point in *cp;
  * 0 for anything else: a stray continuation byte, an overlong form, a surrogate, a code point
  * above U+10FFFF, a sequence cut short. */

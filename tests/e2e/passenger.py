@@ -15,6 +15,7 @@ import concurrent.futures
 import fcntl
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -273,6 +274,19 @@ class Instance:
                 plist.append(d)
             groups[name] = plist
         return groups
+
+    def group_keys(self):
+        """Every app group's API key (the processes' connect password), read as root from
+        pool.xml?secrets=true; asserts there is at least one."""
+        r = self.core_request("/pool.xml?secrets=true")
+        keys = set(re.findall(r"<api_key>([^<]+)</api_key>", r.text))
+        assert keys, "no group API key in pool.xml?secrets=true"
+        return keys
+
+    def secrets(self):
+        """What must never leave the module in read-only mode: the group keys and both admin
+        passwords."""
+        return self.group_keys() | {self.ro_password, self.full_password}
 
     def live_pids(self, group=None):
         """Pids of alive, enabled processes (of one group, or all)."""

@@ -69,14 +69,6 @@ def elements(r):
     return r.json()
 
 
-def group_keys(instance):
-    """Every group's API key (the connect password), read as root from the core itself."""
-    r = instance.core_request("/pool.xml?secrets=true")
-    keys = set(re.findall(r"<api_key>([^<]+)</api_key>", r.text))
-    assert keys
-    return keys
-
-
 # ---------------------------------------------------------------- read-only
 
 @pytest.mark.parametrize("method, path", WRITES + [("GET", "/pool.json"), ("GET", "/config.json"),
@@ -97,7 +89,7 @@ def test_readonly_refuses_without_contacting_a_core(httpd, fake_core, regs, meth
 
 def test_no_secret_leaves_in_readonly(httpd):
     inst = httpd.instance
-    secrets = group_keys(inst) | {inst.ro_password, inst.full_password}
+    secrets = inst.secrets()
     paths = ["/ping.json", "/info.json", "/pool.txt", "/pool.txt?verbose=true", "/pool.xml",
              "/server.json", "/backtraces.txt", "/nope.json"]
     answers = {"/instances.json": httpd.get(RO + "/instances.json").text}
@@ -132,7 +124,7 @@ def test_full_shows_configuration_and_secrets(httpd):
     (pool,) = elements(httpd.get(FULL + "/pool.json"))
     assert pool["status"] == 200
     raw = httpd.get(f"{FULL}/instances/{inst.name}/pool.xml?secrets=true")
-    assert group_keys(inst) <= set(re.findall(r"<api_key>([^<]+)</api_key>", raw.text))
+    assert inst.group_keys() <= set(re.findall(r"<api_key>([^<]+)</api_key>", raw.text))
 
 
 @pytest.mark.parametrize("headers, why", [

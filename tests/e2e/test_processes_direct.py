@@ -54,13 +54,6 @@ def all_pids(httpd):
     return [p["pid"] for plist in httpd.instance.pool().values() for p in plist]
 
 
-def group_keys(instance):
-    r = instance.core_request("/pool.xml?secrets=true")
-    keys = set(re.findall(r"<api_key>([^<]+)</api_key>", r.text))
-    assert keys
-    return keys
-
-
 def test_each_process_answers_itself(httpd):
     pids = all_pids(httpd)
     assert len(pids) >= 4
@@ -87,7 +80,7 @@ def test_only_allowed_headers_go_and_no_password_comes_back(httpd):
     assert "HTTP_ACCEPT=text/plain\n" in r.text and "HTTP_X_REQUEST_ID=req-42\n" in r.text
     for absent in ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_X_OTHER"):
         assert absent not in r.text
-    secrets = group_keys(inst) | {inst.ro_password, inst.full_password}
+    secrets = inst.secrets()
     for secret in secrets:
         assert secret not in r.text and secret not in str(r.headers)
 
