@@ -36,6 +36,7 @@
 #include "papi_direct.h"
 #include "papi_fanout.h"
 #include "papi_health.h"
+#include "papi_instcache.h"
 #include "papi_metrics.h"
 #include "papi_policy.h"
 #include "papi_pool.h"
@@ -94,6 +95,9 @@ static const char *papi_helper_socket;
 
 /* The last health probe of every process, in memory shared by this generation's children. */
 static papi_probes *papi_probe_table;
+
+/* What this child remembers of instances between requests (made in child_init). */
+static papi_instcache *papi_cache;
 
 /* The requests to this API the child is answering, by start time (0: a free slot), and how many
  * of them may be stuck at once by default. A request waiting longer than PAPI_STUCK is stuck: a
@@ -662,7 +666,7 @@ static apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, con
         return NULL;
     notes = apr_array_make(r->pool, 2, sizeof(const char *));
     trust = papi_trust_of(r->pool, c);
-    found = papi_registry_scan(r->pool, dirs, &trust, notes);
+    found = papi_instcache_scan(papi_cache, r->pool, dirs, &trust, notes);
     for (i = 0; i < notes->nelts; i++)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(021) "%s",
                       APR_ARRAY_IDX(notes, i, const char *));
@@ -685,6 +689,7 @@ static void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi
     f->redact = v->redact;
     f->helper_socket = papi_helper_socket;
     f->limits = limits;
+    f->cache = papi_cache;
 }
 
 static int papi_instances_json(request_rec *r, const papi_dir_conf *c)
@@ -1154,6 +1159,7 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     papi_flight = apr_pcalloc(p, threads * sizeof(*papi_flight));
     if (apr_thread_mutex_create(&papi_flight_lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         papi_flight_lock = NULL;
+    papi_cache = papi_instcache_create(p, PAPI_INSTCACHE_SETTLE);
 }
 
 static void papi_register_hooks(apr_pool_t *p)

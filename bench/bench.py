@@ -18,6 +18,8 @@ Runs, each `wrk -t2 -c16 -d10s --latency` after a 2 s warm-up:
     b   /passenger-api/ping.json
     c   /passenger-api/pool.txt
     d   /passenger-api/metrics
+    a2  the static file again: the baseline of the ratios is the mean of a and
+        a2, which bracket b, c and d (the machine drifts by +-20 % in a minute)
     i   /passenger-api/instances.json (for information: the module without the
         credential helper and the core; no target)
     e1  /papi-fake1/ping.json     } at 1 connection (--fake-connections): these
@@ -409,6 +411,7 @@ def main(argv=None):
             ("b", "/passenger-api/ping.json (1 real instance)", "/passenger-api/ping.json", None),
             ("c", "/passenger-api/pool.txt", "/passenger-api/pool.txt", None),
             ("d", "/passenger-api/metrics", "/passenger-api/metrics", None),
+            ("a2", "static file again (drift check)", "/" + STATIC_NAME, None),
             ("i", "/passenger-api/instances.json (no core)", "/passenger-api/instances.json",
              None),
             ("e1", "/papi-fake1/ping.json (1 fake, 20 ms)", "/papi-fake1/ping.json", fake_c),
@@ -424,6 +427,10 @@ def main(argv=None):
 
         print(f"RSS: {args.rss_requests} requests to ping.json ...", flush=True)
         rss = rss_run(h, h.url("/passenger-api/ping.json"), args, by["b"]["rps"])
+
+        # The static baseline, measured before and after b, c and d: their mean, so that the
+        # machine's drift during those runs (other VMs, CPU clocks) weighs on both sides alike.
+        by["a"] = dict(by["a"], rps=(by["a"]["rps"] + by["a2"]["rps"]) / 2)
 
         def ratio(x, y):
             return by[x]["rps"] / by[y]["rps"] if by[y]["rps"] else None

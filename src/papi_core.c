@@ -52,7 +52,7 @@ apr_status_t papi_unix_connect(apr_pool_t *p, const char *path, apr_time_t deadl
     return rv;
 }
 
-/* The request is assembled in one allocation; the sender wipes it once sent (it carries the
+/* The request is assembled in one allocation; the sender wipes it when done (it carries the
  * password), and the pieces that held the credential are wiped here. */
 char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_size_t *len)
 {
@@ -74,7 +74,7 @@ char *papi_core_request_text(apr_pool_t *p, const papi_core_request *req, apr_si
            + 128;
     text = apr_palloc(p, head + req->body_len + 1);
     *len = (apr_size_t)apr_snprintf(text, head, "%s %s HTTP/1.1\r\nHost: localhost\r\n%s%s%s%s"
-                                    "Connection: close\r\n\r\n", req->method, req->path,
+                                    "\r\n", req->method, req->path,
                                     coded ? "Authorization: Basic " : "", coded ? coded : "",
                                     coded ? "\r\n" : "", framing);
     if (coded)

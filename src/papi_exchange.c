@@ -8,21 +8,26 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #define PAPI_RECV_CHUNK 16384
+/* Up to this many exchanges, poll(2) beats creating an epoll instance for one call. */
+#define PAPI_POLL_MAX 64
 
 typedef enum { PAPI_X_CONNECTING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE } papi_x_phase;
 
-/* One exchange in flight. */
+/* One exchange in flight. Its socket is a plain descriptor (APR's wrapper only serves the
+ * pollset), closed here by hand: it may outlive the run as a kept connection. */
 typedef struct papi_x {
     papi_exchange *x;
-    apr_pool_t *scratch;        /* the socket and its address: destroyed when the exchange ends */
-    apr_socket_t *sock;
+    int fd;                     /* -1 when none */
+    apr_socket_t *sock;         /* the wrapper of fd, for the pollset */
     apr_pollfd_t pfd;
     int polled;                 /* pfd is in the pollset */
     papi_x_phase phase;
     apr_size_t sent;
-    int wiped;                  /* the request has been wiped */
+    int reused;                 /* fd is an idle connection from the caller: it may be dead */
+    apr_size_t received;        /* answer bytes received on this connection */
     const papi_http_limits *limits;
     papi_http_parser *parser;
 } papi_x;
@@ -30,38 +35,51 @@ typedef struct papi_x {
 /* One call of papi_exchange_run. */
 typedef struct papi_run {
     apr_pool_t *p;              /* results */
-    apr_pool_t *scratch;        /* the pollset and the receive buffer */
+    apr_pool_t *scratch;        /* the pollset, socket wrappers and the receive buffer */
     apr_pollset_t *pollset;
     char *buf;                  /* shared: exchanges are served one at a time */
     apr_time_t start;
     int active;
 } papi_run;
 
-void papi_exchange_unix(papi_exchange *x, const char *path, uid_t owner)
+static void papi_exchange_clear(papi_exchange *x)
 {
     memset(x, 0, sizeof(*x));
+    x->reuse_fd = -1;
+    x->kept_fd = -1;
+}
+
+void papi_exchange_unix(papi_exchange *x, const char *path, uid_t owner)
+{
+    papi_exchange_clear(x);
     x->unix_path = path;
     x->owner = owner;
 }
 
 void papi_exchange_tcp(papi_exchange *x, const char *ip, apr_port_t port)
 {
-    memset(x, 0, sizeof(*x));
+    papi_exchange_clear(x);
     x->ip = ip;
     x->port = port;
+}
+
+static apr_status_t papi_fd_peer_uid(int fd, uid_t *uid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+        return APR_FROM_OS_ERROR(errno);
+    *uid = cred.uid;
+    return APR_SUCCESS;
 }
 
 apr_status_t papi_socket_peer_uid(apr_socket_t *sock, uid_t *uid)
 {
     apr_os_sock_t fd;
-    struct ucred cred;
-    socklen_t len = sizeof(cred);
 
     apr_os_sock_get(&fd, sock);
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-        return APR_FROM_OS_ERROR(errno);
-    *uid = cred.uid;
-    return APR_SUCCESS;
+    return papi_fd_peer_uid(fd, uid);
 }
 
 static const char *papi_x_peer(const papi_x *t)
@@ -82,25 +100,34 @@ static const char *papi_x_doing(apr_pool_t *p, const papi_x *t)
     }
 }
 
-static void papi_x_wipe(papi_x *t)
+static void papi_x_unpoll(papi_run *run, papi_x *t)
 {
-    if (!t->wiped && t->x->request)
-        explicit_bzero(t->x->request, t->x->request_len);
-    t->wiped = 1;
-}
-
-/* Ends the exchange: out of the pollset, request wiped, socket closed. */
-static void papi_x_end(papi_run *run, papi_x *t)
-{
-    if (t->phase == PAPI_X_DONE)
-        return;
     if (t->polled)
         apr_pollset_remove(run->pollset, &t->pfd);
     t->polled = 0;
-    papi_x_wipe(t);
-    apr_pool_destroy(t->scratch);
-    t->scratch = NULL;
-    t->sock = NULL;
+}
+
+static void papi_x_close(papi_run *run, papi_x *t)
+{
+    papi_x_unpoll(run, t);
+    if (t->fd >= 0)
+        close(t->fd);
+    t->fd = -1;
+}
+
+/* Ends the exchange: out of the pollset, request wiped, connection closed unless kept. */
+static void papi_x_end(papi_run *run, papi_x *t, int keep)
+{
+    if (t->phase == PAPI_X_DONE)
+        return;
+    if (t->x->request)
+        explicit_bzero(t->x->request, t->x->request_len);
+    if (keep) {
+        papi_x_unpoll(run, t);
+        t->x->kept_fd = t->fd;
+        t->fd = -1;
+    }
+    papi_x_close(run, t);
     t->x->elapsed = apr_time_now() - run->start;
     t->phase = PAPI_X_DONE;
     run->active--;
@@ -111,7 +138,7 @@ static void papi_x_fail_with(papi_run *run, papi_x *t, int failure, const char *
     t->x->res.failure = failure;
     t->x->res.error = error;
     t->x->res.resp = NULL;
-    papi_x_end(run, t);
+    papi_x_end(run, t, 0);
 }
 
 /* A failed system call: 504 if it was the deadline, else 502 with the reason. */
@@ -135,10 +162,8 @@ static void papi_x_wait(papi_run *run, papi_x *t, apr_int16_t events)
 
     if (t->polled && t->pfd.reqevents == events)
         return;
-    if (t->polled)
-        apr_pollset_remove(run->pollset, &t->pfd);
-    t->polled = 0;
-    t->pfd = (apr_pollfd_t){ .p = t->scratch, .desc_type = APR_POLL_SOCKET, .reqevents = events,
+    papi_x_unpoll(run, t);
+    t->pfd = (apr_pollfd_t){ .p = run->scratch, .desc_type = APR_POLL_SOCKET, .reqevents = events,
                              .desc.s = t->sock, .client_data = t };
     if ((rv = apr_pollset_add(run->pollset, &t->pfd)) != APR_SUCCESS)
         papi_x_fail(run, t, rv);
@@ -146,24 +171,52 @@ static void papi_x_wait(papi_run *run, papi_x *t, apr_int16_t events)
         t->polled = 1;
 }
 
-/* The target's address. AF_UNIX: APR would silently truncate a longer path and connect
- * somewhere else. TCP: numeric only, so nothing is ever resolved. */
-static apr_status_t papi_x_address(papi_x *t, apr_sockaddr_t **sa)
-{
-    const papi_exchange *x = t->x;
-    const char *ip = x->ip ? x->ip : "127.0.0.1";
-    unsigned char bin[sizeof(struct in6_addr)];
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_un un;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+} papi_sockaddr;
 
+/* The target's address. AF_UNIX: a longer path would be truncated into another one. TCP: numeric
+ * only, so nothing is ever resolved. */
+static apr_status_t papi_x_address(const papi_exchange *x, papi_sockaddr *a, socklen_t *len)
+{
+    const char *ip = x->ip ? x->ip : "127.0.0.1";
+
+    memset(a, 0, sizeof(*a));
     if (x->unix_path) {
-        if (strlen(x->unix_path) > sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+        if (strlen(x->unix_path) > sizeof(a->un.sun_path) - 1)
             return APR_ENAMETOOLONG;
-        return apr_sockaddr_info_get(sa, x->unix_path, APR_UNIX, 0, 0, t->scratch);
+        a->un.sun_family = AF_UNIX;
+        strcpy(a->un.sun_path, x->unix_path);
+        *len = sizeof(a->un);
     }
-    if (inet_pton(AF_INET, ip, bin) == 1)
-        return apr_sockaddr_info_get(sa, ip, APR_INET, x->port, 0, t->scratch);
-    if (inet_pton(AF_INET6, ip, bin) == 1)
-        return apr_sockaddr_info_get(sa, ip, APR_INET6, x->port, 0, t->scratch);
-    return APR_EINVAL;
+    else if (inet_pton(AF_INET, ip, &a->in.sin_addr) == 1) {
+        a->in.sin_family = AF_INET;
+        a->in.sin_port = htons(x->port);
+        *len = sizeof(a->in);
+    }
+    else if (inet_pton(AF_INET6, ip, &a->in6.sin6_addr) == 1) {
+        a->in6.sin6_family = AF_INET6;
+        a->in6.sin6_port = htons(x->port);
+        *len = sizeof(a->in6);
+    }
+    else
+        return APR_EINVAL;
+    return APR_SUCCESS;
+}
+
+/* Takes fd as the exchange's connection. */
+static void papi_x_adopt(papi_run *run, papi_x *t, int fd)
+{
+    apr_os_sock_t os = fd;
+
+    t->fd = fd;
+    apr_os_sock_put(&t->sock, &os, run->scratch);   /* no cleanup: closed by hand */
+    t->sent = 0;
+    t->received = 0;
+    t->parser = NULL;
 }
 
 static void papi_x_send(papi_run *run, papi_x *t);
@@ -171,11 +224,11 @@ static void papi_x_send(papi_run *run, papi_x *t);
 /* Connected: on AF_UNIX, only the owner or root may receive the request (and its credential). */
 static void papi_x_connected(papi_run *run, papi_x *t)
 {
-    uid_t peer;
+    uid_t peer = 0;
     apr_status_t rv;
 
     if (t->x->unix_path) {
-        if ((rv = papi_socket_peer_uid(t->sock, &peer)) != APR_SUCCESS) {
+        if ((rv = papi_fd_peer_uid(t->fd, &peer)) != APR_SUCCESS) {
             papi_x_fail(run, t, rv);
             return;
         }
@@ -191,41 +244,77 @@ static void papi_x_connected(papi_run *run, papi_x *t)
     papi_x_send(run, t);
 }
 
-static void papi_x_start(papi_run *run, papi_x *t)
+/* A new connection, non-blocking. */
+static void papi_x_connect(papi_run *run, papi_x *t)
 {
-    apr_sockaddr_t *sa;
+    papi_sockaddr a;
+    socklen_t len;
     apr_status_t rv;
+    int fd;
 
-    apr_pool_create(&t->scratch, run->scratch);
-    run->active++;
     t->phase = PAPI_X_CONNECTING;
-    t->limits = t->x->limits ? t->x->limits : &papi_http_default_limits;
-    t->x->res = (papi_core_result){ 0, NULL, NULL };
-    if (apr_time_now() >= t->x->deadline)
-        rv = APR_TIMEUP;
-    else if ((rv = papi_x_address(t, &sa)) == APR_SUCCESS
-             && (rv = apr_socket_create(&t->sock, sa->family, SOCK_STREAM,
-                                        t->x->unix_path ? 0 : APR_PROTO_TCP, t->scratch))
-                == APR_SUCCESS
-             && (rv = apr_socket_timeout_set(t->sock, 0)) == APR_SUCCESS)   /* non-blocking */
-        rv = apr_socket_connect(t->sock, sa);
-    if (rv == APR_SUCCESS)
+    t->reused = 0;
+    if (apr_time_now() >= t->x->deadline) {
+        papi_x_fail(run, t, APR_TIMEUP);
+        return;
+    }
+    if ((rv = papi_x_address(t->x, &a, &len)) != APR_SUCCESS) {
+        papi_x_fail(run, t, rv);
+        return;
+    }
+    fd = socket(a.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        papi_x_fail(run, t, APR_FROM_OS_ERROR(errno));
+        return;
+    }
+    papi_x_adopt(run, t, fd);
+    if (connect(fd, &a.sa, len) == 0)
         papi_x_connected(run, t);
-    else if (APR_STATUS_IS_EINPROGRESS(rv))
+    else if (errno == EINPROGRESS)
         papi_x_wait(run, t, APR_POLLOUT);
     else
-        papi_x_fail(run, t, rv);
+        papi_x_fail(run, t, APR_FROM_OS_ERROR(errno));
+}
+
+/* The kept connection was closed by the peer before it said a word about this request: the
+ * request goes once more, on a new connection. */
+static int papi_x_retry(papi_run *run, papi_x *t)
+{
+    if (!t->reused || t->received > 0)
+        return 0;
+    papi_x_close(run, t);
+    papi_x_connect(run, t);
+    return 1;
+}
+
+static void papi_x_start(papi_run *run, papi_x *t)
+{
+    run->active++;
+    t->fd = -1;
+    t->limits = t->x->limits ? t->x->limits : &papi_http_default_limits;
+    t->x->res = (papi_core_result){ 0, NULL, NULL };
+    t->x->kept_fd = -1;
+    if (t->x->reuse_fd >= 0) {
+        papi_x_adopt(run, t, t->x->reuse_fd);
+        t->x->reuse_fd = -1;
+        t->reused = 1;
+        t->phase = PAPI_X_SENDING;
+        if (apr_time_now() >= t->x->deadline)
+            papi_x_fail(run, t, APR_TIMEUP);
+        else
+            papi_x_send(run, t);
+        return;
+    }
+    papi_x_connect(run, t);
 }
 
 /* The socket is writable (or failed) after a non-blocking connect: SO_ERROR says which. */
 static void papi_x_connect_done(papi_run *run, papi_x *t)
 {
-    apr_os_sock_t fd;
     int err = 0;
     socklen_t len = sizeof(err);
 
-    apr_os_sock_get(&fd, t->sock);
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+    if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
         err = errno;
     if (err)
         papi_x_fail(run, t, APR_FROM_OS_ERROR(err));
@@ -239,33 +328,37 @@ static void papi_x_send(papi_run *run, papi_x *t)
     papi_exchange *x = t->x;
 
     while (t->sent < x->request_len) {
-        apr_size_t n = x->request_len - t->sent;
-        apr_status_t rv = apr_socket_send(t->sock, x->request + t->sent, &n);
-        t->sent += n;
-        if (APR_STATUS_IS_EAGAIN(rv)) {
+        ssize_t n = send(t->fd, x->request + t->sent, x->request_len - t->sent,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            t->sent += (apr_size_t)n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
             papi_x_wait(run, t, APR_POLLOUT);
             return;
         }
-        if (rv != APR_SUCCESS && n == 0) {
-            papi_x_fail(run, t, rv);
-            return;
-        }
+        if (!papi_x_retry(run, t))
+            papi_x_fail(run, t, APR_FROM_OS_ERROR(errno));
+        return;
     }
-    papi_x_wipe(t);
     t->phase = PAPI_X_READING;
     t->parser = papi_http_parser_make(run->p, t->limits, x->head);
     papi_x_wait(run, t, APR_POLLIN);
 }
 
-/* The parser's verdict is final: the answer, or why it is not one. */
-static void papi_x_parsed(papi_run *run, papi_x *t, papi_http_state st)
+/* The parser's verdict is final: the answer, or why it is not one. extra: bytes came after the
+ * answer, so the connection is out of step and cannot be kept. */
+static void papi_x_parsed(papi_run *run, papi_x *t, papi_http_state st, int extra)
 {
     papi_http_parser *ps = t->parser;
     const papi_http_limits *l = t->limits;
 
     if (st == PAPI_HTTP_DONE) {
         t->x->res.resp = papi_http_parser_response(ps);
-        papi_x_end(run, t);
+        papi_x_end(run, t, t->x->keep_alive && !extra && papi_http_parser_reusable(ps));
     }
     else if (papi_http_parser_error_kind(ps) == PAPI_HTTP_ERR_TOO_LARGE)
         papi_x_fail_with(run, t, 502, apr_psprintf(run->p, "answer too large: %s (limits: %"
@@ -281,18 +374,26 @@ static void papi_x_parsed(papi_run *run, papi_x *t, papi_http_state st)
 /* The socket is readable: one read per wake-up, so a fast talker cannot starve the others. */
 static void papi_x_read(papi_run *run, papi_x *t)
 {
-    apr_size_t n = PAPI_RECV_CHUNK;
-    apr_status_t rv = apr_socket_recv(t->sock, run->buf, &n);
-    papi_http_state st = PAPI_HTTP_MORE;
+    ssize_t n = recv(t->fd, run->buf, PAPI_RECV_CHUNK, MSG_DONTWAIT);
+    apr_size_t used = 0;
+    papi_http_state st;
 
-    if (n > 0)
-        st = papi_http_parser_feed(t->parser, run->buf, n, NULL);
-    if (st == PAPI_HTTP_MORE && (APR_STATUS_IS_EOF(rv) || (rv == APR_SUCCESS && n == 0)))
-        st = papi_http_parser_eof(t->parser);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return;
+        if (!papi_x_retry(run, t))
+            papi_x_fail(run, t, APR_FROM_OS_ERROR(errno));
+        return;
+    }
+    if (n == 0) {
+        if (!papi_x_retry(run, t))
+            papi_x_parsed(run, t, papi_http_parser_eof(t->parser), 0);
+        return;
+    }
+    t->received += (apr_size_t)n;
+    st = papi_http_parser_feed(t->parser, run->buf, (apr_size_t)n, &used);
     if (st != PAPI_HTTP_MORE)
-        papi_x_parsed(run, t, st);
-    else if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv))
-        papi_x_fail(run, t, rv);
+        papi_x_parsed(run, t, st, used < (apr_size_t)n);
 }
 
 static void papi_x_ready(papi_run *run, papi_x *t)
@@ -351,13 +452,18 @@ void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
     apr_pool_create(&run.scratch, p);
     run.buf = apr_palloc(run.scratch, PAPI_RECV_CHUNK);
     ts = apr_pcalloc(run.scratch, n * sizeof(*ts));
-    rv = apr_pollset_create(&run.pollset, (apr_uint32_t)n, run.scratch, 0);
+    rv = apr_pollset_create_ex(&run.pollset, (apr_uint32_t)n, run.scratch, 0,
+                               n <= PAPI_POLL_MAX ? APR_POLLSET_POLL : APR_POLLSET_DEFAULT);
     for (i = 0; i < n; i++) {
         ts[i].x = &xs[i];
+        ts[i].fd = -1;
         if (rv == APR_SUCCESS)
             papi_x_start(&run, &ts[i]);
         else {
-            apr_pool_create(&ts[i].scratch, run.scratch);
+            if (xs[i].reuse_fd >= 0)
+                close(xs[i].reuse_fd);
+            xs[i].reuse_fd = -1;
+            xs[i].kept_fd = -1;
             run.active++;
             papi_x_fail(&run, &ts[i], rv);
         }

@@ -32,19 +32,29 @@ typedef struct papi_exchange {
     apr_port_t port;
     const char *peer;               /* how messages name the peer, e.g. "the core"; NULL: "the
                                      * server" */
-    /* The request: wiped (explicit_bzero) once sent, or when the exchange ends unsent, since it
-     * may carry a credential. */
+    /* The request: wiped (explicit_bzero) when the exchange ends, since it may carry a
+     * credential. */
     char *request;
     apr_size_t request_len;
     const papi_http_limits *limits; /* NULL: papi_http_default_limits */
     int head;                       /* the request is HEAD: the answer has no body */
     apr_time_t deadline;            /* for the whole exchange, connect included */
+    /* Connection reuse, both off unless set. */
+    int reuse_fd;                   /* >= 0: an idle connection to this target (its listener
+                                     * checked when it was opened), used instead of a new one
+                                     * and owned by the run from then on. It may have been closed
+                                     * by the peer meanwhile: the request is then sent once more
+                                     * on a new connection, so set it for idempotent requests
+                                     * only. papi_exchange_unix/tcp set it to -1. */
+    int keep_alive;                 /* keep the connection open when the answer allows it */
     /* Filled in by papi_exchange_run. */
     papi_core_result res;
     apr_interval_time_t elapsed;    /* from the start of the run to the end of this exchange */
+    int kept_fd;                    /* with keep_alive: the connection, open and ready for
+                                     * another request (the caller owns it), or -1 */
 } papi_exchange;
 
-/* Sets x up for an AF_UNIX target (the other fields are cleared). */
+/* Sets x up for an AF_UNIX target (the other fields are cleared, no reuse, no keep-alive). */
 void papi_exchange_unix(papi_exchange *x, const char *path, uid_t owner);
 
 /* Sets x up for a TCP target at ip:port (the other fields are cleared). */
@@ -52,7 +62,7 @@ void papi_exchange_tcp(papi_exchange *x, const char *ip, apr_port_t port);
 
 /* Runs the n exchanges xs[0..n-1] at once until each has an answer or a failure (502, or 504 past
  * its deadline); one's failure never affects another. Results and answers are allocated from p;
- * each socket is closed as soon as its exchange ends. */
+ * each socket is closed as soon as its exchange ends, unless it is handed back in kept_fd. */
 void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n);
 
 /* The uid of the process listening at the other end of a connected AF_UNIX socket. */

@@ -6,14 +6,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The credential for inst: kept from an earlier request (*kept set), else read or asked for,
+ * and kept for the next ones. */
 static const char *papi_password_for(apr_pool_t *p, const papi_fanout_config *cfg,
                                      const papi_instance *inst, apr_time_t deadline,
-                                     const char **password)
+                                     const char **password, int *kept)
 {
+    const char *why;
+
+    if ((*password = papi_instcache_password(cfg->cache, p, inst, cfg->level)) != NULL) {
+        *kept = 1;
+        return NULL;
+    }
+    *kept = 0;
     if (inst->owner == geteuid() || !cfg->helper_socket)
-        return papi_cred_read(p, inst->registry, inst->dirname, inst->owner, cfg->level, password);
-    return papi_cred_ask(p, cfg->helper_socket, cfg->level, inst->registry, inst->dirname, deadline,
-                         password);
+        why = papi_cred_read(p, inst->registry, inst->dirname, inst->owner, cfg->level, password);
+    else
+        why = papi_cred_ask(p, cfg->helper_socket, cfg->level, inst->registry, inst->dirname,
+                            deadline, password);
+    if (!why)
+        papi_instcache_keep_password(cfg->cache, inst, cfg->level, *password);
+    return why;
 }
 
 /* Read-only mode never lets a secret through, whichever route the answer takes. */
@@ -32,11 +45,12 @@ apr_time_t papi_fanout_deadline(const papi_fanout_config *cfg)
     return deadline < cfg->request_deadline ? deadline : cfg->request_deadline;
 }
 
-/* Everything before the call itself: the socket path and the credential, into an exchange x
+/* Everything before the call itself: the socket path, the credential (*kept: an earlier
+ * request's) and an idle connection for a request that may be sent twice, into an exchange x
  * ready to run. Returns 0 with res saying why when the instance cannot be asked. */
 static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg,
                                const papi_instance *inst, const papi_core_request *req,
-                               papi_exchange *x, papi_core_result *res)
+                               papi_exchange *x, papi_core_result *res, int *kept)
 {
     apr_time_t deadline = papi_fanout_deadline(cfg);
     const char *socket_path = papi_instance_core_socket(p, inst), *why;
@@ -47,22 +61,30 @@ static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg,
                                         "address", NULL };
         return 0;
     }
-    if ((why = papi_password_for(p, cfg, inst, deadline, &mine.password)) != NULL) {
+    if ((why = papi_password_for(p, cfg, inst, deadline, &mine.password, kept)) != NULL) {
         *res = (papi_core_result){ 502, apr_pstrcat(p, "credential unavailable: ", why, NULL),
                                    NULL };
         return 0;
     }
     mine.user = papi_cred_user(cfg->level);
     papi_core_exchange(p, x, socket_path, inst->owner, &mine, deadline, cfg->limits);
+    x->keep_alive = cfg->cache != NULL;
+    if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
+        x->reuse_fd = papi_instcache_take_connection(cfg->cache, inst);
     return 1;
 }
 
-/* What the core said, scrubbed in read-only mode. */
+/* What the core said, scrubbed in read-only mode; the connection kept for the next request, and
+ * a kept credential the core refused forgotten. */
 static void papi_fanout_answered(apr_pool_t *p, const papi_fanout_config *cfg,
-                                 const papi_core_request *req, const papi_exchange *x,
-                                 papi_core_result *res)
+                                 const papi_instance *inst, const papi_core_request *req,
+                                 papi_exchange *x, int kept, papi_core_result *res)
 {
+    papi_instcache_give_connection(cfg->cache, inst, x->kept_fd);
+    x->kept_fd = -1;
     *res = x->res;
+    if (!res->failure && res->resp->status == 401 && kept)
+        papi_instcache_keep_password(cfg->cache, inst, cfg->level, NULL);
     if (!res->failure && cfg->redact)
         papi_scrub(p, req, res);
 }
@@ -71,11 +93,12 @@ void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_i
                       const papi_core_request *req, papi_core_result *res)
 {
     papi_exchange x;
+    int kept;
 
-    if (!papi_fanout_prepare(p, cfg, inst, req, &x, res))
+    if (!papi_fanout_prepare(p, cfg, inst, req, &x, res, &kept))
         return;
     papi_exchange_run(p, &x, 1);
-    papi_fanout_answered(p, cfg, req, &x, res);
+    papi_fanout_answered(p, cfg, inst, req, &x, kept, res);
 }
 
 static void papi_note(apr_array_header_t *failures, const char *what)
@@ -110,6 +133,7 @@ apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config 
     apr_array_header_t *results = apr_array_make(p, 4, sizeof(papi_fanout_result));
     papi_exchange *xs = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*xs));
     int *slot = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*slot));   /* result of xs[k] */
+    int *kept = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*kept));   /* by xs[k] */
     char *asked = apr_pcalloc(p, instances->nelts + 1);                    /* by result */
     int i, k, nx = 0, too_many = 0, too_late = 0;
 
@@ -127,13 +151,14 @@ apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config 
             continue;
         }
         asked[results->nelts - 1] = 1;
-        if (papi_fanout_prepare(p, cfg, inst, req, &xs[nx], &out->res))
+        if (papi_fanout_prepare(p, cfg, inst, req, &xs[nx], &out->res, &kept[nx]))
             slot[nx++] = results->nelts - 1;
     }
     papi_exchange_run(p, xs, nx);
-    for (k = 0; k < nx; k++)
-        papi_fanout_answered(p, cfg, req, &xs[k],
-                             &APR_ARRAY_IDX(results, slot[k], papi_fanout_result).res);
+    for (k = 0; k < nx; k++) {
+        papi_fanout_result *one = &APR_ARRAY_IDX(results, slot[k], papi_fanout_result);
+        papi_fanout_answered(p, cfg, one->inst, req, &xs[k], kept[k], &one->res);
+    }
     for (i = 0; i < results->nelts; i++) {
         const papi_fanout_result *one = &APR_ARRAY_IDX(results, i, papi_fanout_result);
         if (asked[i] && one->res.failure)

@@ -7,6 +7,7 @@
 #include "papi_buf.h"
 #include "papi_core.h"
 #include "papi_cred.h"
+#include "papi_instcache.h"
 #include "papi_registry.h"
 
 typedef struct papi_fanout_config {
@@ -17,6 +18,7 @@ typedef struct papi_fanout_config {
     int redact;                     /* scrub secrets from answers (read-only mode) */
     const char *helper_socket;      /* NULL when no helper runs */
     const papi_http_limits *limits;
+    papi_instcache *cache;          /* credentials and idle connections kept; NULL: none */
 } papi_fanout_config;
 
 /* When a call that starts now must be answered: PassengerApiTimeout from now, and never after the

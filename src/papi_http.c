@@ -52,6 +52,7 @@ struct papi_http_parser {
     int field_count;            /* header lines and trailer lines seen */
     papi_buf *body;             /* NULL until a body is expected */
     apr_size_t to_read;
+    int ended_by_close;         /* the body ended with the stream */
 };
 
 /* ---- Small helpers ---- */
@@ -503,8 +504,10 @@ static const char *truncation_reason(const papi_http_parser *ps)
 
 papi_http_state papi_http_parser_eof(papi_http_parser *ps)
 {
-    if (ps->phase == PHASE_BODY_CLOSE)
+    if (ps->phase == PHASE_BODY_CLOSE) {
+        ps->ended_by_close = 1;
         finish(ps);
+    }
     else if (!finished(ps))
         fail(ps, PAPI_HTTP_ERR_TRUNCATED, truncation_reason(ps));
     return current_state(ps);
@@ -528,6 +531,38 @@ papi_http_response *papi_http_parser_response(papi_http_parser *ps)
         ps->resp.body_len = ps->body->len;
     }
     return &ps->resp;
+}
+
+/* One of the comma-separated tokens of a header value is token (case-insensitive). */
+static int has_token(const char *value, const char *token)
+{
+    apr_size_t n = strlen(token);
+
+    while (*value) {
+        apr_size_t len;
+        while (*value == ',' || is_blank(*value))
+            value++;
+        len = strcspn(value, ",");
+        while (len > 0 && is_blank(value[len - 1]))
+            len--;
+        if (len == n && apr_cstr_casecmpn(value, token, n) == 0)
+            return 1;
+        value += strcspn(value, ",");
+    }
+    return 0;
+}
+
+int papi_http_parser_reusable(const papi_http_parser *ps)
+{
+    const papi_http_header *h = (const papi_http_header *)ps->resp.headers->elts;
+    int i;
+
+    if (ps->phase != PHASE_DONE || ps->ended_by_close || ps->resp.minor_version < 1)
+        return 0;
+    for (i = 0; i < ps->resp.headers->nelts; i++)
+        if (apr_cstr_casecmp(h[i].name, "Connection") == 0 && has_token(h[i].value, "close"))
+            return 0;
+    return 1;
 }
 
 const char *papi_http_header_get(const papi_http_response *resp, const char *name)

@@ -66,6 +66,11 @@ const char *papi_http_parser_error(const papi_http_parser *ps);    /* NULL when 
 /* The response so far; complete once DONE. */
 papi_http_response *papi_http_parser_response(papi_http_parser *ps);
 
+/* The response is complete, framed by its length (not by the end of the stream), HTTP/1.1, and
+ * without Connection: close: the connection may carry another request. Bytes fed after the end
+ * of the response are the caller's to judge (papi_http_parser_feed's consumed). */
+int papi_http_parser_reusable(const papi_http_parser *ps);
+
 /* The value of the first header named name (case-insensitive), or NULL. */
 const char *papi_http_header_get(const papi_http_response *resp, const char *name);
 

@@ -217,13 +217,13 @@ apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t
 
 /* ---- one instance ----------------------------------------------------------------------------- */
 
-static apr_status_t papi_json_cleanup(void *data)
+apr_status_t papi_json_cleanup(void *data)
 {
     json_decref(data);
     return APR_SUCCESS;
 }
 
-static int papi_trusted(const papi_trust *trust, uid_t uid)
+int papi_trust_has(const papi_trust *trust, uid_t uid)
 {
     int i;
 
@@ -286,22 +286,38 @@ static const char *papi_read_properties(apr_pool_t *p, papi_instance *inst, int 
     return papi_properties_parse(p, text, len, &inst->properties, &inst->name);
 }
 
-/* flock, as the watchdog uses, never fcntl: the two do not see each other on Linux. A shared
- * non-blocking probe cannot be mistaken for the watchdog by another probe. 1: held. */
-static int papi_lock_held(int dirfd, uid_t owner)
+/* The lock file in dirfd, if it is a regular file of owner; -1 otherwise. */
+static int papi_lock_open(int dirfd, uid_t owner)
 {
     struct stat st;
-    int held = 0, fd = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = openat(dirfd, "lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != owner)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* flock, as the watchdog uses, never fcntl: the two do not see each other on Linux. A shared
+ * non-blocking probe cannot be mistaken for the watchdog by another probe. */
+int papi_lock_fd_held(int fd)
+{
     if (fd < 0)
         return 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == owner) {
-        if (flock(fd, LOCK_SH | LOCK_NB) == 0)
-            flock(fd, LOCK_UN);
-        else
-            held = (errno == EWOULDBLOCK);
+    if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+        flock(fd, LOCK_UN);
+        return 0;
     }
-    close(fd);
+    return errno == EWOULDBLOCK;
+}
+
+static int papi_lock_held(int dirfd, uid_t owner)
+{
+    int fd = papi_lock_open(dirfd, owner), held = papi_lock_fd_held(fd);
+
+    if (fd >= 0)
+        close(fd);
     return held;
 }
 
@@ -394,7 +410,9 @@ papi_instance *papi_instance_inspect(apr_pool_t *p, const char *registry, const 
     }
     else {
         inst->owner = st.st_uid;
-        if (!papi_trusted(trust, st.st_uid))
+        inst->dev = st.st_dev;
+        inst->ino = st.st_ino;
+        if (!papi_trust_has(trust, st.st_uid))
             inst->reason = apr_psprintf(p, "owned by uid %ld, which is not a trusted owner "
                                         "(PassengerApiTrustedOwner)", (long)st.st_uid);
         else if (st.st_mode & 0022)
@@ -406,6 +424,17 @@ papi_instance *papi_instance_inspect(apr_pool_t *p, const char *registry, const 
     return inst;
 }
 
+int papi_instance_lock_open(const papi_instance *inst)
+{
+    int dirfd = open(inst->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd;
+
+    if (dirfd < 0)
+        return -1;
+    fd = papi_lock_open(dirfd, inst->owner);
+    close(dirfd);
+    return fd;
+}
+
 const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst)
 {
     const char *path = apr_pstrcat(p, inst->path, "/agents.s/core_api", NULL);
@@ -415,14 +444,13 @@ const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst)
 
 /* ---- a whole registry ------------------------------------------------------------------------- */
 
-static void papi_scan_one(apr_pool_t *p, const char *registry, const papi_trust *trust,
-                          apr_array_header_t *out, apr_array_header_t *notes)
+apr_array_header_t *papi_registry_list(apr_pool_t *p, const char *registry,
+                                       apr_array_header_t *notes)
 {
     apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
     apr_dir_t *d;
     apr_finfo_t fi;
     apr_status_t rv;
-    int i;
 
     if ((rv = apr_dir_open(&d, registry, p)) != APR_SUCCESS) {
         if (notes) {
@@ -430,7 +458,7 @@ static void papi_scan_one(apr_pool_t *p, const char *registry, const papi_trust 
             APR_ARRAY_PUSH(notes, const char *) = apr_psprintf(p, "registry directory %s: %s",
                 registry, apr_strerror(rv, err, sizeof(err)));
         }
-        return;
+        return NULL;
     }
     while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)) == APR_SUCCESS
            || rv == APR_INCOMPLETE) {
@@ -440,9 +468,7 @@ static void papi_scan_one(apr_pool_t *p, const char *registry, const papi_trust 
     }
     apr_dir_close(d);
     qsort(names->elts, names->nelts, names->elt_size, papi_cmp_str);
-    for (i = 0; i < names->nelts; i++)
-        APR_ARRAY_PUSH(out, papi_instance *) =
-            papi_instance_inspect(p, registry, APR_ARRAY_IDX(names, i, const char *), trust);
+    return names;
 }
 
 apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *registries,
@@ -451,7 +477,13 @@ apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(papi_instance *));
     int i;
 
-    for (i = 0; i < registries->nelts; i++)
-        papi_scan_one(p, APR_ARRAY_IDX(registries, i, const char *), trust, out, notes);
+    for (i = 0; i < registries->nelts; i++) {
+        const char *registry = APR_ARRAY_IDX(registries, i, const char *);
+        apr_array_header_t *names = papi_registry_list(p, registry, notes);
+        int j;
+        for (j = 0; names && j < names->nelts; j++)
+            APR_ARRAY_PUSH(out, papi_instance *) =
+                papi_instance_inspect(p, registry, APR_ARRAY_IDX(names, j, const char *), trust);
+    }
     return out;
 }

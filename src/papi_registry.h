@@ -29,6 +29,12 @@ typedef struct papi_trust {
     int count;
 } papi_trust;
 
+/* uid is one of trust's owners. */
+int papi_trust_has(const papi_trust *trust, uid_t uid);
+
+/* A pool cleanup that drops one reference to a json_t. */
+apr_status_t papi_json_cleanup(void *json);
+
 typedef struct papi_instance {
     const char *registry;   /* the registry directory it was found in */
     const char *dirname;    /* passenger.XXXXXXX */
@@ -36,6 +42,8 @@ typedef struct papi_instance {
     papi_inst_state state;
     const char *reason;     /* why it is not good; NULL when good */
     uid_t owner;            /* owner of the instance directory */
+    dev_t dev;              /* the directory's identity (0 when it could not be opened) */
+    ino_t ino;
     json_t *properties;     /* properties.json as written (an object), or NULL; freed with the pool */
     const char *name;       /* properties' name, or NULL */
     long core_pid;          /* from core.pid, or -1 */
@@ -65,6 +73,11 @@ apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p);
 apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
                                          const char *narrow);
 
+/* The passenger.* candidates (directories and links) in one registry directory, sorted; NULL when
+ * it cannot be read, with why appended to notes (const char *) when not NULL. */
+apr_array_header_t *papi_registry_list(apr_pool_t *p, const char *registry,
+                                       apr_array_header_t *notes);
+
 /* Every passenger.* candidate in the registry directories, in registry order then name order.
  * Problems with a registry directory itself (missing, unreadable) are appended to notes
  * (const char *), when not NULL. */
@@ -85,6 +98,14 @@ int papi_instance_dirname_ok(const char *dirname);
 
 /* The first line of defence for instance names from requests: 1-64 of [A-Za-z0-9]. */
 int papi_instance_name_ok(const char *name);
+
+/* The lock file of an instance found good or stale, open (a regular file of the instance's
+ * owner), or -1: whether the watchdog still holds it is the one thing that changes without a
+ * trace in the directory's change times when the watchdog dies. */
+int papi_instance_lock_open(const papi_instance *inst);
+
+/* Whether someone (the watchdog) holds the lock open at fd; 0 for fd -1. */
+int papi_lock_fd_held(int fd);
 
 /* The path of the instance's core API socket, or NULL if it would not fit in sun_path. */
 const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst);

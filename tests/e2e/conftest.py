@@ -199,12 +199,8 @@ def standalone_factory():
 @pytest.fixture
 def tmp_registry():
     """A fresh, empty registry dir (root, 0755) in a short temp dir."""
-    import shutil
-    base = procs.make_tempdir()
-    reg = os.path.join(base, "reg")
-    os.mkdir(reg, 0o755)
-    yield reg
-    shutil.rmtree(base, ignore_errors=True)
+    with procs.registry_dirs("reg") as dirs:
+        yield dirs["reg"]
 
 
 @pytest.fixture

@@ -16,6 +16,13 @@ process (`python3 fakecore.py serve STATE_DIR`), which
       hang       read the request, never answer
       no_accept  never accept() the connection (it waits in the backlog)
       close      read the request, close without answering
+      drop_idle  answer like normal (Connection: keep-alive unless the
+                 request asked to close), then close the connection once it
+                 has been idle idle_ms milliseconds (default 0: at once), as
+                 a core whose keep-alive idle timeout passed
+      say_close  answer like normal but with Connection: close, then keep the
+                 connection open and never read from it again (a peer that
+                 announced the close and lingers)
       reset      read the request, close with RST
       truncated  headers with Content-Length: 1000, 10 body bytes, close
       garbage    non-HTTP bytes, close
@@ -50,8 +57,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLES_DIR = os.path.join(HERE, "..", "samples")
 PYTHON = "/usr/bin/python3"
 
-BEHAVIOURS = ("normal", "delay", "hang", "no_accept", "close", "reset", "truncated",
-              "garbage", "huge", "endless")
+BEHAVIOURS = ("normal", "delay", "hang", "no_accept", "close", "drop_idle", "say_close",
+              "reset", "truncated", "garbage", "huge", "endless")
 
 
 def _random_string(n, alphabet=string.ascii_letters + string.digits):
@@ -79,6 +86,7 @@ class FakeCore:
     Parameters (all optional):
       behaviour       one of BEHAVIOURS (default 'normal')
       delay_ms        delay for 'delay'
+      idle_ms         idle time before 'drop_idle' closes (default 0)
       huge_bytes      body size for 'huge' (default 32 MiB)
       responses       {path: (status, headers, body)} answered (after the
                       auth check) instead of the canned sample; path without
@@ -100,7 +108,7 @@ class FakeCore:
     properties, pid (server process).
     """
 
-    def __init__(self, registry_dir, behaviour="normal", *, delay_ms=0,
+    def __init__(self, registry_dir, behaviour="normal", *, delay_ms=0, idle_ms=0,
                  huge_bytes=32 * 1024 * 1024, responses=None, owner="root",
                  listener=None, name=None, dirname=None, properties=None,
                  properties_raw=None, ro_password=None, full_password=None,
@@ -125,7 +133,7 @@ class FakeCore:
         self.extra_properties = properties or {}
         self.properties_raw = properties_raw
         self.properties = None
-        self.control = {"behaviour": behaviour, "delay_ms": delay_ms,
+        self.control = {"behaviour": behaviour, "delay_ms": delay_ms, "idle_ms": idle_ms,
                         "huge_bytes": huge_bytes, "responses": _encode_responses(responses)}
         # Private state (config, control, records, server log) outside the
         # registry, so nothing in the instance dir differs from a real one.
@@ -229,7 +237,8 @@ class FakeCore:
     def set_behaviour(self, behaviour, **params):
         """Change how new connections (and requests) are answered.
 
-        params: delay_ms, huge_bytes, responses (see the class docstring)."""
+        params: delay_ms, idle_ms, huge_bytes, responses (see the class
+        docstring)."""
         if behaviour not in BEHAVIOURS:
             raise ValueError(f"unknown behaviour {behaviour!r}")
         self.control["behaviour"] = behaviour
@@ -237,6 +246,29 @@ class FakeCore:
             params["responses"] = _encode_responses(params["responses"])
         self.control.update(params)
         self._write_control()
+
+    def finalize(self):
+        """Create creation_finalized (for a core started with finalized=False),
+        as the watchdog does once the agents are up."""
+        self._write("creation_finalized", b"")
+        self.finalized = True
+
+    def rewrite_core_pid(self, pid):
+        """Write `pid` into core.pid in place (same inode, O_TRUNC), as a
+        watchdog restarting its core does; the directory does not change."""
+        self._write("core.pid", str(pid))
+
+    def replace_properties(self, changes):
+        """Write a new properties.json (the current one with `changes` merged
+        in, as in `properties`) beside it and rename it into place."""
+        props = json.loads(json.dumps(self.properties))
+        _deep_update(props, changes)
+        self._write("properties.json.new", json.dumps(props, indent=3))
+        os.replace(os.path.join(self.path, "properties.json.new"),
+                   os.path.join(self.path, "properties.json"))
+        self.properties = props
+        if "name" in changes:
+            self.name = props["name"]
 
     def requests(self):
         """Every request received so far, oldest first, as RecordedRequest."""
@@ -444,6 +476,10 @@ class Connection:
         out, self.buf = self.buf[:n], self.buf[n:]
         return out
 
+    def wait_readable(self, timeout):
+        """True if request bytes are buffered or arrive within timeout seconds."""
+        return bool(self.buf) or bool(select.select([self.sock], [], [], timeout)[0])
+
     def read_request(self):
         """The next Request, or None at EOF before a request started."""
         try:
@@ -579,6 +615,9 @@ class FakeServer:
                 self.record(req, peer, conn_no)
                 if not self.respond(sock, req):
                     return
+                if self.control.get("behaviour") == "drop_idle" and not conn.wait_readable(
+                        int(self.control.get("idle_ms", 0)) / 1000.0):
+                    return          # idle too long: close, as a keep-alive timeout does
         except (OSError, EOFError):
             pass
         finally:
@@ -614,9 +653,12 @@ class FakeServer:
         if b == "delay":
             time.sleep(int(ctl.get("delay_ms", 0)) / 1000.0)
         status, ctype, body, extra = self.route(req, ctl.get("responses") or {})
-        close = req.wants_close()
+        close = req.wants_close() or b == "say_close"
         data = self.head(req, status, ctype, len(body), close, extra)
         sock.sendall(data if req.method == "HEAD" else data + body)
+        if b == "say_close" and not req.wants_close():
+            while True:             # announced the close, but lingers without reading
+                time.sleep(3600)
         return not close
 
     # ---- answers

@@ -5,8 +5,10 @@ never kills by name (no pkill/killall), only pids it started or that belong
 to a session it started.
 """
 
+import contextlib
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,6 +55,21 @@ def wait_until(predicate, timeout, what, interval=0.05, abort=None):
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise WaitTimeout(f"timed out after {timeout}s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def registry_dirs(*names, missing=()):
+    """{name: path} of empty registry dirs (root, 0755) in one fresh short temp
+    dir, plus paths for the names in `missing` that are never created; all
+    removed afterwards."""
+    base = make_tempdir()
+    dirs = {name: os.path.join(base, name) for name in names + tuple(missing)}
+    for name in names:
+        os.mkdir(dirs[name], 0o755)
+    try:
+        yield dirs
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def make_tempdir():

@@ -3,7 +3,6 @@ secret leaves in read-only mode, that every write works in full mode and cannot 
 web page, and the limits on one request."""
 
 import json
-import os
 import re
 import time
 
@@ -23,13 +22,8 @@ WRITES = [("POST", "/shutdown.json"), ("PUT", "/gc.json"), ("POST", "/reopen_log
 @pytest.fixture(scope="module")
 def regs():
     import procs
-    import shutil
-    base = procs.make_tempdir()
-    dirs = {name: os.path.join(base, name) for name in ("fake", "standalone", "limits")}
-    for d in dirs.values():
-        os.mkdir(d, 0o755)
-    yield dirs
-    shutil.rmtree(base, ignore_errors=True)
+    with procs.registry_dirs("fake", "standalone", "limits") as dirs:
+        yield dirs
 
 
 @pytest.fixture(scope="module")

@@ -14,13 +14,8 @@ HEADER = "X-Passenger-Instance-Registry-Dir"
 def extra_registries():
     """Registries for standalone and fake instances, known before the server's config is written."""
     import procs
-    base = procs.make_tempdir()
-    dirs = {name: os.path.join(base, name) for name in ("standalone", "fake", "missing")}
-    for name in ("standalone", "fake"):
-        os.mkdir(dirs[name], 0o755)
-    yield dirs
-    import shutil
-    shutil.rmtree(base, ignore_errors=True)
+    with procs.registry_dirs("standalone", "fake", missing=("missing",)) as dirs:
+        yield dirs
 
 
 @pytest.fixture(scope="module")

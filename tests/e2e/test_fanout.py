@@ -5,8 +5,6 @@ the slowest one's delay, not their sum.
 The only timing assertions of the suite are here, with margins meant for a loaded 2-core CI box.
 """
 
-import os
-import shutil
 import time
 
 import pytest
@@ -20,11 +18,8 @@ N = 10
 @pytest.fixture(scope="module")
 def fanout_registry():
     import procs
-    base = procs.make_tempdir()
-    reg = os.path.join(base, "fanout")
-    os.mkdir(reg, 0o755)
-    yield reg
-    shutil.rmtree(base, ignore_errors=True)
+    with procs.registry_dirs("fanout") as dirs:
+        yield dirs["fanout"]
 
 
 @pytest.fixture(scope="module")

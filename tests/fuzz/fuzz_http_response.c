@@ -25,9 +25,12 @@ static void check_finished(const outcome *o)
         CHECK(papi_http_parser_error_kind(o->ps) == PAPI_HTTP_ERR_NONE);
         CHECK(papi_http_parser_error(o->ps) == NULL);
         CHECK(resp->status >= 100 && resp->status <= 999);
+        /* A connection is reused only after an HTTP/1.1 answer. */
+        CHECK(!papi_http_parser_reusable(o->ps) || resp->minor_version >= 1);
     } else {
         CHECK(papi_http_parser_error_kind(o->ps) != PAPI_HTTP_ERR_NONE);
         CHECK(papi_http_parser_error(o->ps) != NULL);
+        CHECK(!papi_http_parser_reusable(o->ps));
     }
 }
 
@@ -65,6 +68,7 @@ static void check_same(const outcome *a, const outcome *b)
     if (a->state != PAPI_HTTP_DONE)
         return;
     CHECK(a->consumed == b->consumed);
+    CHECK(papi_http_parser_reusable(a->ps) == papi_http_parser_reusable(b->ps));
     CHECK(ra->status == rb->status && ra->minor_version == rb->minor_version);
     CHECK(strcmp(ra->reason, rb->reason) == 0);
     CHECK(ra->headers->nelts == rb->headers->nelts);

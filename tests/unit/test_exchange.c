@@ -6,6 +6,7 @@
 #include "papi_exchange.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -398,6 +399,174 @@ static void large_requests_are_sent_as_the_socket_drains(void **state)
     papi_fx_remove(p, dir);
 }
 
+/* ---- keep-alive ---- */
+
+typedef struct keeper_spec {
+    int per_connection;     /* requests answered on a connection before closing it (0: any) */
+    const char *header;     /* an extra header line, e.g. "Connection: close\r\n" */
+    const char *trailer;    /* bytes sent after each answer */
+} keeper_spec;
+
+/* A server on dir/name answering one connection after another, each request with
+ * "conn <c> req <r>", so a test sees which connection carried it. */
+static pid_t keeper_start(apr_pool_t *p, const char *path, keeper_spec s)
+{
+    int ready[2];
+    pid_t pid;
+    char c;
+
+    assert_int_equal(pipe(ready), 0);
+    if ((pid = fork()) == 0) {
+        int lfd = fake_listen(path, NULL), conn_no = 0;
+        signal(SIGSEGV, SIG_DFL);
+        (void)!write(ready[1], "r", 1);
+        for (;;) {
+            int fd = accept(lfd, NULL, NULL), req_no = 0;
+            char buf[4096];
+            size_t got = 0;
+            ssize_t n;
+            conn_no++;
+            while ((n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
+                char *end;
+                got += (size_t)n;
+                buf[got] = '\0';
+                while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
+                    char body[64], answer[512];
+                    snprintf(body, sizeof(body), "conn %d req %d", conn_no, ++req_no);
+                    snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                             "%s\r\n%s%s", strlen(body), s.header ? s.header : "", body,
+                             s.trailer ? s.trailer : "");
+                    (void)!write(fd, answer, strlen(answer));
+                    got -= (size_t)(end + 4 - buf);
+                    memmove(buf, end + 4, got + 1);
+                }
+                if (s.per_connection && req_no >= s.per_connection)
+                    break;
+            }
+            close(fd);
+        }
+    }
+    apr_pool_cleanup_register(p, (void *)(intptr_t)pid, fake_kill, apr_pool_cleanup_null);
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
+/* One GET to the keeper at path, keeping the connection, on reuse_fd if >= 0. */
+static void keeper_get(apr_pool_t *p, papi_exchange *x, const char *path, int reuse_fd)
+{
+    papi_exchange_unix(x, path, 0);
+    x->request = apr_pstrdup(p, "GET /ping.json HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    x->request_len = strlen(x->request);
+    x->deadline = apr_time_now() + apr_time_from_sec(5);
+    x->keep_alive = 1;
+    x->reuse_fd = reuse_fd;
+    papi_exchange_run(p, x, 1);
+    assert_answered(x);
+}
+
+/* 1: fd is closed at the other end (or here). */
+static int peer_closed(int fd)
+{
+    char c;
+
+    return recv(fd, &c, 1, MSG_DONTWAIT) == 0 || errno == EBADF;
+}
+
+/* A kept connection carries the next request; a connection is handed back only when the answer
+ * allows it. */
+static void kept_connection_carries_the_next_request(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
+    keeper_spec plain = { 0, NULL, NULL };
+    papi_exchange x;
+    int fd;
+
+    keeper_start(p, path, plain);
+    keeper_get(p, &x, path, -1);
+    assert_string_equal(x.res.resp->body, "conn 1 req 1");
+    assert_true(x.kept_fd >= 0);
+    assert_true(all_zero(x.request, x.request_len));
+    fd = x.kept_fd;
+    keeper_get(p, &x, path, fd);
+    assert_string_equal(x.res.resp->body, "conn 1 req 2");
+    assert_int_equal(x.kept_fd, fd);
+    /* Without keep_alive the connection is closed, however the answer ends. */
+    papi_exchange_unix(&x, path, 0);
+    x.request = apr_pstrdup(p, "GET / HTTP/1.1\r\n\r\n");
+    x.request_len = strlen(x.request);
+    x.deadline = apr_time_now() + apr_time_from_sec(5);
+    x.reuse_fd = fd;
+    papi_exchange_run(p, &x, 1);
+    assert_string_equal(x.res.resp->body, "conn 1 req 3");
+    assert_int_equal(x.kept_fd, -1);
+    papi_fx_remove(p, dir);
+}
+
+static void answers_that_end_the_connection_are_not_kept(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p);
+    keeper_spec closing = { 0, "Connection: close\r\n", NULL }, chatty = { 0, NULL, "HTTP/1.1" };
+    const char *a = apr_pstrcat(p, dir, "/closing", NULL), *b = apr_pstrcat(p, dir, "/chatty", NULL);
+    papi_exchange x;
+
+    keeper_start(p, a, closing);
+    keeper_start(p, b, chatty);
+    keeper_get(p, &x, a, -1);
+    assert_int_equal(x.kept_fd, -1);
+    /* Bytes after the answer: the connection is out of step. */
+    keeper_get(p, &x, b, -1);
+    assert_string_equal(x.res.resp->body, "conn 1 req 1");
+    assert_int_equal(x.kept_fd, -1);
+    papi_fx_remove(p, dir);
+}
+
+/* The peer closed the kept connection while it was idle: the request goes once more, on a new
+ * connection, and nobody sees a failure. */
+static void dead_kept_connection_is_replaced_once(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
+    keeper_spec one_each = { 1, NULL, NULL };
+    fake_spec closer = { FAKE_CLOSE, 0, NULL, 0, 0 };
+    papi_exchange x;
+    fake f;
+    int fd, pair[2];
+
+    keeper_start(p, path, one_each);
+    keeper_get(p, &x, path, -1);
+    assert_string_equal(x.res.resp->body, "conn 1 req 1");
+    fd = x.kept_fd;
+    assert_true(fd >= 0);
+    usleep(50 * 1000);
+    assert_true(peer_closed(fd));
+    keeper_get(p, &x, path, fd);
+    assert_string_equal(x.res.resp->body, "conn 2 req 1");
+    if (x.kept_fd >= 0)
+        close(x.kept_fd);
+    /* Once only: when the new connection fails too (however it fails), that is the answer. */
+    f = fake_start(p, dir, "closer", closer);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    close(pair[1]);
+    papi_exchange_unix(&x, f.path, 0);
+    x.request = apr_pstrdup(p, "GET / HTTP/1.1\r\n\r\n");
+    x.request_len = strlen(x.request);
+    x.deadline = apr_time_now() + apr_time_from_sec(5);
+    x.keep_alive = 1;
+    x.reuse_fd = pair[0];
+    papi_exchange_run(p, &x, 1);
+    assert_int_equal(x.res.failure, 502);
+    /* The fake accepts one connection and is gone: a second try would not even connect. */
+    assert_null(strstr(x.res.error, "connecting"));
+    assert_int_equal(x.kept_fd, -1);
+    assert_int_equal(fcntl(pair[0], F_GETFD), -1);
+    fake_stop(&f);
+    papi_fx_remove(p, dir);
+}
+
 static void nothing_to_run(void **state)
 {
     papi_exchange_run(*state, NULL, 0);
@@ -411,6 +580,9 @@ int main(void)
         PAPI_TEST(wrong_listener_gets_nothing),
         PAPI_TEST(failures_stay_with_their_exchange),
         PAPI_TEST(large_requests_are_sent_as_the_socket_drains),
+        PAPI_TEST(kept_connection_carries_the_next_request),
+        PAPI_TEST(answers_that_end_the_connection_are_not_kept),
+        PAPI_TEST(dead_kept_connection_is_replaced_once),
         PAPI_TEST(nothing_to_run),
     };
 

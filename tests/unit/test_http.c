@@ -785,6 +785,49 @@ static void test_empty_feed(void **state)
     assert_int_equal(resp->body_len, 0);
 }
 
+/* ---- Whether the connection can carry another request ---- */
+
+static void test_reusable_only_when_framed_and_not_closed(void **state)
+{
+    apr_pool_t *p = *state;
+    static const struct {
+        const char *response;
+        int head;
+        int reusable;
+    } cases[] = {
+        { CL_RESPONSE, 0, 1 },
+        { "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n", 0, 1 },
+        { "HTTP/1.1 204 No Content\r\n\r\n", 0, 1 },
+        { "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 1, 1 },
+        { CHUNKED_RESPONSE, 0, 1 },
+        { "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nhello", 0, 0 },
+        { "HTTP/1.1 200 OK\r\nconnection: Keep-Alive, CLOSE\r\nContent-Length: 5\r\n\r\nhello", 0, 0 },
+        { "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 0, 0 },
+        { "HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 0\r\n\r\n", 0, 1 },
+        { "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello", 0, 0 },
+        { "HTTP/1.1 200 OK\r\n\r\nends with the stream", 0, 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        parsed r = feed_then_eof(p, cases[i].response, strlen(cases[i].response), 0, NULL,
+                                 cases[i].head);
+        assert_int_equal(r.state, PAPI_HTTP_DONE);
+        if (papi_http_parser_reusable(r.ps) != cases[i].reusable)
+            fail_msg("case %zu: reusable should be %d", i, cases[i].reusable);
+    }
+    /* Not before the answer is complete, nor after a bad one. */
+    {
+        papi_http_parser *ps = papi_http_parser_make(p, NULL, 0);
+        assert_int_equal(papi_http_parser_feed(ps, LIT("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel"),
+                                               NULL), PAPI_HTTP_MORE);
+        assert_false(papi_http_parser_reusable(ps));
+        ps = papi_http_parser_make(p, NULL, 0);
+        assert_int_equal(papi_http_parser_feed(ps, LIT("garbage\r\n"), NULL), PAPI_HTTP_ERROR);
+        assert_false(papi_http_parser_reusable(ps));
+    }
+}
+
 /* ---- Real responses captured from a Passenger core ---- */
 
 typedef struct sample {
@@ -935,6 +978,7 @@ int main(void)
         PAPI_TEST(test_statuses_without_body),
         PAPI_TEST(test_pipelined_bytes_not_consumed),
         PAPI_TEST(test_finished_parser_stays_put),
+        PAPI_TEST(test_reusable_only_when_framed_and_not_closed),
         PAPI_TEST(test_empty_feed),
         PAPI_TEST(test_real_samples),
         PAPI_TEST(test_every_sample_is_covered),
