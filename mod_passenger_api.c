@@ -96,8 +96,10 @@ static const char *papi_helper_socket;
 /* The last health probe of every process, in memory shared by this generation's children. */
 static papi_probes *papi_probe_table;
 
-/* What this child remembers of instances between requests (made in child_init). */
+/* What this child remembers of instances between requests: made in child_init, when some
+ * <Location> of this generation uses the module (set in post_config). */
 static papi_instcache *papi_cache;
+static int papi_in_use;
 
 /* The requests to this API the child is answering, by start time (0: a free slot), and how many
  * of them may be stuck at once by default. A request waiting longer than PAPI_STUCK is stuck: a
@@ -563,6 +565,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
     papi_helper_socket = NULL;
     papi_probe_table = NULL;
+    papi_in_use = 0;
     /* jansson seeds its hash function on first use; do it before any thread could race for it. */
     json_object_seed(0);
     papi_pool_init();
@@ -574,7 +577,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     h->server = s;
     h->cfg.client_uid = ap_unixd_config.user_id;
     h->cfg.parent_pid = getpid();
-    if (!papi_collect_all(pconf, s, h))
+    if (!(papi_in_use = papi_collect_all(pconf, s, h)))
         return OK;
     /* Made before the children fork, so they all share it. */
     if (!(papi_probe_table = papi_probes_create(pconf, PAPI_PROBE_SLOTS, &why)))
@@ -1159,7 +1162,7 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     papi_flight = apr_pcalloc(p, threads * sizeof(*papi_flight));
     if (apr_thread_mutex_create(&papi_flight_lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         papi_flight_lock = NULL;
-    papi_cache = papi_instcache_create(p, PAPI_INSTCACHE_SETTLE);
+    papi_cache = papi_in_use ? papi_instcache_create(p, PAPI_INSTCACHE_SETTLE) : NULL;
 }
 
 static void papi_register_hooks(apr_pool_t *p)

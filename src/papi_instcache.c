@@ -55,6 +55,7 @@ struct papi_instcache {
     apr_thread_mutex_t *mutex;
     apr_thread_cond_t *wake;    /* the sweeper's: wakes it to stop */
     apr_thread_t *sweeper;
+    int parked;                 /* the sweeper waits for a first idle connection */
     int stopping;
     apr_interval_time_t settle;
     apr_hash_t *listings;       /* dir -> papi_listing */
@@ -181,23 +182,27 @@ static void papi_listing_drop(papi_instcache *c, papi_listing *l)
     free(l);
 }
 
+/* Both good, in the same directory of the same owner: what a credential and a connection are
+ * kept for. */
+static int papi_same_directory(const papi_instance *a, const papi_instance *b)
+{
+    return a->state == PAPI_INST_GOOD && b->state == PAPI_INST_GOOD && a->dev == b->dev
+           && a->ino == b->ino && a->owner == b->owner;
+}
+
 /* The entry of inst, if it still describes the very same good instance. */
 static papi_known *papi_known_same(papi_instcache *c, const papi_instance *inst)
 {
     papi_known *k = apr_hash_get(c->known, inst->path, APR_HASH_KEY_STRING);
 
-    if (!k || k->inst.state != PAPI_INST_GOOD || inst->state != PAPI_INST_GOOD
-        || k->inst.dev != inst->dev || k->inst.ino != inst->ino || k->inst.owner != inst->owner)
-        return NULL;
-    return k;
+    return k && papi_same_directory(&k->inst, inst) ? k : NULL;
 }
 
-/* The same instance as before, credentials and connections included: same directory, same
- * owner, same properties, and good both times. */
+/* A reclassified instance is still the one its credentials and connections were kept for: same
+ * directory and owner, same properties. */
 static int papi_same_instance(const papi_instance *a, const papi_instance *b)
 {
-    return a->state == PAPI_INST_GOOD && b->state == PAPI_INST_GOOD && a->dev == b->dev
-           && a->ino == b->ino && a->owner == b->owner && a->properties && b->properties
+    return papi_same_directory(a, b) && a->properties && b->properties
            && json_equal(a->properties, b->properties);
 }
 
@@ -205,7 +210,8 @@ static int papi_same_instance(const papi_instance *a, const papi_instance *b)
 
 static void papi_known_expire(papi_known *k, apr_time_t now);
 
-/* Closes idle connections past their age every PAPI_IDLE_SWEEP until the cache ends. */
+/* Closes idle connections past their age every PAPI_IDLE_SWEEP until the cache ends; while there
+ * are none, it sleeps until one is given back (an idle httpd is not woken four times a second). */
 static void *APR_THREAD_FUNC papi_sweeper(apr_thread_t *thread, void *data)
 {
     papi_instcache *c = data;
@@ -213,9 +219,17 @@ static void *APR_THREAD_FUNC papi_sweeper(apr_thread_t *thread, void *data)
 
     apr_thread_mutex_lock(c->mutex);
     while (!c->stopping) {
-        apr_thread_cond_timedwait(c->wake, c->mutex, PAPI_IDLE_SWEEP);
-        for (hi = apr_hash_first(NULL, c->known); hi; hi = apr_hash_next(hi))
-            papi_known_expire(apr_hash_this_val(hi), apr_time_now());
+        if (c->parked)
+            apr_thread_cond_wait(c->wake, c->mutex);
+        else
+            apr_thread_cond_timedwait(c->wake, c->mutex, PAPI_IDLE_SWEEP);
+        c->parked = 1;
+        for (hi = apr_hash_first(NULL, c->known); hi; hi = apr_hash_next(hi)) {
+            papi_known *k = apr_hash_this_val(hi);
+            papi_known_expire(k, apr_time_now());
+            if (k->idle > 0)
+                c->parked = 0;
+        }
     }
     apr_thread_mutex_unlock(c->mutex);
     return NULL;
@@ -241,6 +255,7 @@ papi_instcache *papi_instcache_create(apr_pool_t *p, apr_interval_time_t settle)
     papi_instcache *c = apr_pcalloc(p, sizeof(*c));
 
     c->settle = settle;
+    c->parked = 1;
     c->listings = apr_hash_make(p);
     c->known = apr_hash_make(p);
     if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
@@ -371,24 +386,22 @@ static void papi_known_store(papi_instcache *c, const papi_instance *inst, const
     int consistent = dir->exists && (S_ISLNK(dir->mode) || inst->ino == 0
                                      || (inst->dev == dir->dev && inst->ino == dir->ino));
 
-    if (k && (!consistent || !papi_same_instance(&k->inst, inst)))
-        papi_known_forget_secrets(k);
-    if (!consistent) {
-        if (k)
-            papi_known_drop(c, k);
-        if (lock_fd >= 0)
-            close(lock_fd);
-        return;
+    if (k && !consistent) {
+        papi_known_drop(c, k);
+        k = NULL;
     }
-    if (!k) {
-        if (apr_hash_count(c->known) >= PAPI_MAX_KNOWN || !(k = calloc(1, sizeof(*k)))) {
-            if (lock_fd >= 0)
-                close(lock_fd);
-            return;
-        }
+    else if (k && !papi_same_instance(&k->inst, inst))
+        papi_known_forget_secrets(k);
+    else if (!k && consistent && apr_hash_count(c->known) < PAPI_MAX_KNOWN
+             && (k = calloc(1, sizeof(*k))) != NULL) {
         k->path = strdup(inst->path);
         k->lock_fd = -1;
         apr_hash_set(c->known, k->path, APR_HASH_KEY_STRING, k);
+    }
+    if (!k) {
+        if (lock_fd >= 0)
+            close(lock_fd);
+        return;
     }
     if (k->lock_fd >= 0)
         close(k->lock_fd);
@@ -543,6 +556,10 @@ void papi_instcache_give_connection(papi_instcache *c, const papi_instance *inst
         if ((k = papi_known_same(c, inst)) != NULL && k->idle < PAPI_IDLE_PER_INSTANCE) {
             k->idle_fd[k->idle] = fd;
             k->idle_since[k->idle++] = apr_time_now();
+            if (c->parked) {
+                c->parked = 0;
+                apr_thread_cond_signal(c->wake);
+            }
         }
         else
             k = NULL;
