@@ -566,12 +566,12 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     papi_helper_socket = NULL;
     papi_probe_table = NULL;
     papi_in_use = 0;
+    /* The first pass of a start only checks the configuration (and its process exits at once). */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
     /* jansson seeds its hash function on first use; do it before any thread could race for it. */
     json_object_seed(0);
     papi_pool_init();
-    /* The first pass of a start only checks the configuration. */
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
-        return OK;
     h = apr_pcalloc(pconf, sizeof(*h));
     h->pool = pconf;
     h->server = s;
