@@ -101,6 +101,10 @@ static papi_probes *papi_probe_table;
 static papi_instcache *papi_cache;
 static int papi_in_use;
 
+/* Identical calls to a core from this child's threads, joined (threaded MPMs only: a prefork
+ * child answers one request at a time). */
+static papi_coalesce *papi_coalescer;
+
 /* The requests to this API the child is answering, by start time (0: a free slot), and how many
  * of them may be stuck at once by default. A request waiting longer than PAPI_STUCK is stuck: a
  * wedged core or process holds it. Past the cap, new requests are refused, so such a wedge can
@@ -693,6 +697,7 @@ static void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi
     f->helper_socket = papi_helper_socket;
     f->limits = limits;
     f->cache = papi_cache;
+    f->coalesce = papi_coalescer;
 }
 
 static int papi_instances_json(request_rec *r, const papi_dir_conf *c)
@@ -1163,6 +1168,7 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     if (apr_thread_mutex_create(&papi_flight_lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
         papi_flight_lock = NULL;
     papi_cache = papi_in_use ? papi_instcache_create(p, PAPI_INSTCACHE_SETTLE) : NULL;
+    papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
 }
 
 static void papi_register_hooks(apr_pool_t *p)

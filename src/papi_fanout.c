@@ -1,5 +1,6 @@
 #include "papi_fanout.h"
 #include "papi_answer.h"
+#include "papi_coalesce.h"
 #include "papi_redact.h"
 
 #include <apr_strings.h>
@@ -45,60 +46,131 @@ apr_time_t papi_fanout_deadline(const papi_fanout_config *cfg)
     return deadline < cfg->request_deadline ? deadline : cfg->request_deadline;
 }
 
-/* Everything before the call itself: the socket path, the credential (*kept: an earlier
- * request's) and an idle connection for a request that may be sent twice, into an exchange x
- * ready to run. Returns 0 with res saying why when the instance cannot be asked. */
-static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg,
-                               const papi_instance *inst, const papi_core_request *req,
-                               papi_exchange *x, papi_core_result *res, int *kept)
+/* One instance's call within a request. */
+typedef struct papi_ask {
+    const papi_instance *inst;
+    papi_core_result *res;          /* its outcome */
+    apr_time_t deadline;
+    papi_coalesce_turn turn;
+    papi_coalesce_role role;
+    int kept;                       /* its credential is an earlier request's */
+} papi_ask;
+
+/* The name of the answer a call gives, for joining identical calls: only a request that reads
+ * (GET or HEAD, no body) gives the same answer twice. NULL when the call is not to be joined. */
+static const char *papi_call_key(apr_pool_t *p, const papi_fanout_config *cfg,
+                                 const papi_instance *inst, const papi_core_request *req)
 {
-    apr_time_t deadline = papi_fanout_deadline(cfg);
-    const char *socket_path = papi_instance_core_socket(p, inst), *why;
+    const papi_http_limits *l = cfg->limits ? cfg->limits : &papi_http_default_limits;
+
+    if (!cfg->coalesce || req->body || (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")))
+        return NULL;
+    return apr_psprintf(p, "%s\n%lu:%lu:%ld\n%d:%" APR_SIZE_T_FMT ":%" APR_SIZE_T_FMT ":%d\n%s %s",
+                        inst->path, (unsigned long)inst->dev, (unsigned long)inst->ino,
+                        (long)inst->owner, (int)cfg->level, l->max_body, l->max_header_bytes,
+                        l->max_headers, req->method, req->path);
+}
+
+/* Everything before the call itself: the socket path, the credential (an earlier request's when
+ * kept) and an idle connection for a request that may be sent twice, into an exchange x ready to
+ * run. Returns 0 with the outcome set when the instance cannot be asked. */
+static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg, papi_ask *a,
+                               const papi_core_request *req, papi_exchange *x)
+{
+    const char *socket_path = papi_instance_core_socket(p, a->inst), *why;
     papi_core_request mine = *req;
 
     if (!socket_path) {
-        *res = (papi_core_result){ 502, "the core socket path is too long for a Unix socket "
-                                        "address", NULL };
+        *a->res = (papi_core_result){ 502, "the core socket path is too long for a Unix socket "
+                                           "address", NULL };
         return 0;
     }
-    if ((why = papi_password_for(p, cfg, inst, deadline, &mine.password, kept)) != NULL) {
-        *res = (papi_core_result){ 502, apr_pstrcat(p, "credential unavailable: ", why, NULL),
-                                   NULL };
+    if ((why = papi_password_for(p, cfg, a->inst, a->deadline, &mine.password, &a->kept))) {
+        *a->res = (papi_core_result){ 502, apr_pstrcat(p, "credential unavailable: ", why, NULL),
+                                      NULL };
         return 0;
     }
     mine.user = papi_cred_user(cfg->level);
-    papi_core_exchange(p, x, socket_path, inst->owner, &mine, deadline, cfg->limits);
+    papi_core_exchange(p, x, socket_path, a->inst->owner, &mine, a->deadline, cfg->limits);
     x->keep_alive = cfg->cache != NULL;
     if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
-        x->reuse_fd = papi_instcache_take_connection(cfg->cache, inst);
+        x->reuse_fd = papi_instcache_take_connection(cfg->cache, a->inst);
     return 1;
 }
 
-/* What the core said, scrubbed in read-only mode; the connection kept for the next request, and
- * a kept credential the core refused forgotten. */
-static void papi_fanout_answered(apr_pool_t *p, const papi_fanout_config *cfg,
-                                 const papi_instance *inst, const papi_core_request *req,
-                                 papi_exchange *x, int kept, papi_core_result *res)
+/* The outcome of a call this request made: the connection kept for the next request, the answer
+ * given to the requests waiting for it, and a kept credential the core refused forgotten. */
+static void papi_fanout_answered(const papi_fanout_config *cfg, papi_ask *a, papi_exchange *x)
 {
-    papi_instcache_give_connection(cfg->cache, inst, x->kept_fd);
+    papi_instcache_give_connection(cfg->cache, a->inst, x->kept_fd);
     x->kept_fd = -1;
-    *res = x->res;
-    if (!res->failure && res->resp->status == 401 && kept)
-        papi_instcache_keep_password(cfg->cache, inst, cfg->level, NULL);
-    if (!res->failure && cfg->redact)
-        papi_scrub(p, req, res);
+    *a->res = x->res;
+    papi_coalesce_done(cfg->coalesce, &a->turn, a->res->failure ? NULL : a->res->resp);
+    if (!a->res->failure && a->res->resp->status == 401 && a->kept)
+        papi_instcache_keep_password(cfg->cache, a->inst, cfg->level, NULL);
+}
+
+/* Makes the calls of asks[0..n-1], all at once. */
+static void papi_fanout_run(apr_pool_t *p, const papi_fanout_config *cfg, papi_ask **asks, int n,
+                            const papi_core_request *req)
+{
+    papi_exchange *xs = apr_pcalloc(p, (n + 1) * sizeof(*xs));
+    papi_ask **made = apr_pcalloc(p, (n + 1) * sizeof(*made));
+    int i, nx = 0;
+
+    for (i = 0; i < n; i++) {
+        if (papi_fanout_prepare(p, cfg, asks[i], req, &xs[nx]))
+            made[nx++] = asks[i];
+        else
+            papi_coalesce_done(cfg->coalesce, &asks[i]->turn, NULL);
+    }
+    papi_exchange_run(p, xs, nx);
+    for (i = 0; i < nx; i++)
+        papi_fanout_answered(cfg, made[i], &xs[i]);
+}
+
+/* The calls of asks[0..n-1]: those this request leads at once, then each it waits for (taking
+ * the answer, or making the call itself when the one it waited for gave none). Every wait and
+ * every call ends by the instance's own deadline. Scrubbed in read-only mode, whichever route
+ * the answer took. */
+static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_ask *asks, int n,
+                            const papi_core_request *req)
+{
+    papi_ask **lead = apr_pcalloc(p, (n + 1) * sizeof(*lead));
+    int i, nl = 0;
+
+    for (i = 0; i < n; i++) {
+        const char *key = papi_call_key(p, cfg, asks[i].inst, req);
+        asks[i].role = key ? papi_coalesce_join(cfg->coalesce, key, &asks[i].turn) : PAPI_TURN_LEAD;
+        if (asks[i].role == PAPI_TURN_LEAD)
+            lead[nl++] = &asks[i];
+    }
+    papi_fanout_run(p, cfg, lead, nl, req);
+    for (i = 0; i < n; i++) {
+        papi_ask *a = &asks[i];
+        papi_http_response *resp;
+        if (a->role != PAPI_TURN_WAIT)
+            continue;
+        a->role = papi_coalesce_wait(cfg->coalesce, &a->turn, p, a->deadline, &resp);
+        if (a->role == PAPI_TURN_ANSWERED)
+            *a->res = (papi_core_result){ 0, NULL, resp };
+        else if (a->role == PAPI_TURN_TIMEOUT)
+            *a->res = (papi_core_result){ 504, "deadline passed while waiting for the same call, "
+                                               "made by another request", NULL };
+        else
+            papi_fanout_run(p, cfg, &a, 1, req);
+    }
+    for (i = 0; cfg->redact && i < n; i++)
+        if (!asks[i].res->failure)
+            papi_scrub(p, req, asks[i].res);
 }
 
 void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
                       const papi_core_request *req, papi_core_result *res)
 {
-    papi_exchange x;
-    int kept;
+    papi_ask a = { inst, res, papi_fanout_deadline(cfg), { NULL, 0, 0 }, PAPI_TURN_LEAD, 0 };
 
-    if (!papi_fanout_prepare(p, cfg, inst, req, &x, res, &kept))
-        return;
-    papi_exchange_run(p, &x, 1);
-    papi_fanout_answered(p, cfg, inst, req, &x, kept, res);
+    papi_fanout_ask(p, cfg, &a, 1, req);
 }
 
 static void papi_note(apr_array_header_t *failures, const char *what)
@@ -130,12 +202,11 @@ apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config 
                                         const apr_array_header_t *instances,
                                         const papi_core_request *req, apr_array_header_t *failures)
 {
-    apr_array_header_t *results = apr_array_make(p, 4, sizeof(papi_fanout_result));
-    papi_exchange *xs = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*xs));
-    int *slot = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*slot));   /* result of xs[k] */
-    int *kept = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*kept));   /* by xs[k] */
+    apr_array_header_t *results = apr_array_make(p, instances->nelts + 1,
+                                                 sizeof(papi_fanout_result));
+    papi_ask *asks = apr_pcalloc(p, (instances->nelts + 1) * sizeof(*asks));
     char *asked = apr_pcalloc(p, instances->nelts + 1);                    /* by result */
-    int i, k, nx = 0, too_many = 0, too_late = 0;
+    int i, n = 0, too_many = 0, too_late = 0;
 
     for (i = 0; i < instances->nelts; i++) {
         const papi_instance *inst = APR_ARRAY_IDX(instances, i, const papi_instance *);
@@ -151,14 +222,11 @@ apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config 
             continue;
         }
         asked[results->nelts - 1] = 1;
-        if (papi_fanout_prepare(p, cfg, inst, req, &xs[nx], &out->res, &kept[nx]))
-            slot[nx++] = results->nelts - 1;
+        asks[n].inst = inst;
+        asks[n].res = &out->res;    /* results never grows past instances->nelts: no move */
+        asks[n++].deadline = papi_fanout_deadline(cfg);
     }
-    papi_exchange_run(p, xs, nx);
-    for (k = 0; k < nx; k++) {
-        papi_fanout_result *one = &APR_ARRAY_IDX(results, slot[k], papi_fanout_result);
-        papi_fanout_answered(p, cfg, one->inst, req, &xs[k], kept[k], &one->res);
-    }
+    papi_fanout_ask(p, cfg, asks, n, req);
     for (i = 0; i < results->nelts; i++) {
         const papi_fanout_result *one = &APR_ARRAY_IDX(results, i, papi_fanout_result);
         if (asked[i] && one->res.failure)

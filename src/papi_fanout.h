@@ -5,6 +5,7 @@
 #define PAPI_FANOUT_H
 
 #include "papi_buf.h"
+#include "papi_coalesce.h"
 #include "papi_core.h"
 #include "papi_cred.h"
 #include "papi_instcache.h"
@@ -19,6 +20,7 @@ typedef struct papi_fanout_config {
     const char *helper_socket;      /* NULL when no helper runs */
     const papi_http_limits *limits;
     papi_instcache *cache;          /* credentials and idle connections kept; NULL: none */
+    papi_coalesce *coalesce;        /* identical calls joined; NULL: each request calls */
 } papi_fanout_config;
 
 /* When a call that starts now must be answered: PassengerApiTimeout from now, and never after the

@@ -565,6 +565,22 @@ int papi_http_parser_reusable(const papi_http_parser *ps)
     return 1;
 }
 
+papi_http_response *papi_http_response_copy(apr_pool_t *p, const papi_http_response *resp)
+{
+    papi_http_response *out = apr_pmemdup(p, resp, sizeof(*resp));
+    int i;
+
+    out->reason = apr_pstrdup(p, resp->reason);
+    out->headers = apr_array_copy(p, resp->headers);
+    for (i = 0; i < out->headers->nelts; i++) {
+        papi_http_header *h = &APR_ARRAY_IDX(out->headers, i, papi_http_header);
+        h->name = apr_pstrdup(p, h->name);
+        h->value = apr_pstrdup(p, h->value);
+    }
+    out->body = apr_pstrmemdup(p, resp->body, resp->body_len);
+    return out;
+}
+
 const char *papi_http_header_get(const papi_http_response *resp, const char *name)
 {
     const papi_http_header *h = (const papi_http_header *)resp->headers->elts;

@@ -71,6 +71,9 @@ papi_http_response *papi_http_parser_response(papi_http_parser *ps);
  * of the response are the caller's to judge (papi_http_parser_feed's consumed). */
 int papi_http_parser_reusable(const papi_http_parser *ps);
 
+/* A deep copy of resp in p. */
+papi_http_response *papi_http_response_copy(apr_pool_t *p, const papi_http_response *resp);
+
 /* The value of the first header named name (case-insensitive), or NULL. */
 const char *papi_http_header_get(const papi_http_response *resp, const char *name);
 
