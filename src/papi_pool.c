@@ -18,9 +18,9 @@
 #define PAPI_POOL_MAX_GROUPS 5000
 #define PAPI_POOL_MAX_PROCESSES 5000
 #define PAPI_POOL_MAX_SOCKETS (4 * PAPI_POOL_MAX_PROCESSES)
-/* libxml2 builds its whole tree before the model is read: elements are counted as they come, so
- * a document of tiny elements (8 MiB of them) cannot cost hundreds of MB. A real element is ~40
- * per process (sockets included): the cap leaves room for the most processes the model takes. */
+/* Elements are counted as they come, so a document of tiny elements (8 MiB of them) is refused
+ * early. A real element is ~40 per process (sockets included): the cap leaves room for the most
+ * processes the model takes. */
 #define PAPI_POOL_MAX_ELEMENTS 250000
 
 /* How much of libxml2's message, or of a document's element name, an error string quotes. */
@@ -44,16 +44,56 @@ typedef const xmlError papi_xml_error_t;
 typedef xmlError papi_xml_error_t;
 #endif
 
-/* One parse: what the libxml2 callbacks saw, and the running totals checked against the caps. */
+/* Room for a field's text to begin with: most are numbers, none of a real pool is longer. */
+#define PAPI_POOL_TEXT_START 4096
+
+/* The elements whose children are read, each a child of the one before: <info>, <supergroups>,
+ * <supergroup>, <group>, <processes>, <process>, <sockets>, <socket>. */
+typedef enum {
+    PAPI_IN_INFO,
+    PAPI_IN_SUPERGROUPS,
+    PAPI_IN_SUPERGROUP,
+    PAPI_IN_GROUP,
+    PAPI_IN_PROCESSES,
+    PAPI_IN_PROCESS,
+    PAPI_IN_SOCKETS,
+    PAPI_IN_SOCKET,
+    PAPI_IN_COUNT
+} papi_container;
+
+typedef struct papi_field papi_field;
+
+/* An open container element. */
+typedef struct papi_frame {
+    papi_container what;
+    int depth;                  /* the element's own (the root's is 1) */
+    const papi_field *fields;   /* read from its child elements; NULL for a list */
+    int count;
+    void *obj;                  /* the struct they go into */
+    apr_uint64_t seen;          /* fields already read: the first of a name counts */
+} papi_frame;
+
+/* One parse, read as libxml2 goes (no tree is built): the model so far, where the parser is in
+ * it, and the running totals checked against the caps. */
 typedef struct papi_pool_parser {
     apr_pool_t *p;
     int has_dtd;
-    int elements;               /* seen so far while parsing */
-    startElementNsSAX2Func start_element;   /* libxml2's own, which builds the tree */
+    int elements;               /* seen so far */
     const char *xml_error;      /* libxml2's first fatal complaint, quoted */
+    const char *why;            /* the model's objection, which stopped the parse */
     int groups;
     int processes;
     int sockets;
+    papi_pool *pool;            /* made when the root element opens */
+    int depth;                  /* of the element open now */
+    papi_frame frames[PAPI_IN_COUNT];
+    int nframes;
+    const papi_field *field;    /* the field whose text is being read, or NULL */
+    void *field_obj;
+    int field_depth;
+    char *text;                 /* its text so far (its own text and CDATA children only) */
+    apr_size_t text_len;
+    apr_size_t text_size;
 } papi_pool_parser;
 
 void papi_pool_init(void)
@@ -89,42 +129,6 @@ static const char *papi_decode_text(apr_pool_t *p, const char *s, apr_size_t len
     }
     bytes[n] = '\0';
     return papi_utf8_valid((const char *)bytes, n) ? (const char *)bytes : apr_pstrmemdup(p, s, len);
-}
-
-static int papi_is_text_node(const xmlNode *node)
-{
-    return (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) && node->content;
-}
-
-/* The text of a node's children, as libxml2 gives it: its text and CDATA children only, never
- * entity references (xmlNodeGetContent would expand them). Often libxml2's own memory, which is
- * freed with the document: callers copy what they keep. */
-static const char *papi_raw_text(apr_pool_t *p, const xmlNode *first, apr_size_t *len)
-{
-    const xmlNode *node;
-    const char *only = "";
-    char *out, *at;
-    apr_size_t total = 0;
-    int pieces = 0;
-
-    for (node = first; node; node = node->next)
-        if (papi_is_text_node(node)) {
-            only = (const char *)node->content;
-            total += strlen(only);
-            pieces++;
-        }
-    *len = total;
-    if (pieces <= 1)
-        return only;
-    out = at = apr_palloc(p, total + 1);
-    for (node = first; node; node = node->next)
-        if (papi_is_text_node(node)) {
-            apr_size_t n = strlen((const char *)node->content);
-            memcpy(at, node->content, n);
-            at += n;
-        }
-    *at = '\0';
-    return out;
 }
 
 static int papi_is_xml_blank(char c)
@@ -242,21 +246,6 @@ static void papi_xml_doctype(void *ctx, const xmlChar *name, const xmlChar *exte
     xmlStopParser(ctxt);
 }
 
-static void papi_xml_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                             const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
-                             int nb_attributes, int nb_defaulted, const xmlChar **attributes)
-{
-    xmlParserCtxtPtr ctxt = ctx;
-    papi_pool_parser *ps = ctxt->_private;
-
-    if (++ps->elements > PAPI_POOL_MAX_ELEMENTS) {
-        xmlStopParser(ctxt);
-        return;
-    }
-    ps->start_element(ctx, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
-                      nb_defaulted, attributes);
-}
-
 /* ---- the model -------------------------------------------------------------------------------- */
 
 typedef enum {
@@ -267,11 +256,11 @@ typedef enum {
 } papi_field_kind;
 
 /* A child element read into a struct member of the same name. */
-typedef struct papi_field {
+struct papi_field {
     const char *name;
     papi_field_kind kind;
     apr_size_t offset;
-} papi_field;
+};
 
 #define PAPI_FIELD(type, member, kind) { #member, PAPI_FIELD_##kind, offsetof(type, member) }
 #define PAPI_FIELD_COUNT(fields) ((int)(sizeof(fields) / sizeof(fields[0])))
@@ -349,20 +338,6 @@ static const papi_field papi_socket_fields[] = {
 _Static_assert(sizeof(papi_process_fields) / sizeof(papi_field) <= 64, "too many fields");
 _Static_assert(sizeof(papi_group_fields) / sizeof(papi_field) <= 64, "too many fields");
 
-static int papi_is_element(const xmlNode *node, const char *name)
-{
-    return node->type == XML_ELEMENT_NODE && !strcmp((const char *)node->name, name);
-}
-
-/* The first element named name at or after node, among its siblings. */
-static const xmlNode *papi_element(const xmlNode *node, const char *name)
-{
-    for (; node; node = node->next)
-        if (papi_is_element(node, name))
-            return node;
-    return NULL;
-}
-
 static void papi_field_clear(const papi_field *f, void *obj)
 {
     void *at = (char *)obj + f->offset;
@@ -383,12 +358,11 @@ static void papi_field_clear(const papi_field *f, void *obj)
     }
 }
 
-static const char *papi_field_set(papi_pool_parser *ps, const papi_field *f, const xmlNode *el,
-                                  void *obj)
+/* The field's text, read into obj. text is NUL-terminated at len. */
+static const char *papi_field_set(papi_pool_parser *ps, const papi_field *f, const char *text,
+                                  apr_size_t len, void *obj)
 {
     void *at = (char *)obj + f->offset;
-    apr_size_t len;
-    const char *text = papi_raw_text(ps->p, el->children, &len);
 
     switch (f->kind) {
     case PAPI_FIELD_STRING:
@@ -408,165 +382,231 @@ static const char *papi_field_set(papi_pool_parser *ps, const papi_field *f, con
     return NULL;
 }
 
-/* The fields among node's child elements. The first of a name counts, as in Passenger's own Ruby
- * tools (REXML's elements['pid']); unknown elements are for later versions. */
-static const char *papi_read_fields(papi_pool_parser *ps, const xmlNode *node,
-                                    const papi_field *fields, int count, void *obj)
+/* ---- reading as libxml2 goes ------------------------------------------------------------------ */
+
+/* Opens a container at the current depth, its fields cleared. */
+static void papi_open(papi_pool_parser *ps, papi_container what, const papi_field *fields,
+                      int count, void *obj)
 {
-    const xmlNode *child;
-    apr_uint64_t seen = 0;
-    const char *why;
+    papi_frame *f = &ps->frames[ps->nframes++];
     int i;
 
+    f->what = what;
+    f->depth = ps->depth;
+    f->fields = fields;
+    f->count = count;
+    f->obj = obj;
+    f->seen = 0;
     for (i = 0; i < count; i++)
         papi_field_clear(&fields[i], obj);
-    for (child = node->children; child; child = child->next) {
-        if (child->type != XML_ELEMENT_NODE)
-            continue;
-        for (i = 0; i < count && strcmp((const char *)child->name, fields[i].name); i++)
-            ;
-        if (i == count || (seen & ((apr_uint64_t)1 << i)))
-            continue;
-        seen |= (apr_uint64_t)1 << i;
-        if ((why = papi_field_set(ps, &fields[i], child, obj)) != NULL)
-            return why;
+}
+
+static const char *papi_open_info(papi_pool_parser *ps, const char *name)
+{
+    if (strcmp(name, "info"))
+        return apr_psprintf(ps->p, "pool.xml's root element is <%s>, not <info>",
+                            papi_quote(ps->p, name));
+    ps->pool = apr_pcalloc(ps->p, sizeof(*ps->pool));
+    ps->pool->groups = apr_array_make(ps->p, 4, sizeof(papi_pool_group *));
+    papi_open(ps, PAPI_IN_INFO, papi_info_fields, PAPI_FIELD_COUNT(papi_info_fields), ps->pool);
+    return NULL;
+}
+
+/* default="true" (SAX2 gives each attribute as name, prefix, URI, value, end of value). */
+static int papi_is_default(int nb_attributes, const xmlChar **attributes)
+{
+    int i;
+
+    for (i = 0; i < nb_attributes; i++) {
+        const xmlChar **a = attributes + 5 * i;
+        if (!strcmp((const char *)a[0], "default"))
+            return a[4] - a[3] == 4 && !memcmp(a[3], "true", 4);
     }
-    return NULL;
+    return 0;
 }
 
-/* Reads one item element and pushes what it gives onto out. */
-typedef const char *(*papi_item_reader)(papi_pool_parser *ps, const xmlNode *item,
-                                        apr_array_header_t *out);
-
-/* Every <item> in every <list> child of parent (<processes><process/>...</processes>). */
-static const char *papi_read_list(papi_pool_parser *ps, const xmlNode *parent, const char *list,
-                                  const char *item, papi_item_reader reader, apr_array_header_t *out)
+/* A group, process or socket opens: it joins its parent's list at once (any objection later
+ * throws the whole model away). */
+static const char *papi_open_group(papi_pool_parser *ps, int nb_attributes,
+                                   const xmlChar **attributes)
 {
-    const xmlNode *l, *i;
-    const char *why;
+    papi_pool_group *group;
 
-    for (l = papi_element(parent->children, list); l; l = papi_element(l->next, list))
-        for (i = papi_element(l->children, item); i; i = papi_element(i->next, item))
-            if ((why = reader(ps, i, out)) != NULL)
-                return why;
+    if (++ps->groups > PAPI_POOL_MAX_GROUPS)
+        return apr_psprintf(ps->p, "pool.xml lists more than %d groups", PAPI_POOL_MAX_GROUPS);
+    group = apr_pcalloc(ps->p, sizeof(*group));
+    group->processes = apr_array_make(ps->p, 4, sizeof(papi_pool_process *));
+    APR_ARRAY_PUSH(ps->pool->groups, papi_pool_group *) = group;
+    papi_open(ps, PAPI_IN_GROUP, papi_group_fields, PAPI_FIELD_COUNT(papi_group_fields), group);
+    group->is_default = papi_is_default(nb_attributes, attributes);
     return NULL;
 }
 
-static const char *papi_read_socket(papi_pool_parser *ps, const xmlNode *node,
-                                    apr_array_header_t *out)
-{
-    papi_pool_socket *sock;
-    const char *why;
-
-    if (++ps->sockets > PAPI_POOL_MAX_SOCKETS)
-        return apr_psprintf(ps->p, "pool.xml lists more than %d sockets", PAPI_POOL_MAX_SOCKETS);
-    sock = apr_pcalloc(ps->p, sizeof(*sock));
-    if ((why = papi_read_fields(ps, node, papi_socket_fields, PAPI_FIELD_COUNT(papi_socket_fields),
-                                sock)) != NULL)
-        return why;
-    APR_ARRAY_PUSH(out, papi_pool_socket *) = sock;
-    return NULL;
-}
-
-static const char *papi_read_process(papi_pool_parser *ps, const xmlNode *node,
-                                     apr_array_header_t *out)
+static const char *papi_open_process(papi_pool_parser *ps, papi_pool_group *group)
 {
     papi_pool_process *proc;
-    const char *why;
 
     if (++ps->processes > PAPI_POOL_MAX_PROCESSES)
         return apr_psprintf(ps->p, "pool.xml lists more than %d processes",
                             PAPI_POOL_MAX_PROCESSES);
     proc = apr_pcalloc(ps->p, sizeof(*proc));
     proc->sockets = apr_array_make(ps->p, 2, sizeof(papi_pool_socket *));
-    if ((why = papi_read_fields(ps, node, papi_process_fields,
-                                PAPI_FIELD_COUNT(papi_process_fields), proc)) != NULL
-        || (why = papi_read_list(ps, node, "sockets", "socket", papi_read_socket,
-                                 proc->sockets)) != NULL)
-        return why;
-    APR_ARRAY_PUSH(out, papi_pool_process *) = proc;
+    APR_ARRAY_PUSH(group->processes, papi_pool_process *) = proc;
+    papi_open(ps, PAPI_IN_PROCESS, papi_process_fields, PAPI_FIELD_COUNT(papi_process_fields),
+              proc);
     return NULL;
 }
 
-/* default="true", read as the text of the attribute's own children (no entity expansion). */
-static int papi_is_default(apr_pool_t *p, const xmlNode *node)
+static const char *papi_open_socket(papi_pool_parser *ps, papi_pool_process *proc)
 {
-    const xmlAttr *a;
-    apr_size_t len;
+    papi_pool_socket *sock;
 
-    for (a = node->properties; a; a = a->next)
-        if (!strcmp((const char *)a->name, "default"))
-            return !strcmp(papi_raw_text(p, a->children, &len), "true");
-    return 0;
+    if (++ps->sockets > PAPI_POOL_MAX_SOCKETS)
+        return apr_psprintf(ps->p, "pool.xml lists more than %d sockets", PAPI_POOL_MAX_SOCKETS);
+    sock = apr_pcalloc(ps->p, sizeof(*sock));
+    APR_ARRAY_PUSH(proc->sockets, papi_pool_socket *) = sock;
+    papi_open(ps, PAPI_IN_SOCKET, papi_socket_fields, PAPI_FIELD_COUNT(papi_socket_fields), sock);
+    return NULL;
 }
 
-static const char *papi_read_group(papi_pool_parser *ps, const xmlNode *node,
-                                   apr_array_header_t *out)
+/* A field of the container opens: the first of a name is read, unknown ones are for later
+ * versions of Passenger. */
+static void papi_open_field(papi_pool_parser *ps, papi_frame *top, const char *name)
 {
-    papi_pool_group *group;
+    int i;
+
+    for (i = 0; i < top->count && strcmp(name, top->fields[i].name); i++)
+        ;
+    if (i == top->count || (top->seen & ((apr_uint64_t)1 << i)))
+        return;
+    top->seen |= (apr_uint64_t)1 << i;
+    if (top->fields[i].kind == PAPI_FIELD_PRESENT) {
+        *(int *)((char *)top->obj + top->fields[i].offset) = 1;
+        return;
+    }
+    ps->field = &top->fields[i];
+    ps->field_obj = top->obj;
+    ps->field_depth = ps->depth;
+    ps->text_len = 0;
+}
+
+/* A child element of the container top: a list, an item of a list, or a field. The lists of a
+ * container are its children named so (every <processes> of a group, every <process> in each),
+ * never elements further down. */
+static const char *papi_open_child(papi_pool_parser *ps, papi_frame *top, const char *name,
+                                   int nb_attributes, const xmlChar **attributes)
+{
+    static const char *const lists[PAPI_IN_COUNT] = {
+        [PAPI_IN_INFO] = "supergroups", [PAPI_IN_SUPERGROUPS] = "supergroup",
+        [PAPI_IN_SUPERGROUP] = "group", [PAPI_IN_GROUP] = "processes",
+        [PAPI_IN_PROCESSES] = "process", [PAPI_IN_PROCESS] = "sockets",
+        [PAPI_IN_SOCKETS] = "socket",
+    };
+
+    if (!lists[top->what] || strcmp(name, lists[top->what])) {
+        if (top->fields)
+            papi_open_field(ps, top, name);
+        return NULL;
+    }
+    switch (top->what) {
+    case PAPI_IN_SUPERGROUP:
+        return papi_open_group(ps, nb_attributes, attributes);
+    case PAPI_IN_PROCESSES:
+        return papi_open_process(ps, top[-1].obj);
+    case PAPI_IN_SOCKETS:
+        return papi_open_socket(ps, top[-1].obj);
+    default:    /* a list: the container named after what holds it */
+        papi_open(ps, (papi_container)(top->what + 1), NULL, 0, NULL);
+        return NULL;
+    }
+}
+
+static void papi_sax_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                           const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+                           int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    papi_pool_parser *ps = ctxt->_private;
+    const char *name = (const char *)localname, *why = NULL;
+    papi_frame *top;
+
+    if (++ps->elements > PAPI_POOL_MAX_ELEMENTS) {
+        xmlStopParser(ctxt);
+        return;
+    }
+    /* A prefix bound to no namespace stays part of the name (<x:info> is not <info>). */
+    if (prefix && !uri)
+        name = apr_pstrcat(ps->p, (const char *)prefix, ":", name, NULL);
+    ps->depth++;
+    if (ps->depth == 1)
+        why = papi_open_info(ps, name);
+    else if (!ps->field && ps->nframes > 0
+             && (top = &ps->frames[ps->nframes - 1])->depth == ps->depth - 1)
+        why = papi_open_child(ps, top, name, nb_attributes, attributes);
+    if (why) {
+        ps->why = why;
+        xmlStopParser(ctxt);
+    }
+}
+
+static void papi_sax_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+                         const xmlChar *uri)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    papi_pool_parser *ps = ctxt->_private;
     const char *why;
 
-    if (++ps->groups > PAPI_POOL_MAX_GROUPS)
-        return apr_psprintf(ps->p, "pool.xml lists more than %d groups", PAPI_POOL_MAX_GROUPS);
-    group = apr_pcalloc(ps->p, sizeof(*group));
-    group->processes = apr_array_make(ps->p, 4, sizeof(papi_pool_process *));
-    if ((why = papi_read_fields(ps, node, papi_group_fields, PAPI_FIELD_COUNT(papi_group_fields),
-                                group)) != NULL
-        || (why = papi_read_list(ps, node, "processes", "process", papi_read_process,
-                                 group->processes)) != NULL)
-        return why;
-    group->is_default = papi_is_default(ps->p, node);
-    APR_ARRAY_PUSH(out, papi_pool_group *) = group;
-    return NULL;
+    if (ps->field && ps->depth == ps->field_depth) {
+        ps->text[ps->text_len] = '\0';
+        why = papi_field_set(ps, ps->field, ps->text, ps->text_len, ps->field_obj);
+        ps->field = NULL;
+        if (why) {
+            ps->why = why;
+            xmlStopParser(ctxt);
+        }
+    }
+    else if (ps->nframes > 0 && ps->frames[ps->nframes - 1].depth == ps->depth)
+        ps->nframes--;
+    ps->depth--;
 }
 
-/* A supergroup's groups go straight into the pool's list: the views show groups only. */
-static const char *papi_read_supergroup(papi_pool_parser *ps, const xmlNode *node,
-                                        apr_array_header_t *out)
+/* Text and CDATA: kept when they are the field's own children. */
+static void papi_sax_text(void *ctx, const xmlChar *ch, int len)
 {
-    const xmlNode *g;
-    const char *why;
+    xmlParserCtxtPtr ctxt = ctx;
+    papi_pool_parser *ps = ctxt->_private;
 
-    for (g = papi_element(node->children, "group"); g; g = papi_element(g->next, "group"))
-        if ((why = papi_read_group(ps, g, out)) != NULL)
-            return why;
-    return NULL;
-}
-
-static const char *papi_read_info(papi_pool_parser *ps, const xmlNode *root, papi_pool **out)
-{
-    papi_pool *pool = apr_pcalloc(ps->p, sizeof(*pool));
-    const char *why;
-
-    if (strcmp((const char *)root->name, "info"))
-        return apr_psprintf(ps->p, "pool.xml's root element is <%s>, not <info>",
-                            papi_quote(ps->p, (const char *)root->name));
-    pool->groups = apr_array_make(ps->p, 4, sizeof(papi_pool_group *));
-    if ((why = papi_read_fields(ps, root, papi_info_fields, PAPI_FIELD_COUNT(papi_info_fields),
-                                pool)) != NULL
-        || (why = papi_read_list(ps, root, "supergroups", "supergroup", papi_read_supergroup,
-                                 pool->groups)) != NULL)
-        return why;
-    *out = pool;
-    return NULL;
+    if (!ps->field || ps->depth != ps->field_depth || len <= 0)
+        return;
+    if (ps->text_len + (apr_size_t)len + 1 > ps->text_size) {
+        apr_size_t size = (ps->text_len + (apr_size_t)len + 1) * 2;
+        char *bigger = apr_palloc(ps->p, size);
+        memcpy(bigger, ps->text, ps->text_len);
+        ps->text = bigger;
+        ps->text_size = size;
+    }
+    memcpy(ps->text + ps->text_len, ch, (apr_size_t)len);
+    ps->text_len += (apr_size_t)len;
 }
 
 /* ---- the document ----------------------------------------------------------------------------- */
 
-/* Why libxml2's result is not a document to read, or NULL. */
-static const char *papi_doc_error(papi_pool_parser *ps, xmlDocPtr doc)
+/* Why the document was not read into a model, or NULL. */
+static const char *papi_parse_error(papi_pool_parser *ps, xmlParserCtxtPtr ctxt)
 {
     if (ps->elements > PAPI_POOL_MAX_ELEMENTS)
         return apr_psprintf(ps->p, "pool.xml has more than %d elements: refused",
                             PAPI_POOL_MAX_ELEMENTS);
-    if (ps->has_dtd || (doc && (doc->intSubset || doc->extSubset)))
+    if (ps->has_dtd)
         return "pool.xml has a document type declaration (<!DOCTYPE>), which Passenger never "
                "writes: refused, so that no entity is ever declared or loaded";
-    if (!doc)
+    if (ps->why)
+        return ps->why;
+    if (!ctxt->wellFormed)
         return ps->xml_error ? apr_pstrcat(ps->p, "pool.xml is not well-formed XML: ",
                                            ps->xml_error, NULL)
                              : "pool.xml is not well-formed XML";
-    if (!xmlDocGetRootElement(doc))
+    if (!ps->pool)
         return "pool.xml has no root element";
     return NULL;
 }
@@ -586,6 +626,7 @@ const char *papi_pool_parse(apr_pool_t *p, const char *xml, apr_size_t len, papi
 {
     papi_pool_parser ps;
     xmlParserCtxtPtr ctxt;
+    xmlSAXHandler *sax;
     xmlDocPtr doc;
     const char *why, *nul;
 
@@ -599,27 +640,33 @@ const char *papi_pool_parse(apr_pool_t *p, const char *xml, apr_size_t len, papi
     if ((nul = memchr(xml, '\0', len)) != NULL)
         return apr_psprintf(p, "pool.xml has a NUL byte at offset %" APR_SIZE_T_FMT,
                             (apr_size_t)(nul - xml));
-    /* A context of our own per call: its callbacks and state are this thread's alone. */
+    /* A context of our own per call: its callbacks and state are this thread's alone. Its SAX
+     * handler is ours alone too: no tree is built, the model is read as the parser goes. */
     if (!(ctxt = xmlNewParserCtxt()))
         return "cannot allocate an XML parser";
     memset(&ps, 0, sizeof(ps));
     ps.p = p;
+    ps.text_size = PAPI_POOL_TEXT_START;
+    ps.text = apr_palloc(p, ps.text_size);
     ctxt->_private = &ps;
-    ctxt->sax->serror = papi_xml_error;
-    ctxt->sax->internalSubset = papi_xml_doctype;
-    ps.start_element = ctxt->sax->startElementNs;
-    ctxt->sax->startElementNs = papi_xml_element;
+    sax = ctxt->sax;
+    memset(sax, 0, sizeof(*sax));
+    sax->initialized = XML_SAX2_MAGIC;
+    sax->serror = papi_xml_error;
+    sax->internalSubset = papi_xml_doctype;
+    sax->startElementNs = papi_sax_start;
+    sax->endElementNs = papi_sax_end;
+    sax->characters = papi_sax_text;
+    sax->ignorableWhitespace = papi_sax_text;
+    sax->cdataBlock = papi_sax_text;
     doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL,
                             papi_is_ascii(xml, len) ? PAPI_POOL_ASCII_ENCODING : PAPI_POOL_ENCODING,
                             PAPI_POOL_XML_OPTIONS);
-    why = papi_doc_error(&ps, doc);
-    if (!why)
-        why = papi_read_info(&ps, xmlDocGetRootElement(doc), pool);
-    /* Everything kept was copied into p. */
-    if (doc)
+    if (doc)        /* never, without a startDocument callback */
         xmlFreeDoc(doc);
+    why = papi_parse_error(&ps, ctxt);
     xmlFreeParserCtxt(ctxt);
-    if (why)
-        *pool = NULL;
+    if (!why)
+        *pool = ps.pool;
     return why;
 }

@@ -360,6 +360,27 @@ static void unknown_elements_options_and_repeats(void **state)
     assert_int_equal(proc->sockets->nelts, 0);
 }
 
+/* Lists are read where they belong only: not inside a field, an unknown element or <options>,
+ * and a group's own <group> is its Unix group, not a group of the pool. */
+static void lists_only_where_they_belong(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_pool_group *g = group_at(parse_ok(p, one_group(p,
+        "<name>n<processes><process><pid>1</pid></process></processes></name>"
+        "<future><processes><process><pid>2</pid></process></processes></future>"
+        "<options><processes><process><pid>3</pid></process></processes></options>"
+        "<group>staff<group><name>inner</name></group></group>"
+        "<processes><future><process><pid>4</pid></process></future>"
+        "<process><pid>5</pid><future><sockets><socket><address>x</address></socket></sockets>"
+        "</future></process></processes>")), 0);
+
+    assert_string_equal(g->name, "n");
+    assert_string_equal(g->group, "staff");
+    assert_int_equal(g->processes->nelts, 1);
+    assert_int_equal(process_at(g, 0)->pid, 5);
+    assert_int_equal(process_at(g, 0)->sockets->nelts, 0);
+}
+
 static void flags(void **state)
 {
     apr_pool_t *p = *state;
@@ -638,6 +659,7 @@ int main(void)
         PAPI_TEST(text_pieces_joined),
         PAPI_TEST(groups_of_every_supergroup_in_order),
         PAPI_TEST(unknown_elements_options_and_repeats),
+        PAPI_TEST(lists_only_where_they_belong),
         PAPI_TEST(flags),
         PAPI_TEST(numbers_that_are_not_numbers),
         PAPI_TEST(too_many_processes),
