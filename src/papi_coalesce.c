@@ -180,7 +180,7 @@ papi_coalesce_role papi_coalesce_join(papi_coalesce *c, const char *key, papi_co
 }
 
 papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, apr_pool_t *p,
-                                      apr_time_t deadline, papi_http_response **resp)
+                                      apr_time_t deadline, int block, papi_http_response **resp)
 {
     papi_call *call = t->call;
     papi_shared *mine = NULL, *gone;
@@ -206,6 +206,10 @@ papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, a
         if ((now = apr_time_now()) >= deadline) {
             role = PAPI_TURN_TIMEOUT;
             break;
+        }
+        if (!block) {
+            apr_thread_mutex_unlock(c->mutex);
+            return PAPI_TURN_WAIT;
         }
         apr_thread_cond_timedwait(call->done, c->mutex, deadline - now);
     }

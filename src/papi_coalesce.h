@@ -41,10 +41,11 @@ papi_coalesce *papi_coalesce_create(apr_pool_t *p);
 /* Joins the call named key (any string naming the answer exactly): LEAD or WAIT. */
 papi_coalesce_role papi_coalesce_join(papi_coalesce *c, const char *key, papi_coalesce_turn *t);
 
-/* After WAIT: waits until deadline for a call that started after the join. ANSWERED (*resp is a
- * copy in p), LEAD (no call is in flight: this request makes the next one) or TIMEOUT. */
+/* After WAIT: the answer of a call that started after the join. ANSWERED (*resp is a copy in p),
+ * LEAD (no call is in flight: this request makes the next one), TIMEOUT, or, when block is 0 and
+ * a call is still in flight, WAIT. With block, waits for that call to end, until deadline. */
 papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, apr_pool_t *p,
-                                      apr_time_t deadline, papi_http_response **resp);
+                                      apr_time_t deadline, int block, papi_http_response **resp);
 
 /* After LEAD, once the call has ended: resp is the core's answer, given to the requests waiting
  * for it, or NULL when there is none (the next waiting request then leads). */

@@ -129,14 +129,26 @@ static void papi_fanout_run(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
         papi_fanout_answered(cfg, made[i], &xs[i]);
 }
 
-/* The calls of asks[0..n-1]: those this request leads at once, then each it waits for (taking
- * the answer, or making the call itself when the one it waited for gave none). Every wait and
- * every call ends by the instance's own deadline. Scrubbed in read-only mode, whichever route
- * the answer took. */
+/* A call another request is making: its answer, or the deadline, set as a's outcome. */
+static void papi_fanout_followed(papi_ask *a, papi_http_response *resp)
+{
+    if (a->role == PAPI_TURN_ANSWERED)
+        *a->res = (papi_core_result){ 0, NULL, resp };
+    else if (a->role == PAPI_TURN_TIMEOUT)
+        *a->res = (papi_core_result){ 504, "deadline passed while waiting for the same call, "
+                                           "made by another request", NULL };
+}
+
+/* The calls of asks[0..n-1]: those this request leads at once; then those it waits for, taking
+ * their answers, or making the calls itself when the ones it waited for gave none. Those it
+ * makes are made together, never one after the other, and it never waits while it owes a call
+ * to others, so every wait and every call ends by the instance's own deadline. Scrubbed in
+ * read-only mode, whichever route the answer took. */
 static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_ask *asks, int n,
                             const papi_core_request *req)
 {
     papi_ask **lead = apr_pcalloc(p, (n + 1) * sizeof(*lead));
+    papi_http_response *resp;
     int i, nl = 0;
 
     for (i = 0; i < n; i++) {
@@ -145,20 +157,32 @@ static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
         if (asks[i].role == PAPI_TURN_LEAD)
             lead[nl++] = &asks[i];
     }
-    papi_fanout_run(p, cfg, lead, nl, req);
-    for (i = 0; i < n; i++) {
-        papi_ask *a = &asks[i];
-        papi_http_response *resp;
-        if (a->role != PAPI_TURN_WAIT)
+    for (;;) {
+        papi_ask *blocked = NULL;
+        if (nl) {
+            papi_fanout_run(p, cfg, lead, nl, req);
+            nl = 0;
+        }
+        for (i = 0; i < n; i++) {
+            papi_ask *a = &asks[i];
+            if (a->role != PAPI_TURN_WAIT)
+                continue;
+            a->role = papi_coalesce_wait(cfg->coalesce, &a->turn, p, a->deadline, 0, &resp);
+            papi_fanout_followed(a, resp);
+            if (a->role == PAPI_TURN_LEAD)
+                lead[nl++] = a;
+            else if (a->role == PAPI_TURN_WAIT && !blocked)
+                blocked = a;
+        }
+        if (nl)
             continue;
-        a->role = papi_coalesce_wait(cfg->coalesce, &a->turn, p, a->deadline, &resp);
-        if (a->role == PAPI_TURN_ANSWERED)
-            *a->res = (papi_core_result){ 0, NULL, resp };
-        else if (a->role == PAPI_TURN_TIMEOUT)
-            *a->res = (papi_core_result){ 504, "deadline passed while waiting for the same call, "
-                                               "made by another request", NULL };
-        else
-            papi_fanout_run(p, cfg, &a, 1, req);
+        if (!blocked)
+            break;
+        blocked->role = papi_coalesce_wait(cfg->coalesce, &blocked->turn, p, blocked->deadline, 1,
+                                           &resp);
+        papi_fanout_followed(blocked, resp);
+        if (blocked->role == PAPI_TURN_LEAD)
+            lead[nl++] = blocked;
     }
     for (i = 0; cfg->redact && i < n; i++)
         if (!asks[i].res->failure)

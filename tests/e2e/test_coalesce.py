@@ -150,3 +150,28 @@ def test_a_hung_call_costs_each_request_its_own_deadline_only(httpd, mpm, fake_c
     for r in rs:
         assert only_element(r, fc)["status"] == 504
     assert elapsed < 5 + 2.5, elapsed
+
+
+def test_requests_waiting_on_another_ask_every_instance_at_once(httpd, fake_core, regs):
+    """B's requests arrive while A's calls to 8 cores are in flight: each B waits for those calls
+    to end, then makes its own to all 8 at once, not one after the other (8 x 400 ms)."""
+    fakes = [fake_core(registry_dir=regs["join"], behaviour="delay", delay_ms=DELAY_MS)
+             for _ in range(8)]
+    got = {}
+
+    def a():
+        with requests.Session() as s:
+            s.trust_env = False
+            got["a"] = s.get(httpd.url(API + "/ping.json"), timeout=30)
+
+    ta = threading.Thread(target=a)
+    ta.start()
+    procs.wait_until(lambda: all(fc.requests() for fc in fakes), 10, "A's calls in every core")
+    bs = burst(httpd, "GET", API + "/ping.json", 6)
+    ta.join(30)
+    for r in [got["a"]] + bs:
+        assert r.status_code == 200, r.text[:300]
+        assert [e["status"] for e in r.json()] == [200] * 8, r.text[:300]
+    slowest = max(r.elapsed.total_seconds() for r in bs)
+    # At most the rest of A's round and one round of B's own, plus room for a busy machine.
+    assert slowest < 2 * DELAY_MS / 1000 + 0.8, slowest

@@ -34,7 +34,7 @@ static void no_coalescer_always_leads(void **state)
     papi_http_response *resp;
 
     assert_int_equal(papi_coalesce_join(NULL, KEY, &t), PAPI_TURN_LEAD);
-    assert_int_equal(papi_coalesce_wait(NULL, &t, p, in_ms(10), &resp), PAPI_TURN_LEAD);
+    assert_int_equal(papi_coalesce_wait(NULL, &t, p, in_ms(10), 1, &resp), PAPI_TURN_LEAD);
     assert_null(resp);
     papi_coalesce_done(NULL, &t, answer(p, "x"));
     assert_int_equal(papi_coalesce_active(NULL), 0);
@@ -69,9 +69,28 @@ static void never_the_answer_of_an_earlier_call(void **state)
     assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
     assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
     papi_coalesce_done(c, &a, answer(p, "before b arrived"));
-    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), &resp), PAPI_TURN_LEAD);
+    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
     assert_null(resp);
     papi_coalesce_done(c, &b, answer(p, "b's own"));
+    assert_int_equal(papi_coalesce_active(c), 0);
+}
+
+/* Without blocking, a request only looks: the call it waits for is still in flight, or it is its
+ * turn now. */
+static void looking_without_blocking(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_coalesce *c = papi_coalesce_create(p);
+    papi_coalesce_turn a, b;
+    papi_http_response *resp;
+
+    assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
+    assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
+    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 0, &resp), PAPI_TURN_WAIT);
+    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 0, &resp), PAPI_TURN_WAIT);
+    papi_coalesce_done(c, &a, answer(p, "before b arrived"));
+    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 0, &resp), PAPI_TURN_LEAD);
+    papi_coalesce_done(c, &b, NULL);
     assert_int_equal(papi_coalesce_active(c), 0);
 }
 
@@ -106,7 +125,7 @@ static void *APR_THREAD_FUNC wait_thread(apr_thread_t *thread, void *data)
     waiter *w = data;
     apr_time_t start = apr_time_now();
 
-    w->role = papi_coalesce_wait(w->c, &w->turn, w->p, in_ms(w->deadline_ms), &w->resp);
+    w->role = papi_coalesce_wait(w->c, &w->turn, w->p, in_ms(w->deadline_ms), 1, &w->resp);
     w->waited = apr_time_now() - start;
     return NULL;
 }
@@ -142,7 +161,7 @@ static void waiting_requests_share_the_next_answer(void **state)
     assert_int_equal(papi_coalesce_join(c, KEY, &w.turn), PAPI_TURN_WAIT);
     papi_coalesce_done(c, &first, answer(p, "too early for both"));
     /* One of the two makes the next call; the other waits for its answer. */
-    assert_int_equal(papi_coalesce_wait(c, &next, p, in_ms(1000), &resp), PAPI_TURN_LEAD);
+    assert_int_equal(papi_coalesce_wait(c, &next, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
     thread = start_waiter(p, &w);
     apr_sleep(apr_time_from_msec(20));
     apr_pool_create(&leader_pool, p);
@@ -170,7 +189,7 @@ static void a_call_without_an_answer_is_made_again(void **state)
     assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
     assert_int_equal(papi_coalesce_join(c, KEY, &w.turn), PAPI_TURN_WAIT);
     papi_coalesce_done(c, &a, NULL);
-    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), &resp), PAPI_TURN_LEAD);
+    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
     thread = start_waiter(p, &w);
     apr_sleep(apr_time_from_msec(20));
     papi_coalesce_done(c, &b, NULL);
@@ -192,7 +211,7 @@ static void waiting_ends_at_the_deadline(void **state)
 
     assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
     assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
-    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(50), &resp), PAPI_TURN_TIMEOUT);
+    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(50), 1, &resp), PAPI_TURN_TIMEOUT);
     assert_true(apr_time_now() - start >= apr_time_from_msec(50));
     assert_true(apr_time_now() - start < apr_time_from_msec(1000));
     assert_null(resp);
@@ -237,7 +256,7 @@ static void *APR_THREAD_FUNC stress_thread(apr_thread_t *thread, void *data)
         int arrived = calls_now(s, 0), got;
         papi_coalesce_role role = papi_coalesce_join(s->c, KEY, &t);
         if (role == PAPI_TURN_WAIT)
-            role = papi_coalesce_wait(s->c, &t, p, in_ms(10000), &resp);
+            role = papi_coalesce_wait(s->c, &t, p, in_ms(10000), 1, &resp);
         if (role == PAPI_TURN_LEAD) {
             int mine = calls_now(s, 1);
             apr_sleep(apr_time_from_msec(2));       /* the core at work */
@@ -281,6 +300,7 @@ int main(void)
         PAPI_TEST(no_coalescer_always_leads),
         PAPI_TEST(alone_it_leads),
         PAPI_TEST(never_the_answer_of_an_earlier_call),
+        PAPI_TEST(looking_without_blocking),
         PAPI_TEST(different_calls_never_join),
         PAPI_TEST(waiting_requests_share_the_next_answer),
         PAPI_TEST(a_call_without_an_answer_is_made_again),
