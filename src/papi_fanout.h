@@ -1,6 +1,7 @@
 /* Asking instances: the credential for each (read directly when this process owns the instance,
  * else from the helper), the call to its core, and the aggregate array. One instance's failure
- * never affects another's answer. */
+ * never affects another's answer. A read the same as one in flight in this process waits for the
+ * next such call instead of making its own (papi_coalesce.h). */
 #ifndef PAPI_FANOUT_H
 #define PAPI_FANOUT_H
 

@@ -76,6 +76,21 @@ def burst(httpd, method, path, n, headers=None, **kw):
     return out
 
 
+def in_background(httpd, path):
+    """A GET on a fresh connection, in a thread of its own: (the thread, a dict whose "r" is the
+    response once the thread has ended)."""
+    got = {}
+
+    def get():
+        with requests.Session() as s:
+            s.trust_env = False
+            got["r"] = s.get(httpd.url(path), timeout=30)
+
+    t = threading.Thread(target=get)
+    t.start()
+    return t, got
+
+
 def only_element(r, fc):
     assert r.status_code == 200, r.text[:300]
     answer = r.json()
@@ -108,15 +123,7 @@ def test_no_answer_is_older_than_its_request(httpd, fake_core, regs):
     fc = fake_core(registry_dir=regs["join"], behaviour="delay", delay_ms=DELAY_MS,
                    responses={"/version.json": (200, {"Content-Type": "application/json"},
                                                 '{"v": 1}')})
-    got = {}
-
-    def a():
-        with requests.Session() as s:
-            s.trust_env = False
-            got["a"] = s.get(httpd.url(API + "/version.json"), timeout=30)
-
-    ta = threading.Thread(target=a)
-    ta.start()
+    ta, got = in_background(httpd, API + "/version.json")
     procs.wait_until(lambda: any(x.path == "/version.json" for x in fc.requests()), 10,
                      "A's call reaching the core")
     time.sleep(0.1)             # the core has read its answer (v1) right after the request
@@ -124,7 +131,7 @@ def test_no_answer_is_older_than_its_request(httpd, fake_core, regs):
         "/version.json": (200, {"Content-Type": "application/json"}, '{"v": 2}')})
     bs = burst(httpd, "GET", API + "/version.json", 8)
     ta.join(30)
-    assert json.loads(only_element(got["a"], fc)["body"]) == {"v": 1}
+    assert json.loads(only_element(got["r"], fc)["body"]) == {"v": 1}
     assert [json.loads(only_element(r, fc)["body"]) for r in bs] == [{"v": 2}] * 8
 
 
@@ -157,19 +164,11 @@ def test_requests_waiting_on_another_ask_every_instance_at_once(httpd, fake_core
     to end, then makes its own to all 8 at once, not one after the other (8 x 400 ms)."""
     fakes = [fake_core(registry_dir=regs["join"], behaviour="delay", delay_ms=DELAY_MS)
              for _ in range(8)]
-    got = {}
-
-    def a():
-        with requests.Session() as s:
-            s.trust_env = False
-            got["a"] = s.get(httpd.url(API + "/ping.json"), timeout=30)
-
-    ta = threading.Thread(target=a)
-    ta.start()
+    ta, got = in_background(httpd, API + "/ping.json")
     procs.wait_until(lambda: all(fc.requests() for fc in fakes), 10, "A's calls in every core")
     bs = burst(httpd, "GET", API + "/ping.json", 6)
     ta.join(30)
-    for r in [got["a"]] + bs:
+    for r in [got["r"]] + bs:
         assert r.status_code == 200, r.text[:300]
         assert [e["status"] for e in r.json()] == [200] * 8, r.text[:300]
     slowest = max(r.elapsed.total_seconds() for r in bs)
