@@ -231,17 +231,17 @@ void papi_coalesce_done(papi_coalesce *c, papi_coalesce_turn *t, const papi_http
 {
     papi_call *call = t->call;
     papi_shared *fresh = NULL, *old = NULL, *gone;
-    int waiting;
 
     if (!c || !call)
         return;
     apr_thread_mutex_lock(c->mutex);
-    waiting = call->users > 1;
-    apr_thread_mutex_unlock(c->mutex);
-    /* Copied only for requests already waiting: those arriving from now on need a later round. */
-    if (resp && waiting)
+    /* Copied (outside the mutex) only for requests already waiting: those arriving from now on
+     * need a later round. */
+    if (resp && call->users > 1) {
+        apr_thread_mutex_unlock(c->mutex);
         fresh = papi_shared_make(c, resp);
-    apr_thread_mutex_lock(c->mutex);
+        apr_thread_mutex_lock(c->mutex);
+    }
     if (fresh) {
         old = papi_shared_unref(call->shared);
         call->shared = fresh;

@@ -480,8 +480,8 @@ static void papi_open_field(papi_pool_parser *ps, papi_frame *top, const char *n
     if (i == top->count || (top->seen & ((apr_uint64_t)1 << i)))
         return;
     top->seen |= (apr_uint64_t)1 << i;
-    if (top->fields[i].kind == PAPI_FIELD_PRESENT) {
-        *(int *)((char *)top->obj + top->fields[i].offset) = 1;
+    if (top->fields[i].kind == PAPI_FIELD_PRESENT) {    /* its text does not count */
+        papi_field_set(ps, &top->fields[i], "", 0, top->obj);
         return;
     }
     ps->field = &top->fields[i];
