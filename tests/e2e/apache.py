@@ -12,6 +12,7 @@ Layout of <dir>:
     logs/error_log       ErrorLog (also where Passenger's agents log)
     logs/access_log
     asan/                AddressSanitizer reports (asan.<pid>), with PAPI_E2E_ASAN
+    cores/               CoreDumpDirectory: where a crashed parent leaves its core
     htdocs/              main server DocumentRoot (static, no app)
     reg/                 PassengerInstanceRegistryDir (root, 0755)
     freg/                empty registry for fake cores (root, 0755)
@@ -19,9 +20,10 @@ Layout of <dir>:
 """
 
 import collections
+import glob
 import os
-import re
 import pwd
+import resource
 import shutil
 import signal
 import subprocess
@@ -29,6 +31,7 @@ import time
 
 import requests
 
+import crashes
 import errorlog
 import passenger
 import procs
@@ -42,8 +45,13 @@ DEFAULT_MODULE_SO = os.path.join(REPO_ROOT, ".libs", "mod_passenger_api.so")
 MODULE_SO = os.path.abspath(os.environ.get("PAPI_MODULE_SO") or DEFAULT_MODULE_SO)
 # PAPI_E2E_ASAN=1: the module is built with AddressSanitizer. httpd is not,
 # so the ASan runtime must be preloaded (it has to come first), and every
-# report it writes fails the test that was running. ASAN_UNPRELOAD, preloaded
-# after it, keeps it out of the programs httpd runs (tests/e2e/asan_unpreload.c).
+# report it writes fails the test that was running unless it is Passenger's
+# (crashes.py). libstdc++ is preloaded right after it: httpd (C) would load it
+# only with mod_passenger (C++), after the runtime looked for the real
+# __cxa_throw, and the first exception a Passenger thread throws would then
+# stop httpd with "CHECK failed ... real___cxa_throw" (google/sanitizers#934).
+# ASAN_UNPRELOAD, preloaded last, keeps all of them out of the programs httpd
+# runs (tests/e2e/asan_unpreload.c).
 ASAN = os.environ.get("PAPI_E2E_ASAN", "") not in ("", "0")
 ASAN_UNPRELOAD = os.path.join(REPO_ROOT, "build", "asan", "asan_unpreload.so")
 MPMS = ("prefork", "worker", "event")
@@ -81,23 +89,42 @@ MPM_CONF = {
 
 ConfigTest = collections.namedtuple("ConfigTest", "rc output")
 
+# Every Httpd started and not yet cleaned up: conftest checks after each test that their parents
+# live (Httpd.check_alive).
+LIVE = set()
+
 _asan_runtime = None
 
 
-def asan_preload():
-    """LD_PRELOAD for httpd with the ASan build: the runtime of the compiler
-    apxs builds with, then ASAN_UNPRELOAD."""
+def _gcc_library(name):
+    """The real path of a library of the compiler apxs builds with."""
+    path = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    # gcc prints the bare name back when it has no such library.
+    if not os.path.isabs(path) or not os.path.exists(path):
+        raise RuntimeError(f"no {name} for PAPI_E2E_ASAN (gcc says {path!r})")
+    return os.path.realpath(path)
+
+
+def asan_runtimes():
+    """What a C program that loads C++ modules must preload to run with ASan: the
+    ASan runtime, then libstdc++."""
     global _asan_runtime
     if _asan_runtime is None:
-        path = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-        # gcc prints the bare name back when it has no such library.
-        if not os.path.isabs(path) or not os.path.exists(path):
-            raise RuntimeError(f"no ASan runtime for PAPI_E2E_ASAN (gcc says {path!r})")
-        _asan_runtime = os.path.realpath(path)
+        _asan_runtime = f"{_gcc_library('libasan.so')}:{_gcc_library('libstdc++.so')}"
+    return _asan_runtime
+
+
+def asan_preload():
+    """LD_PRELOAD for httpd with the ASan build: asan_runtimes(), then
+    ASAN_UNPRELOAD."""
     if not os.path.exists(ASAN_UNPRELOAD):
         raise RuntimeError(f"{ASAN_UNPRELOAD} not built (make -f Makefile.apxs asan)")
-    return f"{_asan_runtime}:{ASAN_UNPRELOAD}"
+    return f"{asan_runtimes()}:{ASAN_UNPRELOAD}"
+
+
+def _allow_core_files():
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
 
 
 def module_built():
@@ -109,10 +136,6 @@ def _session():
     s = requests.Session()
     s.trust_env = False  # never go through a proxy from the environment
     return s
-
-
-# glibc's abort message for a double free (what mod_passenger's restart race gives without ASan).
-UPSTREAM_DOUBLE_FREE = re.compile(r"double free or corruption|free\(\): double free detected")
 
 
 class Httpd:
@@ -193,9 +216,10 @@ class Httpd:
         self.registry_dir = os.path.join(self.dir, "reg")
         self.fake_registry_dir = os.path.join(self.dir, "freg")
         self.asan_dir = os.path.join(self.dir, "asan")
+        self.cores_dir = os.path.join(self.dir, "cores")
         check_registry_path(self.registry_dir)
         for d in (self.run_dir, self.logs_dir, self.docroot, self.registry_dir,
-                  self.fake_registry_dir):
+                  self.fake_registry_dir, self.cores_dir):
             os.makedirs(d)
             os.chmod(d, 0o755)
         if self.asan:
@@ -245,6 +269,7 @@ class Httpd:
             "ServerName localhost",
             f"Listen 127.0.0.1:{self.port}",
             f'PidFile "{self.pid_file}"',
+            f'CoreDumpDirectory "{self.cores_dir}"',
             f'DefaultRuntimeDir "{self.run_dir}"',
             f'ErrorLog "{self.error_log_path}"',
             f"LogLevel info {level}".rstrip(),
@@ -334,8 +359,12 @@ class Httpd:
         return env
 
     def _apache2(self, *args, conf=None, timeout=60):
+        """apache2 with this server's config; started in cores/ with core files allowed (the
+        plain build's evidence of a crash: a process that dies before httpd's own handler
+        moves it to CoreDumpDirectory dumps in its working directory). ASan makes none."""
         return procs.run([APACHE2, "-f", conf or self.conf_path, *args],
-                         env=self._env(), timeout=timeout)
+                         env=self._env(), timeout=timeout, cwd=self.cores_dir,
+                         preexec_fn=None if self.asan else _allow_core_files)
 
     def configtest(self, extra_conf=None):
         """apache2 -t on the config (with extra_conf instead of the current
@@ -379,25 +408,26 @@ class Httpd:
 
     def start(self, timeout=60, retry=True):
         """Start and wait until it serves, Passenger's instance is good and
-        every app has its processes. Raises with the log on failure. Once
-        (retry) started again if Passenger's module crashed the start (see
-        _upstream_crash)."""
+        every app has its processes. Raises with the log on failure. Started
+        once more (retry) if Passenger's own module crashed it (see
+        crash_evidence)."""
         if self.running():
             raise RuntimeError("already running")
         for app in self.apps:
             app.release_hangs(False)
         self.write_config()
         t0 = time.monotonic()
-        # A parent that died (see _upstream_crash) left its pid file: never wait on that pid.
+        # A parent that died left its pid file: never wait on that pid.
         if os.path.exists(self.pid_file):
             os.unlink(self.pid_file)
         r = self._apache2("-k", "start")
-        if r.returncode != 0 and UPSTREAM_DOUBLE_FREE.search(r.stdout + r.stderr) and retry:
-            self._note_upstream_crash("apache2 -k start", r.stdout + r.stderr)
-            return self.start(timeout, retry=False)
         if r.returncode != 0:
+            kind, evidence = self.crash_evidence() if r.returncode < 0 else (None, "")
+            if kind == crashes.UPSTREAM and retry:
+                crashes.note_upstream(f"{self!r} apache2 -k start", evidence)
+                return self.start(timeout, retry=False)
             raise RuntimeError(f"apache2 -k start failed ({r.returncode}):\n"
-                               f"{r.stdout}{r.stderr}\n{self.log_tail()}")
+                               f"{r.stdout}{r.stderr}\n{evidence}\n{self.log_tail()}")
         try:
             self.pid = procs.wait_until(lambda: procs.read_int_file(self.pid_file),
                                         10, "httpd pid file")
@@ -406,7 +436,8 @@ class Httpd:
             self.timings = {"start": time.monotonic() - t0}
             self._wait_passenger(t0, timeout)
         except Exception as e:
-            raise type(e)(f"{e}\n{self.log_tail()}") from e
+            return self._recover("start", e, retry)
+        LIVE.add(self)
         self.history.append(("start", time.monotonic() - t0))
         return self
 
@@ -469,48 +500,70 @@ class Httpd:
             self.timings["start"] = time.monotonic() - t0
             self._wait_passenger(t0, timeout, exclude_names=old_names)
         except Exception as e:
-            crash = self._upstream_crash()
-            if not crash:
-                raise type(e)(f"{e}\n{self.log_tail()}") from e
-            # Passenger's module killed the parent: what a graceful restart gives (a new
-            # generation, a new Passenger instance) from a fresh start instead.
-            self._note_upstream_crash("graceful restart", crash)
-            self._stop_after_crash()
-            self.start(timeout)
+            self._recover("graceful restart", e)
         self.timings["graceful"] = time.monotonic() - t0
         self.history.append(("graceful", self.timings["graceful"]))
         return self
 
-    def _upstream_crash(self):
-        """Why the parent died, if it was the known crash of Passenger's own Apache module
-        (mod_passenger 6.0.17): a double free of one of its objects while httpd clears its
-        configuration pool on a restart, racing with a thread of mod_passenger. Seen about once
-        in four full runs, under event. The ASan build reports it with mod_passenger's frames
-        (matched exactly, so a double free anywhere else is still a failure); the plain build
-        only shows glibc's abort message in the error log. None if the parent lives or died of
-        anything else."""
-        if self.pid is None or procs.is_running(self.pid):
-            return None
-        if self.asan_reports:
-            path = os.path.join(self.asan_dir, f"asan.{self.pid}")
-            try:
-                with open(path, errors="replace") as f:
-                    report = f.read()
-            except FileNotFoundError:
-                report = ""
-            if ("attempting double-free" in report and "mod_passenger.so" in report
-                    and "apr_pool_clear" in report and "mod_passenger_api" not in report):
-                self.asan_reports.seen.add(os.path.basename(path))
-                return report
-            return None
-        tail = "\n".join(self.log.read_from(0)[-40:])
-        return tail if UPSTREAM_DOUBLE_FREE.search(tail) else None
+    def parent_died(self):
+        """True if the parent this server was started with is gone without stop()."""
+        return self.pid is not None and not procs.is_running(self.pid)
 
-    def _note_upstream_crash(self, during, evidence):
-        print(f"\n{self!r}: Passenger's module crashed httpd during {during} (upstream, see "
-              f"Httpd._upstream_crash); starting it afresh:\n{evidence[:1500]}", flush=True)
-        procs.TIMINGS.append((f"httpd {self.mpm} {os.path.basename(self.dir)}",
-                              [("upstream crash during " + during, 0.0)]))
+    def crash_evidence(self, pid=None):
+        """(kind, evidence) for a process of this server that crashed, kind as
+        crashes.classify_report says: with the ASan build its report (asan.<pid>; without a
+        pid the newest not yet seen), else the crashing thread's stack from the newest core
+        file in cores/ (read once, then removed). UNKNOWN when there is neither."""
+        if self.asan:
+            if pid:
+                paths = [os.path.join(self.asan_dir, f"asan.{pid}")]
+            else:
+                paths = sorted(glob.glob(os.path.join(self.asan_dir, "asan.*")),
+                               key=os.path.getmtime)
+            paths = [p for p in paths if os.path.exists(p)
+                     and os.path.basename(p) not in self.asan_reports.seen]
+            if not paths:
+                return crashes.UNKNOWN, "no AddressSanitizer report"
+            text = "\n".join(errorlog.ReportDir.read(paths[-1]))
+            kind = crashes.classify_report(text)
+            if kind == crashes.UPSTREAM:   # excused here: the report check must not fail on it
+                self.asan_reports.seen.add(os.path.basename(paths[-1]))
+            return kind, text
+        cores = sorted(glob.glob(os.path.join(self.cores_dir, "core*")), key=os.path.getmtime)
+        if not cores:
+            return crashes.UNKNOWN, f"no core file in {self.cores_dir}"
+        stack = crashes.core_stack(APACHE2, cores[-1])
+        os.unlink(cores[-1])
+        return crashes.classify_report(stack), stack or f"gdb read no stack from {cores[-1]}"
+
+    def _recover(self, during, error, retry=True):
+        """After `error` while starting or restarting: if the parent died of Passenger's own
+        crash, start afresh (once); anything else is raised, with the evidence."""
+        kind, evidence = self.crash_evidence(self.pid) if self.parent_died() else (None, "")
+        if kind != crashes.UPSTREAM or not retry:
+            raise type(error)(f"{error}\n{evidence}\n{self.log_tail()}") from error
+        crashes.note_upstream(f"{self!r} {during}", evidence)
+        self._stop_after_crash()
+        return self.start(retry=False)
+
+    def check_alive(self):
+        """After a test: None while the parent lives. If it died, the server is started
+        afresh, so that no later test meets a dead server, and a problem is returned unless
+        the evidence says it was Passenger's own crash."""
+        if not self.parent_died():
+            return None
+        pid = self.pid
+        kind, evidence = self.crash_evidence(pid)
+        self._stop_after_crash()
+        try:
+            self.start()
+        except Exception as e:  # noqa: BLE001 - reported, with the crash, as this test's problem
+            evidence += f"\nand it could not be started again: {e}"
+            kind = crashes.UNKNOWN
+        if kind == crashes.UPSTREAM:
+            crashes.note_upstream(f"{self!r} parent {pid}", evidence)
+            return None
+        return f"{self!r}: httpd parent {pid} died ({kind}):\n{evidence[:4000]}"
 
     def _stop_after_crash(self):
         """Passenger's processes leave on their own once the parent is gone; its children may
@@ -562,7 +615,16 @@ class Httpd:
             raise RuntimeError(f"httpd stop left processes (killed): {desc}")
 
     def cleanup(self):
-        """Stop, check the log one last time, remove the temp dir."""
+        """Stop, check the log one last time, remove the temp dir. A parent that died is
+        reported like a log problem unless it was Passenger's own crash."""
+        LIVE.discard(self)
+        if self.parent_died():
+            kind, evidence = self.crash_evidence(self.pid)
+            if kind == crashes.UPSTREAM:
+                crashes.note_upstream(f"{self!r} parent {self.pid}", evidence)
+            else:
+                errorlog.WATCH.pending.append(f"{self!r}: httpd parent {self.pid} died "
+                                              f"({kind}):\n{evidence[:4000]}")
         try:
             self.stop()
         finally:

@@ -39,6 +39,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import apache      # noqa: E402
+import crashes     # noqa: E402
 import errorlog    # noqa: E402
 import fakecore    # noqa: E402
 import passenger   # noqa: E402
@@ -92,10 +93,13 @@ def pytest_runtest_call(item):
 def _error_log_check():
     """Lines logged before the test (fixture setup, e.g. a restart) fail the
     setup; lines logged while fixtures are torn down (e.g. a server of the
-    test stopping) fail the teardown."""
+    test stopping) fail the teardown. So does a server whose parent died
+    during the test (unless it was Passenger's own crash): it is started
+    afresh first, so the tests after it meet a live server."""
     _fail_on_problems(errorlog.WATCH.check_all(), "before test")
     yield
-    _fail_on_problems(errorlog.WATCH.check_all(), "teardown")
+    dead = [problem for h in list(apache.LIVE) if (problem := h.check_alive())]
+    _fail_on_problems(dead + errorlog.WATCH.check_all(), "teardown")
 
 
 @pytest.fixture
@@ -244,4 +248,8 @@ def pytest_terminal_summary(terminalreporter):
         for label, history in procs.TIMINGS:
             parts = ", ".join(f"{op} {secs:.2f}" for op, secs in history)
             tr.write_line(f"{label}: {parts}")
+    if crashes.UPSTREAM:
+        tr.write_sep("-", "crashes of Passenger's own module the run recovered from")
+        for where, evidence in crashes.UPSTREAM:
+            tr.write_line(f"{where}: " + " | ".join(evidence.splitlines()[:3]))
     tr.write_line(f"e2e total wall time: {time.monotonic() - _session_t0:.1f} s")

@@ -15,6 +15,8 @@ import os
 import re
 import time
 
+import crashes
+
 APACHE_LINE = re.compile(r"^\[[^\]]*\] \[(?P<module>[^\]:]*):(?P<level>[a-z0-9]+)\]")
 PASSENGER_LINE = re.compile(r"^\[ (?P<level>C|E|W|N|I|D|D2|D3) \d{4}-\d\d-\d\d ")
 
@@ -156,7 +158,8 @@ class ReportDir:
     """A directory where a sanitizer writes one file per reporting process
     (ASAN_OPTIONS=log_path=<dir>/<prefix> gives <prefix>.<pid>). Checked
     like a log, at the same moments: every new report is a problem, and no
-    expectation can excuse it."""
+    expectation can excuse it; only the evidence can, when it shows the crash
+    was Passenger's own (crashes.py)."""
 
     def __init__(self, path, prefix, name=None):
         self.path = path
@@ -174,12 +177,17 @@ class ReportDir:
         for f in names:
             if f.startswith(self.prefix) and f not in self.seen:
                 self.seen.add(f)
-                text = self._read(os.path.join(self.path, f))
-                problems.append(f"{self.name}: report {f}:\n    " + "\n    ".join(text))
+                lines = self.read(os.path.join(self.path, f))
+                if crashes.classify_report("\n".join(lines)) == crashes.UPSTREAM:
+                    crashes.note_upstream(f"{self.name}: report {f}", "\n".join(lines))
+                    continue
+                if len(lines) > 60:
+                    lines = lines[:60] + [f"... ({len(lines) - 60} more lines)"]
+                problems.append(f"{self.name}: report {f}:\n    " + "\n    ".join(lines))
         return problems
 
     @staticmethod
-    def _read(path, max_lines=60, settle=2.0):
+    def read(path, settle=2.0):
         """The report's lines; the process may still be writing it, so wait
         a little for its closing SUMMARY line."""
         deadline = time.monotonic() + settle
@@ -189,8 +197,6 @@ class ReportDir:
             if any(ln.startswith("SUMMARY:") for ln in lines) or time.monotonic() > deadline:
                 break
             time.sleep(0.1)
-        if len(lines) > max_lines:
-            lines = lines[:max_lines] + [f"... ({len(lines) - max_lines} more lines)"]
         return lines
 
 

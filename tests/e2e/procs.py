@@ -184,10 +184,10 @@ def kill_pids(pids, sig=signal.SIGKILL):
                 pass
 
 
-def run(cmd, timeout=60, env=None, cwd=None):
+def run(cmd, timeout=60, env=None, cwd=None, preexec_fn=None):
     """Run a command, return CompletedProcess with text stdout/stderr."""
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env=env, cwd=cwd)
+                          env=env, cwd=cwd, preexec_fn=preexec_fn)
 
 
 # ---------------------------------------------------------------- ports

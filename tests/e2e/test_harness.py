@@ -8,14 +8,17 @@ Standalone, the fake core and the error-log check.
 import concurrent.futures
 import json
 import os
+import signal
 import socket
 import stat
 import struct
+import subprocess
 import time
 
 import pytest
 
 import apache
+import crashes
 import errorlog
 import passenger
 import procs
@@ -330,14 +333,127 @@ def test_sanitizer_reports_fail_the_check(tmp_path):
     assert "report asan.4343" in watch.check_all()[0]
 
 
+UPSTREAM_DOUBLE_FREE = """==77==ERROR: AddressSanitizer: attempting double-free on 0x6020 in thread T0:
+    #0 0x7f1 in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52
+    #1 0x7f2  (/usr/lib/apache2/modules/mod_passenger.so+0x5a0b3)
+    #2 0x7f3 in apr_pool_clear (/lib/x86_64-linux-gnu/libapr-1.so.0+0x2a1c8)
+freed by thread T3 here:
+    #0 0x7f1 in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52
+    #1 0x7f4  (/usr/lib/apache2/modules/mod_passenger.so+0x61234)
+previously allocated by thread T3 here:
+    #0 0x7f5 in operator new(unsigned long) (/lib/x86_64-linux-gnu/libasan.so.8+0xdb)
+    #1 0x7f6  (/usr/lib/apache2/modules/mod_passenger.so+0x61000)
+SUMMARY: AddressSanitizer: attempting double-free in __interceptor_free
+"""
+
+
+def test_crashes_are_told_apart_by_their_frames():
+    assert crashes.classify_report(UPSTREAM_DOUBLE_FREE) == crashes.UPSTREAM
+    # Memory of ours freed twice in Passenger's code: our allocation makes it ours.
+    ours_alloc = UPSTREAM_DOUBLE_FREE.replace(
+        "#1 0x7f6  (/usr/lib/apache2/modules/mod_passenger.so+0x61000)",
+        "#1 0x7f6 in papi_buf_make /work/main/src/papi_buf.c:21:5")
+    assert crashes.classify_report(ours_alloc) == crashes.OURS
+    ours_so = UPSTREAM_DOUBLE_FREE.replace("libapr-1.so.0+0x2a1c8",
+                                           "build/asan/.libs/mod_passenger_api.so+0x1c8")
+    assert crashes.classify_report(ours_so) == crashes.OURS
+    # gdb's frames from a plain build's core.
+    gdb = ("#0  __pthread_kill_implementation (no_tid=0, signo=6) at ./nptl/pthread_kill.c:44\n"
+           "#4  0x00007f2 in ?? () from /usr/lib/apache2/modules/mod_passenger.so\n"
+           "#5  0x00007f3 in apr_pool_clear () from /lib/x86_64-linux-gnu/libapr-1.so.0\n")
+    assert crashes.classify_report(gdb) == crashes.UPSTREAM
+    assert crashes.classify_report(gdb + "#6  papi_child_init (p=0x1) at mod_passenger_api.c:9\n"
+                                   ) == crashes.OURS
+    # No frames, or frames of neither: not excused.
+    assert crashes.classify_report("SUMMARY: AddressSanitizer: SEGV\n") == crashes.UNKNOWN
+    assert crashes.classify_report(gdb.replace("mod_passenger.so", "libc.so.6")) == crashes.UNKNOWN
+    # The sanitizer failing is the harness's fault, whatever frames it shows.
+    check = ("==9==AddressSanitizer: CHECK failed: asan_interceptors.cpp:320 "
+             "\"((__interception::real___cxa_throw)) != (0)\"\n"
+             "    #0 0x7f1  (/usr/lib/apache2/modules/mod_passenger.so+0x1)\n")
+    assert crashes.classify_report(check) == crashes.HARNESS
+
+
+def test_upstream_sanitizer_reports_are_noted_not_failed(tmp_path):
+    watch = errorlog.LogWatch()
+    watch.add(errorlog.ReportDir(str(tmp_path), "asan", "httpd-x AddressSanitizer"))
+    noted = len(crashes.UPSTREAM)
+    (tmp_path / "asan.77").write_text(UPSTREAM_DOUBLE_FREE)
+    assert watch.check_all() == []
+    assert len(crashes.UPSTREAM) == noted + 1 and "asan.77" in crashes.UPSTREAM[-1][0]
+    crashes.UPSTREAM.pop()
+
+
+def test_a_dead_parent_fails_its_test_and_is_started_again(httpd_factory):
+    """A parent that dies without evidence of Passenger's crash is a problem for the test it
+    died in, and the server is started afresh, so the next test does not fail too."""
+    h = httpd_factory(mpm="event", module="auto", passenger=False)
+    old = h.pid
+    os.kill(old, signal.SIGABRT)
+    procs.wait_until(lambda: not procs.is_running(old), 10, "the parent to die")
+    problem = h.check_alive()
+    assert problem and f"httpd parent {old} died ({crashes.UNKNOWN})" in problem
+    if not h.asan:       # the plain build's evidence: the stack gdb read from the core
+        assert "#0" in problem, problem
+    assert h.running() and h.pid != old
+    assert h.get("/").status_code == 200
+    assert h.check_alive() is None
+
+
+CXX_HOST = r"""
+#include <dlfcn.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+    void *lib = dlopen(argv[1], RTLD_NOW);
+    if (!lib) { fprintf(stderr, "%s\n", dlerror()); return 2; }
+    return ((int (*)(void))dlsym(lib, "throw_in_thread"))();
+}
+"""
+
+CXX_MODULE = r"""
+#include <thread>
+extern "C" int throw_in_thread()
+{
+    int caught = 0;
+    std::thread t([&] { try { throw 42; } catch (int) { caught = 1; } });
+    t.join();
+    return caught ? 0 : 1;
+}
+"""
+
+
+def test_asan_runtimes_let_a_cxx_module_throw(tmp_path):
+    """httpd (C) with the ASan runtime preloaded, loading mod_passenger (C++) whose threads
+    throw: what the harness preloads must let the exception through. The ASan runtime alone
+    does not (its __cxa_throw interceptor finds no real one: google/sanitizers#934)."""
+    (tmp_path / "host.c").write_text(CXX_HOST)
+    (tmp_path / "module.cpp").write_text(CXX_MODULE)
+    host, module = str(tmp_path / "host"), str(tmp_path / "module.so")
+    subprocess.run(["gcc", "-o", host, str(tmp_path / "host.c"), "-ldl"], check=True)
+    subprocess.run(["g++", "-shared", "-fPIC", "-pthread", "-o", module,
+                    str(tmp_path / "module.cpp")], check=True)
+
+    def run(preload):
+        return subprocess.run([host, module], env={"LD_PRELOAD": preload}, capture_output=True,
+                              text=True, timeout=30)
+
+    alone = run(apache.asan_runtimes().split(":")[0])
+    assert alone.returncode != 0 and "real___cxa_throw" in alone.stderr, alone
+    cured = run(apache.asan_runtimes())
+    assert cured.returncode == 0 and "AddressSanitizer" not in cured.stderr, cured
+
+
 def test_asan_environment_only_with_the_module(httpd_factory):
     h = httpd_factory(start=False, mpm="event", module="auto", passenger=False)
     env = h._env()
     assert h.asan == (apache.ASAN and h.module)
     assert ("LD_PRELOAD" in env) == ("ASAN_OPTIONS" in env) == h.asan
     if h.asan:
-        runtime, unpreload = env["LD_PRELOAD"].split(":")
+        runtime, cxx, unpreload = env["LD_PRELOAD"].split(":")
         assert "libasan.so" in runtime and unpreload == apache.ASAN_UNPRELOAD
+        # A Passenger thread's exception needs the real __cxa_throw when ASan starts.
+        assert "libstdc++.so" in cxx and os.path.exists(cxx)
         assert f"log_path={h.asan_dir}/asan" in env["ASAN_OPTIONS"]
     bare_env = httpd_factory(start=False, mpm="event", module=False, passenger=False)._env()
     assert bare_env == apache.HTTPD_ENV
