@@ -292,17 +292,10 @@ static int papi_tcp_visit_peer(const papi_tcp_entry *e, void *data)
     return open == 0;
 }
 
-/* Every check failed with why (the tables could not be read). */
-static void papi_tcp_fail_all(papi_tcp_check *checks, int n, const char *why)
-{
-    int i;
-
-    for (i = 0; i < n; i++)
-        checks[i].why = why;
-}
-
-void papi_tcp_check_listeners(apr_pool_t *p, const char *const *tables, papi_tcp_check *checks,
-                              int n)
+/* One pass of visit over the tables for checks[0..n), their verdicts cleared first; when the
+ * tables cannot be read, every check fails with why, and 0 is returned. */
+static int papi_tcp_pass_run(apr_pool_t *p, const char *const *tables, papi_tcp_visit visit,
+                             papi_tcp_check *checks, int n)
 {
     papi_tcp_pass pass = { p, checks, n };
     const char *why;
@@ -312,10 +305,20 @@ void papi_tcp_check_listeners(apr_pool_t *p, const char *const *tables, papi_tcp
         checks[i].found = 0;
         checks[i].why = NULL;
     }
-    if ((why = papi_tcp_read(p, tables, papi_tcp_visit_listener, &pass)) != NULL) {
-        papi_tcp_fail_all(checks, n, why);
+    if ((why = papi_tcp_read(p, tables, visit, &pass)) == NULL)
+        return 1;
+    for (i = 0; i < n; i++)
+        checks[i].why = why;
+    return 0;
+}
+
+void papi_tcp_check_listeners(apr_pool_t *p, const char *const *tables, papi_tcp_check *checks,
+                              int n)
+{
+    int i;
+
+    if (!papi_tcp_pass_run(p, tables, papi_tcp_visit_listener, checks, n))
         return;
-    }
     for (i = 0; i < n; i++)
         if (!checks[i].found)
             checks[i].why = apr_pstrcat(p, "nothing listens on ", papi_tcp_where(p, &checks[i]),
@@ -324,14 +327,5 @@ void papi_tcp_check_listeners(apr_pool_t *p, const char *const *tables, papi_tcp
 
 void papi_tcp_check_peers(apr_pool_t *p, const char *const *tables, papi_tcp_check *checks, int n)
 {
-    papi_tcp_pass pass = { p, checks, n };
-    const char *why;
-    int i;
-
-    for (i = 0; i < n; i++) {
-        checks[i].found = 0;
-        checks[i].why = NULL;
-    }
-    if ((why = papi_tcp_read(p, tables, papi_tcp_visit_peer, &pass)) != NULL)
-        papi_tcp_fail_all(checks, n, why);
+    papi_tcp_pass_run(p, tables, papi_tcp_visit_peer, checks, n);
 }
