@@ -36,6 +36,7 @@
 #include "papi_direct.h"
 #include "papi_fanout.h"
 #include "papi_health.h"
+#include "papi_host.h"
 #include "papi_instcache.h"
 #include "papi_metrics.h"
 #include "papi_policy.h"
@@ -85,7 +86,13 @@ typedef struct papi_dir_conf {
     int metrics_pid_label;          /* PAPI_UNSET: off */
     const char *health_path;        /* NULL: "/" */
     int max_in_flight;              /* PAPI_UNSET: papi_default_in_flight */
+    int process_requests;           /* PAPI_UNSET: on */
 } papi_dir_conf;
+
+/* Per server (main or <VirtualHost>). */
+typedef struct papi_server_conf {
+    apr_array_header_t *allowed_hosts;  /* PassengerApiAllowedHost names (char *); NULL: none */
+} papi_server_conf;
 
 /* A setting's value, or its default when unset. */
 #define PAPI_GET(c, field, def) ((c)->field != PAPI_UNSET ? (c)->field : (def))
@@ -129,6 +136,7 @@ static void *papi_create_dir_conf(apr_pool_t *p, char *dir)
     c->access = PAPI_UNSET;
     c->metrics_pid_label = PAPI_UNSET;
     c->max_in_flight = PAPI_UNSET;
+    c->process_requests = PAPI_UNSET;
     return c;
 }
 
@@ -152,6 +160,21 @@ static void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->metrics_pid_label = PAPI_MERGE(metrics_pid_label, PAPI_UNSET);
     c->health_path = PAPI_MERGE(health_path, NULL);
     c->max_in_flight = PAPI_MERGE(max_in_flight, PAPI_UNSET);
+    c->process_requests = PAPI_MERGE(process_requests, PAPI_UNSET);
+    return c;
+}
+
+static void *papi_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    return apr_pcalloc(p, sizeof(papi_server_conf));
+}
+
+/* A <VirtualHost>'s own list replaces the main server's. */
+static void *papi_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    papi_server_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    c->allowed_hosts = PAPI_MERGE(allowed_hosts, NULL);
     return c;
 }
 
@@ -322,6 +345,21 @@ static const char *papi_set_health_path(cmd_parms *cmd, void *conf, const char *
     return NULL;
 }
 
+static const char *papi_set_allowed_host(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_server_conf *sc = ap_get_module_config(cmd->server->module_config, &passenger_api_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE), *why;
+
+    if (err)
+        return err;
+    if ((why = papi_host_name_error(arg)) != NULL)
+        return apr_pstrcat(cmd->pool, "PassengerApiAllowedHost: '", arg, "': ", why, NULL);
+    if (!sc->allowed_hosts)
+        sc->allowed_hosts = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(sc->allowed_hosts, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
 static const command_rec papi_cmds[] = {
     AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
                     "Passenger instance registry directories (absolute paths or globs) to scan"),
@@ -358,6 +396,14 @@ static const command_rec papi_cmds[] = {
                   "once; beyond, new ones get a 503 (default: half its threads, at least 1)"),
     AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, RSRC_CONF | ACCESS_CONF,
                   "The path (and query) health.json requests from every process (default /)"),
+    AP_INIT_ITERATE("PassengerApiAllowedHost", papi_set_allowed_host, NULL, RSRC_CONF,
+                    "Host names or addresses this server may be addressed by, besides ServerName, "
+                    "ServerAlias, the listener's address and localhost (server config and "
+                    "virtual host only)"),
+    AP_INIT_FLAG("PassengerApiProcessRequests", papi_set_flag,
+                 (void *)APR_OFFSETOF(papi_dir_conf, process_requests), RSRC_CONF | ACCESS_CONF,
+                 "Relay requests to single processes at /processes/<pid>/ (default on; health.json "
+                 "is not affected)"),
     { NULL }
 };
 
@@ -769,15 +815,60 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
                          b->data, b->len);
 }
 
+/* The names, scheme and ports this server is addressed by: what its configuration and the
+ * connection say, never what the request says. */
+static void papi_own_of(request_rec *r, papi_own_names *own)
+{
+    const papi_server_conf *sc = ap_get_module_config(r->server->module_config,
+                                                      &passenger_api_module);
+
+    memset(own, 0, sizeof(*own));
+    own->server_name = r->server->server_hostname;
+    own->aliases = r->server->names;
+    own->wild = r->server->wild_names;
+    own->allowed = sc->allowed_hosts;
+    own->listener_ip = r->connection->local_ip;
+    own->scheme = ap_http_scheme(r);
+    own->ports[0] = r->connection->local_addr ? r->connection->local_addr->port : 0;
+    own->ports[1] = r->server->port;
+}
+
+/* Why a request must be refused with a 421 because it addresses this server by a name that is
+ * not its own (DNS rebinding), or NULL: the Host header, and the host of an absolute request URI,
+ * which httpd prefers to it. */
+static const char *papi_misdirected(request_rec *r)
+{
+    papi_own_names own;
+    const char *why;
+
+    papi_own_of(r, &own);
+    if ((why = papi_host_error(r->pool, &own, apr_table_get(r->headers_in, "Host"))) != NULL)
+        return apr_pstrcat(r->pool, "Host: ", why, NULL);
+    if ((why = papi_host_error(r->pool, &own, r->parsed_uri.hostname)) != NULL)
+        return apr_pstrcat(r->pool, "the request's URI: ", why, NULL);
+    return NULL;
+}
+
 /* Why a write must be refused as one a web page could have sent, or NULL. */
 static const char *papi_forged(request_rec *r)
 {
-    const char *host = apr_table_get(r->headers_in, "Host");
-    const char *own = apr_pstrcat(r->pool, ap_http_scheme(r), "://", host ? host : "", NULL);
+    papi_own_names own;
 
+    papi_own_of(r, &own);
     return papi_policy_forgery(r->method, apr_table_get(r->headers_in, "Content-Type"),
                                apr_table_get(r->headers_in, "Origin"),
-                               apr_table_get(r->headers_in, "Sec-Fetch-Site"), own);
+                               apr_table_get(r->headers_in, "Sec-Fetch-Site"), &own);
+}
+
+/* Why a request to a process must be refused as one another site made the browser send (an
+ * <img> on a foreign page, say), or NULL. */
+static const char *papi_foreign(request_rec *r)
+{
+    papi_own_names own;
+
+    papi_own_of(r, &own);
+    return papi_policy_foreign(apr_table_get(r->headers_in, "Origin"),
+                               apr_table_get(r->headers_in, "Sec-Fetch-Site"), &own);
 }
 
 /* Every candidate instance with its pool (read with core_path); NULL with *why for a bad
@@ -881,12 +972,15 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     papi_exchange x;
     papi_verdict v;
 
+    if (!PAPI_GET(c, process_requests, 1))
+        return papi_refuse(r, HTTP_FORBIDDEN, "requests to single processes are switched off here "
+                           "(PassengerApiProcessRequests off)");
     if (path == digits || path - digits > 10 || (*path && *path != '/') || pid <= 0)
         return papi_refuse(r, HTTP_NOT_FOUND, "use /processes/<pid>/<path>, e.g. /processes/1234/");
-    papi_policy_direct(PAPI_GET(c, access, PAPI_ACCESS_READONLY), r->method, &v);
+    papi_policy_direct(PAPI_GET(c, access, PAPI_ACCESS_READONLY), r->method, body != NULL, &v);
     if (v.status)
         return papi_refuse(r, v.status, apr_pstrcat(r->pool, r->method, " ", rel, ": ", v.why, NULL));
-    if (v.write && (why = papi_forged(r)) != NULL)
+    if ((why = v.write ? papi_forged(r) : papi_foreign(r)) != NULL)
         return papi_refuse(r, HTTP_FORBIDDEN, why);
     target = ap_escape_uri(r->pool, *path ? path : "/");
     if (r->args)
@@ -898,8 +992,12 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     if (!papi_direct_find(views, pid, &t))
         return papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no process %" APR_INT64_T_FMT
                            " in any good instance's pool (see processes.json)", pid));
+    if ((why = papi_direct_contact_error(r->pool, t.proc)) != NULL)
+        return papi_refuse(r, HTTP_SERVICE_UNAVAILABLE, why);
     if ((why = papi_direct_socket(r->pool, t.proc, &x)) != NULL)
         return papi_refuse(r, HTTP_NOT_IMPLEMENTED, why);
+    if ((why = papi_direct_require_owner(r->pool, t.group, &x)) != NULL)
+        return papi_refuse(r, HTTP_BAD_GATEWAY, why);
     if (!t.group->api_key)
         return papi_refuse(r, HTTP_BAD_GATEWAY, "pool.xml gave no connect password for the "
                            "process's app group");
@@ -1122,7 +1220,7 @@ static int papi_enter(request_rec *r, int cap)
 static int papi_handler(request_rec *r)
 {
     const papi_dir_conf *c;
-    const char *rel, *body;
+    const char *rel, *body, *why;
     apr_size_t body_len;
     int status;
 
@@ -1135,6 +1233,10 @@ static int papi_handler(request_rec *r)
                       " outside a <Location> with PassengerApi directives: refused");
         return HTTP_NOT_FOUND;
     }
+    /* Before anything else: no body is read and no core is asked for a page that reached this
+     * server under another name. */
+    if ((why = papi_misdirected(r)) != NULL)
+        return papi_refuse(r, HTTP_MISDIRECTED_REQUEST, why);
     if (!papi_enter(r, PAPI_GET(c, max_in_flight, papi_default_in_flight)))
         return papi_refuse(r, HTTP_SERVICE_UNAVAILABLE, apr_psprintf(r->pool, "%d requests to "
                            "this API have waited over a second in this httpd child already "
@@ -1182,8 +1284,8 @@ AP_DECLARE_MODULE(passenger_api) = {
     STANDARD20_MODULE_STUFF,
     papi_create_dir_conf,
     papi_merge_dir_conf,
-    NULL,
-    NULL,
+    papi_create_server_conf,
+    papi_merge_server_conf,
     papi_cmds,
     papi_register_hooks,
     AP_MODULE_FLAG_NONE

@@ -76,6 +76,18 @@ static int papi_parse_tcp(apr_pool_t *p, const char *address, const char **ip, a
     return 1;
 }
 
+const char *papi_direct_contact_error(apr_pool_t *p, const papi_pool_process *proc)
+{
+    const char *life = proc->life_status ? proc->life_status : "(not given)";
+    const char *enabled = proc->enabled ? proc->enabled : "(not given)";
+
+    if (!strcmp(life, "ALIVE") && !strcmp(enabled, "ENABLED"))
+        return NULL;
+    return apr_psprintf(p, "process %" APR_INT64_T_FMT " is %s and %s in pool.xml: only a process "
+                        "that is ALIVE and ENABLED is contacted (another may have its port by now)",
+                        proc->pid, life, enabled);
+}
+
 const char *papi_direct_socket(apr_pool_t *p, const papi_pool_process *proc, papi_exchange *x)
 {
     const char *seen = NULL, *ip;
@@ -102,6 +114,18 @@ const char *papi_direct_socket(apr_pool_t *p, const papi_pool_process *proc, pap
                             proc->pid);
     return apr_psprintf(p, "process %" APR_INT64_T_FMT " has no HTTP socket: its app speaks "
                         "Passenger's session protocol only", proc->pid);
+}
+
+const char *papi_direct_require_owner(apr_pool_t *p, const papi_pool_group *group,
+                                      papi_exchange *x)
+{
+    /* (uid_t)-1 is no user: it means "unchanged" to the system calls. */
+    if (group->uid == PAPI_POOL_NONE || group->uid < 0 || group->uid >= (apr_int64_t)(uid_t)-1)
+        return apr_pstrcat(p, "pool.xml gives no uid for the app group of ", x->peer ? x->peer
+                           : "the process", ": who may listen on its port cannot be checked", NULL);
+    x->owner = (uid_t)group->uid;
+    x->check_tcp_owner = 1;
+    return NULL;
 }
 
 /* RFC 3986 pchar, '/' and '?' (and '%' for escapes, checked below): nothing that could end the

@@ -1,4 +1,5 @@
 #include "papi_exchange.h"
+#include "papi_tcptable.h"
 
 #include <apr_poll.h>
 #include <apr_portable.h>
@@ -13,8 +14,13 @@
 #define PAPI_RECV_CHUNK 16384
 /* Up to this many exchanges, poll(2) beats creating an epoll instance for one call. */
 #define PAPI_POLL_MAX 64
+/* Passes over the socket tables for a connection's other end before giving up: the kernel adds
+ * it as the handshake ends, which on loopback can be a moment after our side sees it end. */
+#define PAPI_VERIFY_PASSES 5
 
-typedef enum { PAPI_X_CONNECTING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE } papi_x_phase;
+typedef enum {
+    PAPI_X_CONNECTING, PAPI_X_VERIFYING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE
+} papi_x_phase;
 
 /* One exchange in flight. Its socket is a plain descriptor (APR's wrapper only serves the
  * pollset), closed here by hand: it may outlive the run as a kept connection. */
@@ -30,6 +36,8 @@ typedef struct papi_x {
     apr_size_t received;        /* answer bytes received on this connection */
     const papi_http_limits *limits;
     papi_http_parser *parser;
+    const char *refused;        /* why the listener check refused the target, or NULL */
+    int verify_passes;          /* PAPI_X_VERIFYING: passes that did not find the other end */
 } papi_x;
 
 /* One call of papi_exchange_run. */
@@ -40,6 +48,7 @@ typedef struct papi_run {
     char *buf;                  /* shared: exchanges are served one at a time */
     apr_time_t start;
     int active;
+    int verifying;              /* exchanges in PAPI_X_VERIFYING */
 } papi_run;
 
 static void papi_exchange_clear(papi_exchange *x)
@@ -93,6 +102,8 @@ static const char *papi_x_doing(apr_pool_t *p, const papi_x *t)
     switch (t->phase) {
     case PAPI_X_CONNECTING:
         return apr_pstrcat(p, "connecting to ", papi_x_peer(t), NULL);
+    case PAPI_X_VERIFYING:
+        return apr_pstrcat(p, "checking who took the connection to ", papi_x_peer(t), NULL);
     case PAPI_X_SENDING:
         return "sending the request";
     default:
@@ -120,6 +131,8 @@ static void papi_x_end(papi_run *run, papi_x *t, int keep)
 {
     if (t->phase == PAPI_X_DONE)
         return;
+    if (t->phase == PAPI_X_VERIFYING)
+        run->verifying--;
     if (t->x->request)
         explicit_bzero(t->x->request, t->x->request_len);
     if (keep) {
@@ -221,12 +234,20 @@ static void papi_x_adopt(papi_run *run, papi_x *t, int fd)
 
 static void papi_x_send(papi_run *run, papi_x *t);
 
-/* Connected: on AF_UNIX, only the owner or root may receive the request (and its credential). */
+/* Connected: on AF_UNIX, only the owner or root may receive the request (and its credential); on
+ * TCP with check_tcp_owner, the other end is looked up first (papi_run_verify). */
 static void papi_x_connected(papi_run *run, papi_x *t)
 {
     uid_t peer = 0;
     apr_status_t rv;
 
+    if (!t->x->unix_path && t->x->check_tcp_owner) {
+        papi_x_unpoll(run, t);
+        t->phase = PAPI_X_VERIFYING;
+        t->verify_passes = 0;
+        run->verifying++;
+        return;
+    }
     if (t->x->unix_path) {
         if ((rv = papi_fd_peer_uid(t->fd, &peer)) != APR_SUCCESS) {
             papi_x_fail(run, t, rv);
@@ -408,6 +429,7 @@ static void papi_x_ready(papi_run *run, papi_x *t)
     case PAPI_X_READING:
         papi_x_read(run, t);
         break;
+    case PAPI_X_VERIFYING:      /* not polled: papi_run_verify moves it on */
     case PAPI_X_DONE:
         break;
     }
@@ -440,9 +462,99 @@ static void papi_run_fail_all(papi_run *run, papi_x *ts, int n, apr_status_t rv)
             papi_x_fail(run, &ts[i], rv);
 }
 
+/* The TCP target of x as an IPv4 address; 0 when it is not one. */
+static int papi_x_ipv4(const papi_exchange *x, struct in_addr *ip)
+{
+    return inet_pton(AF_INET, x->ip ? x->ip : "127.0.0.1", ip) == 1;
+}
+
+/* Whether t's new connection is to be checked for its owner. */
+static int papi_x_owner_checked(const papi_x *t)
+{
+    return !t->x->unix_path && t->x->check_tcp_owner && t->x->reuse_fd < 0;
+}
+
+/* Before any connection is made: the listener of every checked target, in one pass over the
+ * socket tables; a target refused here is never connected to. */
+static void papi_run_check_listeners(papi_run *run, papi_x *ts, int n)
+{
+    papi_tcp_check *checks = apr_pcalloc(run->scratch, (apr_size_t)(n + 1) * sizeof(*checks));
+    int *of = apr_pcalloc(run->scratch, (apr_size_t)(n + 1) * sizeof(*of));
+    int i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!papi_x_owner_checked(&ts[i]))
+            continue;
+        if (!papi_x_ipv4(ts[i].x, &checks[k].ip)) {
+            ts[i].refused = "the owner of a listener is checked on IPv4 addresses only";
+            continue;
+        }
+        checks[k].port = ts[i].x->port;
+        checks[k].owner = ts[i].x->owner;
+        of[k++] = i;
+    }
+    if (!k)
+        return;
+    papi_tcp_check_listeners(run->p, ts[of[0]].x->tcp_tables, checks, k);
+    for (i = 0; i < k; i++)
+        ts[of[i]].refused = checks[i].why;
+}
+
+/* Our end of t's connection into c. */
+static int papi_x_local_end(papi_x *t, papi_tcp_check *c)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+
+    if (getsockname(t->fd, (struct sockaddr *)&a, &len) != 0 || a.sin_family != AF_INET
+        || !papi_x_ipv4(t->x, &c->ip))
+        return 0;
+    c->local_ip = a.sin_addr;
+    c->local_port = ntohs(a.sin_port);
+    c->port = t->x->port;
+    c->owner = t->x->owner;
+    return 1;
+}
+
+/* The exchanges connected and waiting for their other end to be checked, in one pass over the
+ * socket tables: each is then sent, refused, or looked for again in the next pass. */
+static void papi_run_verify(papi_run *run, papi_x *ts, int n)
+{
+    papi_tcp_check *checks = apr_pcalloc(run->scratch, (apr_size_t)(n + 1) * sizeof(*checks));
+    int *of = apr_pcalloc(run->scratch, (apr_size_t)(n + 1) * sizeof(*of));
+    int i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ts[i].phase != PAPI_X_VERIFYING)
+            continue;
+        if (papi_x_local_end(&ts[i], &checks[k]))
+            of[k++] = i;
+        else
+            papi_x_fail(run, &ts[i], APR_FROM_OS_ERROR(errno));
+    }
+    if (!k)
+        return;
+    papi_tcp_check_peers(run->p, ts[of[0]].x->tcp_tables, checks, k);
+    for (i = 0; i < k; i++) {
+        papi_x *t = &ts[of[i]];
+        if (checks[i].why)
+            papi_x_fail_with(run, t, 502, checks[i].why);
+        else if (checks[i].found) {
+            run->verifying--;
+            t->phase = PAPI_X_SENDING;
+            papi_x_send(run, t);
+        }
+        else if (++t->verify_passes >= PAPI_VERIFY_PASSES)
+            papi_x_fail_with(run, t, 502, apr_pstrcat(run->p, "the other end of the connection to ",
+                                                      papi_x_peer(t), " is not in Linux's socket "
+                                                      "tables: its owner is unknown, nothing is "
+                                                      "sent", NULL));
+    }
+}
+
 void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
 {
-    papi_run run = { p, NULL, NULL, NULL, apr_time_now(), 0 };
+    papi_run run = { p, NULL, NULL, NULL, apr_time_now(), 0, 0 };
     papi_x *ts;
     apr_status_t rv;
     int i;
@@ -457,7 +569,16 @@ void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
     for (i = 0; i < n; i++) {
         ts[i].x = &xs[i];
         ts[i].fd = -1;
-        if (rv == APR_SUCCESS)
+    }
+    if (rv == APR_SUCCESS)
+        papi_run_check_listeners(&run, ts, n);
+    for (i = 0; i < n; i++) {
+        if (rv == APR_SUCCESS && ts[i].refused) {
+            run.active++;
+            xs[i].kept_fd = -1;
+            papi_x_fail_with(&run, &ts[i], 502, ts[i].refused);
+        }
+        else if (rv == APR_SUCCESS)
             papi_x_start(&run, &ts[i]);
         else {
             if (xs[i].reuse_fd >= 0)
@@ -469,11 +590,17 @@ void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
         }
     }
     while (run.active > 0) {
-        apr_interval_time_t wait = papi_run_expire(&run, ts, n);
+        apr_interval_time_t wait;
         const apr_pollfd_t *ready;
         apr_int32_t got = 0;
+        if (run.verifying)
+            papi_run_verify(&run, ts, n);
+        wait = papi_run_expire(&run, ts, n);
         if (run.active == 0)
             break;
+        /* An other end not in the tables yet is looked for again in a moment. */
+        if (run.verifying && wait > 1000)
+            wait = 1000;
         rv = apr_pollset_poll(run.pollset, wait, &got, &ready);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv) && !APR_STATUS_IS_EINTR(rv)) {
             papi_run_fail_all(&run, ts, n, rv);

@@ -13,8 +13,9 @@ typedef struct papi_probe {
     const papi_view *view;          /* its instance */
     const papi_pool_group *group;
     const papi_pool_process *proc;
-    const char *unreachable;        /* why it was not probed (no HTTP socket the module reaches,
-                                     * no connect password), or NULL */
+    const char *unreachable;        /* why it was not probed (not alive and enabled, no HTTP
+                                     * socket the module reaches, no uid or connect password),
+                                     * or NULL */
     int status;                     /* the process's HTTP status; 0 when it gave none */
     int healthy;                    /* answered 2xx or 3xx by its deadline */
     apr_interval_time_t latency;    /* until its answer or failure */
@@ -22,7 +23,9 @@ typedef struct papi_probe {
 } papi_probe;
 
 /* Probes the processes of every read pool in views (read with secrets=true), all answered by
- * deadline: one papi_probe each, in pool order. */
+ * deadline: one papi_probe each, in pool order. Only processes alive and enabled are contacted,
+ * and each only once its listener is checked to be its app group's user's (papi_direct_require_
+ * owner). */
 apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
                                       const char *path, apr_time_t deadline,
                                       const papi_http_limits *limits);

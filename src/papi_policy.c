@@ -65,12 +65,15 @@ void papi_policy_decide(papi_access mode, const char *method, const char *core_p
         papi_refuse_with(v, 403, "secrets=... is not available in read-only mode");
 }
 
-void papi_policy_direct(papi_access mode, const char *method, papi_verdict *v)
+void papi_policy_direct(papi_access mode, const char *method, int has_body, papi_verdict *v)
 {
     int read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
 
     memset(v, 0, sizeof(*v));
     v->write = !read;
+    if (read && has_body && mode != PAPI_ACCESS_FULL)
+        papi_refuse_with(v, 403, "this API is read-only (PassengerApiAccess readonly): a GET or "
+                                 "HEAD to a process carries no body");
     if (read)
         return;
     if (mode != PAPI_ACCESS_FULL)
@@ -93,14 +96,21 @@ static int papi_is_json(const char *content_type)
     return *content_type == '\0' || *content_type == ';';
 }
 
+const char *papi_policy_foreign(const char *origin, const char *fetch_site,
+                                const papi_own_names *own)
+{
+    if (origin && !papi_origin_is_own(own, origin))
+        return "a request from another origin is refused (Origin is not one of this server's "
+               "names, scheme and port)";
+    if (fetch_site && strcasecmp(fetch_site, "same-origin") && strcasecmp(fetch_site, "none"))
+        return "a request from another site is refused (Sec-Fetch-Site)";
+    return NULL;
+}
+
 const char *papi_policy_forgery(const char *method, const char *content_type, const char *origin,
-                                const char *fetch_site, const char *own_origin)
+                                const char *fetch_site, const papi_own_names *own)
 {
     if ((!strcmp(method, "POST") || !strcmp(method, "PUT")) && !papi_is_json(content_type))
         return "a write needs Content-Type: application/json";
-    if (origin && strcasecmp(origin, own_origin))
-        return "a write from another origin is refused";
-    if (fetch_site && strcasecmp(fetch_site, "same-origin") && strcasecmp(fetch_site, "none"))
-        return "a write from another site is refused";
-    return NULL;
+    return papi_policy_foreign(origin, fetch_site, own);
 }

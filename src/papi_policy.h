@@ -4,6 +4,7 @@
 #define PAPI_POLICY_H
 
 #include "papi_cred.h"
+#include "papi_host.h"
 
 typedef enum { PAPI_ACCESS_READONLY = 0, PAPI_ACCESS_FULL = 1 } papi_access;
 
@@ -23,16 +24,23 @@ void papi_policy_decide(papi_access mode, const char *method, const char *core_p
                         const char *query, papi_verdict *v);
 
 /* Decides on method to a request sent straight to an application process: GET and HEAD in
- * read-only mode; also POST, PUT and DELETE in full mode (a write: the forgery rule applies). */
-void papi_policy_direct(papi_access mode, const char *method, papi_verdict *v);
+ * read-only mode, without a body (a body is what a read has no use for); also POST, PUT and
+ * DELETE in full mode (a write: the forgery rule applies). */
+void papi_policy_direct(papi_access mode, const char *method, int has_body, papi_verdict *v);
+
+/* Why a request must be refused as one another site's page made the browser send, or NULL: an
+ * Origin header, when present, must be one of this server's own (own: its names, scheme and
+ * ports; never the request's Host, which such a page controls by pointing its name here), and a
+ * Sec-Fetch-Site header, when present, must say same-origin or none. origin and fetch_site are
+ * the request's headers, NULL if absent. */
+const char *papi_policy_foreign(const char *origin, const char *fetch_site,
+                                const papi_own_names *own);
 
 /* Why a write must be refused as one a web page could have made the browser send, or NULL.
  * A write needs Content-Type: application/json when it is a POST or PUT (no HTML form can send
- * that, and a script on another origin cannot without a CORS preflight nobody answers), and an
- * Origin or Sec-Fetch-Site header, when present, must say the request comes from this origin.
- * origin, fetch_site and content_type are the request's headers (NULL if absent); own_origin is
- * scheme://host[:port] as the client addressed this server. */
+ * that, and a script on another origin cannot without a CORS preflight nobody answers), and must
+ * not come from another site (papi_policy_foreign). */
 const char *papi_policy_forgery(const char *method, const char *content_type, const char *origin,
-                                const char *fetch_site, const char *own_origin);
+                                const char *fetch_site, const papi_own_names *own);
 
 #endif

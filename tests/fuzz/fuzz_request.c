@@ -7,14 +7,18 @@
  *      and rebuilding it again changes nothing.
  *   2  papi_policy_decide, NUL-separated method, path and query, in both access modes: read-only
  *      mode lets through only GET and HEAD to readable endpoints, scrubbed, with ro_admin.
- *   3  papi_policy_forgery, NUL-separated method, content type, origin, fetch site and own origin
- *      (bits 2-4 of the first byte: content type, origin, fetch site absent): a POST or PUT
- *      without Content-Type application/json is refused. */
+ *   3  papi_policy_forgery, NUL-separated method, content type, origin, fetch site and the
+ *      server's name (bits 2-4 of the first byte: content type, origin, fetch site absent): a POST
+ *      or PUT without Content-Type application/json is refused, and so is one whose Origin is not
+ *      the server's; with bit 5 set instead, the whole rest is a Host header's value
+ *      (papi_host_parse, papi_host_error, papi_origin_is_own, papi_host_name_error): only the
+ *      server's own names pass. */
 #include <string.h>
 #include <strings.h>
 
 #include "papi_direct.h"
 #include "papi_fuzz.h"
+#include "papi_host.h"
 #include "papi_policy.h"
 #include "papi_request.h"
 
@@ -178,14 +182,56 @@ static int is_json_type(const char *ct)
     return n == 16 && !strncasecmp(ct, "application/json", 16);
 }
 
+/* The server the policy and host checks are asked about: named part (the input's), reached on
+ * 127.0.0.1:8642 over http. */
+static papi_own_names own_server(const char *name)
+{
+    papi_own_names own = { name, NULL, NULL, NULL, "127.0.0.1", "http", { 8642, 0 } };
+
+    return own;
+}
+
 static void check_forgery(unsigned int flags, const char *const *part)
 {
     const char *method = part[0], *ct = (flags & 4) ? NULL : part[1];
     const char *origin = (flags & 8) ? NULL : part[2], *site = (flags & 16) ? NULL : part[3];
-    const char *why = papi_policy_forgery(method, ct, origin, site, part[4]);
+    papi_own_names own = own_server(part[4]);
+    const char *why = papi_policy_forgery(method, ct, origin, site, &own);
 
     if (why == NULL && (!strcmp(method, "POST") || !strcmp(method, "PUT")))
         CHECK(is_json_type(ct));
+    if (why == NULL && origin)
+        CHECK(!strncasecmp(origin, "http://", 7));
+}
+
+/* Is h[0..n) name, ignoring case? */
+static int names(const char *h, size_t n, const char *name)
+{
+    return n == strlen(name) && !strncasecmp(h, name, n);
+}
+
+static void check_host(apr_pool_t *p, const char *s, size_t n)
+{
+    papi_own_names own = own_server("admin.example");
+    papi_host_port hp;
+    int parsed = papi_host_parse(s, n, &hp);
+
+    if (parsed) {
+        CHECK(hp.host >= s && hp.host + hp.len <= s + n && hp.len > 0);
+        CHECK(hp.ipv6 || !memchr(hp.host, ':', hp.len));
+        CHECK(!memchr(hp.host, '/', hp.len) && !memchr(hp.host, '@', hp.len));
+    }
+    /* Only these three names are the server's (s is NUL-terminated at n: a NUL inside ends it
+     * for the string functions, as it would in a header). */
+    if (papi_host_error(p, &own, s) == NULL && strlen(s) == n) {
+        CHECK(parsed);
+        CHECK(names(hp.host, hp.len, "admin.example") || names(hp.host, hp.len, "localhost")
+              || names(hp.host, hp.len, "127.0.0.1"));
+    }
+    if (papi_origin_is_own(&own, s))
+        CHECK(!strncasecmp(s, "http://", 7));
+    if (!papi_host_name_error(s))
+        CHECK(!strchr(s, '*') && !strchr(s, '/'));
 }
 
 /* Splits s (len bytes, NUL-terminated at len) at NULs into n strings; missing ones are "". */
@@ -251,6 +297,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_decide(p, part[0], part[1], part[2]);
         break;
     default:
+        if (data[0] & 32) {
+            check_host(p, s, n);
+            break;
+        }
         split(s, n, part, 5);
         check_forgery(data[0], part);
         break;

@@ -51,6 +51,52 @@ static void http_socket_must_be_loopback_tcp(void **state)
     assert_non_null(strstr(papi_direct_socket(p, process(p, 7, NULL, NULL), &x), "no socket"));
 }
 
+/* Only a process alive and enabled is contacted; the reason names what pool.xml says. */
+static void only_alive_and_enabled_processes_are_contacted(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_pool_process *proc = process(p, 7, "http", "tcp://127.0.0.1:39543");
+    static const char *const states[][2] = { { "ALIVE", "DETACHED" }, { "ALIVE", "DISABLED" },
+                                             { "ALIVE", "DISABLING" }, { "SHUTDOWN_TRIGGERED",
+                                             "ENABLED" }, { "DEAD", "ENABLED" }, { NULL, NULL } };
+    size_t i;
+
+    proc->life_status = "ALIVE";
+    proc->enabled = "ENABLED";
+    assert_null(papi_direct_contact_error(p, proc));
+    for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        const char *why;
+        proc->life_status = states[i][0];
+        proc->enabled = states[i][1];
+        why = papi_direct_contact_error(p, proc);
+        assert_non_null(why);
+        assert_non_null(strstr(why, states[i][0] ? states[i][0] : "(not given)"));
+        assert_non_null(strstr(why, "only a process that is ALIVE and ENABLED is contacted"));
+    }
+}
+
+/* The listener must be the group's user's: pool.xml's uid, or no request at all. */
+static void the_group_uid_must_be_known(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_pool_group g = { 0 };
+    papi_exchange x;
+
+    assert_null(papi_direct_socket(p, process(p, 7, "http", "tcp://127.0.0.1:39543"), &x));
+    assert_int_equal(x.check_tcp_owner, 0);
+    g.uid = 65534;
+    assert_null(papi_direct_require_owner(p, &g, &x));
+    assert_int_equal(x.check_tcp_owner, 1);
+    assert_int_equal(x.owner, 65534);
+    g.uid = PAPI_POOL_NONE;
+    assert_non_null(strstr(papi_direct_require_owner(p, &g, &x), "gives no uid for the app group "
+                                                                 "of process 7"));
+    g.uid = -1;
+    assert_non_null(papi_direct_require_owner(p, &g, &x));
+    g.uid = 4294967295LL;
+    assert_non_null(papi_direct_require_owner(p, &g, &x));
+}
+
 static void targets(void **state)
 {
     assert_null(papi_direct_target_error("/"));
@@ -178,6 +224,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(http_socket_must_be_loopback_tcp),
+        PAPI_TEST(only_alive_and_enabled_processes_are_contacted),
+        PAPI_TEST(the_group_uid_must_be_known),
         PAPI_TEST(targets),
         PAPI_TEST(request_text_and_headers),
         PAPI_TEST(password_never_comes_back),

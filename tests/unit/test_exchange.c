@@ -301,6 +301,38 @@ static void wrong_listener_gets_nothing(void **state)
     papi_fx_remove(p, dir);
 }
 
+/* A TCP listener of another user (a port a process left behind, bound by someone else) gets no
+ * connection and no byte with check_tcp_owner, while the owner's own listener in the same run
+ * answers; without the check both would have been sent the request. */
+static void tcp_listener_of_another_user_gets_nothing(void **state)
+{
+    apr_pool_t *p = *state;
+    uid_t other = getuid() == 0 ? 65534 : getuid();
+    fake_spec good = { FAKE_ANSWER, 0, "{}", 0, 0 }, impostor = { FAKE_ANSWER, 0, "{}", 0, other };
+    fake f[2] = { fake_start(p, NULL, NULL, good), fake_start(p, NULL, NULL, impostor) };
+    papi_exchange xs[2];
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        to_fake(p, &xs[i], &f[i], apr_time_now() + apr_time_from_sec(5));
+        xs[i].peer = "process 7";
+        xs[i].check_tcp_owner = 1;
+        xs[i].owner = getuid() == 0 ? 12345 : getuid() + 1;
+    }
+    xs[0].owner = getuid();
+    papi_exchange_run(p, xs, 2);
+    kill(f[1].pid, SIGKILL);   /* so the report pipe closes even though nothing came */
+    assert_answered(&xs[0]);
+    assert_int_equal(xs[1].res.failure, 502);
+    assert_non_null(strstr(xs[1].res.error, apr_psprintf(p, "the listener on 127.0.0.1:%u belongs "
+                                                         "to uid %lu", (unsigned)f[1].port,
+                                                         (unsigned long)other)));
+    assert_string_equal(received(p, &f[1]), "");
+    assert_true(all_zero(xs[1].request, xs[1].request_len));
+    for (i = 0; i < 2; i++)
+        fake_stop(&f[i]);
+}
+
 /* Refused (Unix and TCP), garbage, a close before any answer, an answer too large, a bad
  * address, a deadline already passed: each a failure of its own, all in one run. */
 static void failures_stay_with_their_exchange(void **state)
@@ -578,6 +610,7 @@ int main(void)
         PAPI_TEST(many_at_once_cost_one_deadline),
         PAPI_TEST(tcp_target_and_head),
         PAPI_TEST(wrong_listener_gets_nothing),
+        PAPI_TEST(tcp_listener_of_another_user_gets_nothing),
         PAPI_TEST(failures_stay_with_their_exchange),
         PAPI_TEST(large_requests_are_sent_as_the_socket_drains),
         PAPI_TEST(kept_connection_carries_the_next_request),

@@ -69,10 +69,12 @@ static void full_forwards_writes_with_admin(void **state)
 
 static void forgery_rule(void **state)
 {
-    const char *own = "http://127.0.0.1:8642";
+    papi_own_names names = { "localhost", NULL, NULL, NULL, "127.0.0.1", "http", { 8642, 0 } };
+    const papi_own_names *own = &names;
 
     assert_null(papi_policy_forgery("POST", "application/json", NULL, NULL, own));
-    assert_null(papi_policy_forgery("POST", "Application/JSON; charset=utf-8", own, "same-origin", own));
+    assert_null(papi_policy_forgery("POST", "Application/JSON; charset=utf-8",
+                                    "http://127.0.0.1:8642", "same-origin", own));
     assert_null(papi_policy_forgery("DELETE", NULL, NULL, NULL, own));
     assert_null(papi_policy_forgery("PUT", "application/json", NULL, "none", own));
     /* What an HTML form can send. */
@@ -94,19 +96,25 @@ static void direct_requests_to_processes(void **state)
 {
     papi_verdict v;
 
-    papi_policy_direct(PAPI_ACCESS_READONLY, "GET", &v);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "GET", 0, &v);
     assert_int_equal(v.status, 0);
     assert_false(v.write);
-    papi_policy_direct(PAPI_ACCESS_READONLY, "HEAD", &v);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "HEAD", 0, &v);
     assert_int_equal(v.status, 0);
-    papi_policy_direct(PAPI_ACCESS_READONLY, "POST", &v);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "POST", 0, &v);
     assert_int_equal(v.status, 403);
-    papi_policy_direct(PAPI_ACCESS_READONLY, "OPTIONS", &v);
+    papi_policy_direct(PAPI_ACCESS_READONLY, "OPTIONS", 0, &v);
     assert_int_equal(v.status, 403);
-    papi_policy_direct(PAPI_ACCESS_FULL, "DELETE", &v);
+    /* A read in read-only mode carries nothing for the process to act on. */
+    papi_policy_direct(PAPI_ACCESS_READONLY, "GET", 1, &v);
+    assert_int_equal(v.status, 403);
+    assert_non_null(strstr(v.why, "no body"));
+    papi_policy_direct(PAPI_ACCESS_FULL, "GET", 1, &v);
+    assert_int_equal(v.status, 0);
+    papi_policy_direct(PAPI_ACCESS_FULL, "DELETE", 0, &v);
     assert_int_equal(v.status, 0);
     assert_true(v.write);
-    papi_policy_direct(PAPI_ACCESS_FULL, "PATCH", &v);
+    papi_policy_direct(PAPI_ACCESS_FULL, "PATCH", 0, &v);
     assert_int_equal(v.status, 405);
 }
 
