@@ -14,7 +14,8 @@
 /* Up to this many exchanges, poll(2) beats creating an epoll instance for one call. */
 #define PAPI_POLL_MAX 64
 
-typedef enum { PAPI_X_CONNECTING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE } papi_x_phase;
+typedef enum { PAPI_X_CONNECTING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE, PAPI_X_QUEUED }
+    papi_x_phase;
 
 /* One exchange in flight. Its socket is a plain descriptor (APR's wrapper only serves the
  * pollset), closed here by hand: it may outlive the run as a kept connection. */
@@ -409,6 +410,7 @@ static void papi_x_ready(papi_run *run, papi_x *t)
         papi_x_read(run, t);
         break;
     case PAPI_X_DONE:
+    case PAPI_X_QUEUED:
         break;
     }
 }
@@ -421,7 +423,7 @@ static apr_interval_time_t papi_run_expire(papi_run *run, papi_x *ts, int n)
     int i;
 
     for (i = 0; i < n; i++) {
-        if (ts[i].phase == PAPI_X_DONE)
+        if (ts[i].phase == PAPI_X_DONE || ts[i].phase == PAPI_X_QUEUED)
             continue;
         if (ts[i].x->deadline <= now)
             papi_x_fail(run, &ts[i], APR_TIMEUP);
@@ -436,51 +438,82 @@ static void papi_run_fail_all(papi_run *run, papi_x *ts, int n, apr_status_t rv)
     int i;
 
     for (i = 0; i < n; i++)
-        if (ts[i].phase != PAPI_X_DONE)
+        if (ts[i].phase != PAPI_X_DONE && ts[i].phase != PAPI_X_QUEUED)
             papi_x_fail(run, &ts[i], rv);
 }
 
-void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
+/* Starts queued exchanges while fewer than at_once are in flight; returns the next queued one. */
+static int papi_run_start_queued(papi_run *run, papi_x *ts, int n, int next, int at_once)
+{
+    while (next < n && run->active < at_once)
+        papi_x_start(run, &ts[next++]);
+    return next;
+}
+
+/* An exchange that cannot run (no pollset): failed without a connection. */
+static void papi_x_cannot_run(papi_run *run, papi_x *t, apr_status_t rv)
+{
+    if (t->x->reuse_fd >= 0)
+        close(t->x->reuse_fd);
+    t->x->reuse_fd = -1;
+    t->x->kept_fd = -1;
+    t->phase = PAPI_X_CONNECTING;
+    run->active++;
+    papi_x_fail(run, t, rv);
+}
+
+void papi_exchange_run_some(apr_pool_t *p, papi_exchange *xs, int n, int at_once)
 {
     papi_run run = { p, NULL, NULL, NULL, apr_time_now(), 0 };
     papi_x *ts;
     apr_status_t rv;
-    int i;
+    int i, next = 0;
 
     if (n <= 0)
         return;
+    if (at_once <= 0 || at_once > n)
+        at_once = n;
     apr_pool_create(&run.scratch, p);
     run.buf = apr_palloc(run.scratch, PAPI_RECV_CHUNK);
     ts = apr_pcalloc(run.scratch, n * sizeof(*ts));
-    rv = apr_pollset_create_ex(&run.pollset, (apr_uint32_t)n, run.scratch, 0,
-                               n <= PAPI_POLL_MAX ? APR_POLLSET_POLL : APR_POLLSET_DEFAULT);
+    rv = apr_pollset_create_ex(&run.pollset, (apr_uint32_t)at_once, run.scratch, 0,
+                               at_once <= PAPI_POLL_MAX ? APR_POLLSET_POLL : APR_POLLSET_DEFAULT);
     for (i = 0; i < n; i++) {
         ts[i].x = &xs[i];
         ts[i].fd = -1;
-        if (rv == APR_SUCCESS)
-            papi_x_start(&run, &ts[i]);
-        else {
-            if (xs[i].reuse_fd >= 0)
-                close(xs[i].reuse_fd);
-            xs[i].reuse_fd = -1;
-            xs[i].kept_fd = -1;
-            run.active++;
-            papi_x_fail(&run, &ts[i], rv);
-        }
+        ts[i].phase = PAPI_X_QUEUED;
+        if (rv != APR_SUCCESS)
+            papi_x_cannot_run(&run, &ts[i], rv);
     }
-    while (run.active > 0) {
-        apr_interval_time_t wait = papi_run_expire(&run, ts, n);
+    if (rv != APR_SUCCESS)
+        next = n;
+    for (;;) {
+        apr_interval_time_t wait;
         const apr_pollfd_t *ready;
         apr_int32_t got = 0;
-        if (run.active == 0)
+
+        /* Those queued start as others end, each still by its own deadline. */
+        next = papi_run_start_queued(&run, ts, n, next, at_once);
+        wait = papi_run_expire(&run, ts, n);
+        if (run.active == 0) {
+            if (next < n)
+                continue;
             break;
+        }
         rv = apr_pollset_poll(run.pollset, wait, &got, &ready);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv) && !APR_STATUS_IS_EINTR(rv)) {
             papi_run_fail_all(&run, ts, n, rv);
+            for (; next < n; next++)
+                papi_x_cannot_run(&run, &ts[next], rv);
             break;
         }
         for (i = 0; i < got; i++)
             papi_x_ready(&run, ready[i].client_data);
     }
     apr_pool_destroy(run.scratch);
+}
+
+void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
+{
+    papi_exchange_run_some(p, xs, n, n);
 }
