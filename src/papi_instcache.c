@@ -559,6 +559,21 @@ static papi_instance *papi_cached_instance(papi_instcache *c, apr_pool_t *p, con
     return inst;
 }
 
+/* One scan's cache, trust and time, for papi_inspect_cached. */
+typedef struct papi_scan_ctx {
+    papi_instcache *c;
+    const papi_trust *trust;
+    apr_time_t now;
+} papi_scan_ctx;
+
+static papi_instance *papi_inspect_cached(apr_pool_t *p, const char *registry, const char *dirname,
+                                          void *baton)
+{
+    papi_scan_ctx *scan = baton;
+
+    return papi_cached_instance(scan->c, p, registry, dirname, scan->trust, scan->now);
+}
+
 apr_array_header_t *papi_instcache_scan(papi_instcache *c, apr_pool_t *p,
                                         const apr_array_header_t *registries,
                                         const papi_trust *trust, apr_array_header_t *notes,
@@ -566,7 +581,8 @@ apr_array_header_t *papi_instcache_scan(papi_instcache *c, apr_pool_t *p,
 {
     apr_array_header_t *out;
     apr_time_t now = apr_time_now();
-    int i, j;
+    papi_scan_ctx scan = { c, trust, now };
+    int i;
 
     if (!c)
         return papi_registry_scan(p, registries, trust, notes, warnings);
@@ -574,16 +590,10 @@ apr_array_header_t *papi_instcache_scan(papi_instcache *c, apr_pool_t *p,
     for (i = 0; i < registries->nelts; i++) {
         const char *dir = APR_ARRAY_IDX(registries, i, const char *), *why;
         papi_registry_listing *l = papi_cached_listing(c, p, dir, trust, now, notes);
-        apr_array_header_t *inspected;
 
         if (!l)
             continue;
-        inspected = apr_array_make(p, l->inspect->nelts + 1, sizeof(papi_instance *));
-        for (j = 0; j < l->inspect->nelts; j++)
-            APR_ARRAY_PUSH(inspected, papi_instance *) =
-                papi_cached_instance(c, p, dir, APR_ARRAY_IDX(l->inspect, j, const char *), trust,
-                                     now);
-        papi_registry_add(p, out, dir, l, inspected);
+        papi_registry_add(p, out, dir, l, papi_inspect_cached, &scan);
         if (warnings && (why = papi_overflow_once(c, p, dir, l)) != NULL)
             APR_ARRAY_PUSH(warnings, const char *) = why;
     }

@@ -720,9 +720,16 @@ static papi_instance *papi_registry_summary(apr_pool_t *p, const char *registry,
 }
 
 void papi_registry_add(apr_pool_t *p, apr_array_header_t *out, const char *registry,
-                       const papi_registry_listing *l, const apr_array_header_t *inspected)
+                       const papi_registry_listing *l, papi_inspect_fn *inspect, void *baton)
 {
+    apr_array_header_t *inspected = apr_array_make(p, l->inspect->nelts + 1,
+                                                   sizeof(papi_instance *));
     int i = 0, j = 0;
+
+    for (i = 0; i < l->inspect->nelts; i++)
+        APR_ARRAY_PUSH(inspected, papi_instance *) =
+            inspect(p, registry, APR_ARRAY_IDX(l->inspect, i, const char *), baton);
+    i = 0;
 
     /* Both are in name order: merged. */
     while (i < inspected->nelts || j < l->refused->nelts) {
@@ -755,25 +762,26 @@ const char *papi_registry_overflow(apr_pool_t *p, const char *registry,
                         l->more_refused, l->more_trusted);
 }
 
+static papi_instance *papi_inspect_plain(apr_pool_t *p, const char *registry, const char *dirname,
+                                         void *trust)
+{
+    return papi_instance_inspect(p, registry, dirname, trust);
+}
+
 apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *registries,
                                        const papi_trust *trust, apr_array_header_t *notes,
                                        apr_array_header_t *warnings)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(papi_instance *));
-    int i, j;
+    int i;
 
     for (i = 0; i < registries->nelts; i++) {
         const char *registry = APR_ARRAY_IDX(registries, i, const char *), *why;
         papi_registry_listing *l = papi_registry_list(p, registry, trust, notes);
-        apr_array_header_t *inspected;
 
         if (!l)
             continue;
-        inspected = apr_array_make(p, l->inspect->nelts + 1, sizeof(papi_instance *));
-        for (j = 0; j < l->inspect->nelts; j++)
-            APR_ARRAY_PUSH(inspected, papi_instance *) =
-                papi_instance_inspect(p, registry, APR_ARRAY_IDX(l->inspect, j, const char *), trust);
-        papi_registry_add(p, out, registry, l, inspected);
+        papi_registry_add(p, out, registry, l, papi_inspect_plain, (void *)trust);
         if (warnings && (why = papi_registry_overflow(p, registry, l)) != NULL)
             APR_ARRAY_PUSH(warnings, const char *) = why;
     }

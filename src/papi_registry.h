@@ -109,11 +109,16 @@ typedef struct papi_registry_listing {
 papi_registry_listing *papi_registry_list(apr_pool_t *p, const char *registry,
                                           const papi_trust *trust, apr_array_header_t *notes);
 
-/* A registry's entries for an answer, appended to out: inspected (papi_instance *, the
- * classifications of listing->inspect, in the same order) and listing->refused in name order, then
- * the registry's summary entry when the listing left candidates out. */
+/* How a scan classifies one candidate to inspect (papi_instance_inspect, or the cache's). */
+typedef papi_instance *papi_inspect_fn(apr_pool_t *p, const char *registry, const char *dirname,
+                                       void *baton);
+
+/* A registry's entries for an answer, appended to out: listing->inspect classified by inspect,
+ * and listing->refused, in name order, then the registry's summary entry when the listing left
+ * candidates out. */
 void papi_registry_add(apr_pool_t *p, apr_array_header_t *out, const char *registry,
-                       const papi_registry_listing *listing, const apr_array_header_t *inspected);
+                       const papi_registry_listing *listing, papi_inspect_fn *inspect,
+                       void *baton);
 
 /* The warning for a registry whose listing left candidates out, or NULL. */
 const char *papi_registry_overflow(apr_pool_t *p, const char *registry,
