@@ -711,18 +711,23 @@ static apr_array_header_t *papi_request_registries(request_rec *r, const papi_di
 /* Every candidate instance this request may see; NULL with *why for a bad registry header. */
 static apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char **why)
 {
-    apr_array_header_t *dirs = papi_request_registries(r, c, why), *notes, *found;
+    apr_array_header_t *dirs = papi_request_registries(r, c, why), *notes, *warnings, *found;
     papi_trust trust;
     int i;
 
     if (!dirs)
         return NULL;
     notes = apr_array_make(r->pool, 2, sizeof(const char *));
+    warnings = apr_array_make(r->pool, 1, sizeof(const char *));
     trust = papi_trust_of(r->pool, c);
-    found = papi_instcache_scan(papi_cache, r->pool, dirs, &trust, notes);
+    found = papi_instcache_scan(papi_cache, r->pool, dirs, &trust, notes, warnings);
     for (i = 0; i < notes->nelts; i++)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(021) "%s",
                       APR_ARRAY_IDX(notes, i, const char *));
+    /* A registry beyond the bound: once per child (the cache says when), never per request. */
+    for (i = 0; i < warnings->nelts; i++)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(060) "%s",
+                      APR_ARRAY_IDX(warnings, i, const char *));
     return found;
 }
 

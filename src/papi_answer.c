@@ -11,9 +11,28 @@ static int papi_dump_to_buf(const char *data, size_t size, void *baton)
     return 0;
 }
 
+/* A registry's entries beyond the bound, as one element of the same shape: its instance_dir.path
+ * is the registry's, its state "omitted", with the counts. */
+static void papi_answer_summary(papi_buf *b, const papi_instance *inst)
+{
+    papi_buf_puts(b, "{\"instance_dir\":{\"path\":");
+    papi_json_cstr(b, inst->path);
+    papi_buf_printf(b, "},\"state\":\"omitted\",\"omitted\":%d,\"untrusted\":%d,"
+                       "\"not_inspected\":%d,\"reason\":",
+                    inst->more_untrusted + inst->more_uninspected, inst->more_untrusted,
+                    inst->more_uninspected);
+    papi_json_cstr(b, inst->reason);
+    papi_buf_putc(b, '}');
+}
+
 void papi_answer_instance(papi_buf *b, const papi_instance *inst)
 {
     json_t *props = inst->properties, *obj, *dir;
+
+    if (papi_instance_is_summary(inst)) {
+        papi_answer_summary(b, inst);
+        return;
+    }
 
     /* A copy, so the instance's own properties stay as read; unknown keys are kept as they are. */
     obj = json_is_object(props) ? json_copy(props) : json_object();

@@ -16,7 +16,9 @@ void papi_answer_instance(papi_buf *b, const papi_instance *inst);
 void papi_answer_element(papi_buf *b, apr_pool_t *p, const papi_instance *inst,
                          const papi_core_result *res);
 
-/* A JSON array of every candidate instance. */
+/* A JSON array of every candidate instance; a registry's summary entry (papi_instance_is_summary)
+ * is {"instance_dir": {"path": registry}, "state": "omitted", "omitted", "untrusted",
+ * "not_inspected", "reason"}. */
 void papi_answer_instances(papi_buf *b, const apr_array_header_t *instances);
 
 /* {"status": N, "error": "..."}: the module's own error answers. */

@@ -49,28 +49,24 @@ static const char *papi_password_error(const char *pw, apr_size_t len)
     return NULL;
 }
 
-const char *papi_cred_read(apr_pool_t *p, const char *registry, const char *dirname, uid_t owner,
-                           papi_cred_level level, const char **password)
+const char *papi_cred_read(apr_pool_t *p, const papi_instance *inst, papi_cred_level level,
+                           const char **password)
 {
     /* In a root-owned directory only root creates files, and Passenger may chown them to its
      * default user; anywhere else the file must be the directory owner's own. */
-    papi_fs_rules rules = { owner == 0 ? PAPI_FS_ANY_OWNER : owner, 0077, 1, PAPI_PASSWORD_MAX };
+    papi_fs_rules rules = { inst->owner == 0 ? PAPI_FS_ANY_OWNER : inst->owner, 0077, 1,
+                            PAPI_PASSWORD_MAX };
     const char *file = papi_cred_files[level], *why;
     char *data;
     apr_size_t len;
-    uid_t dir_owner;
-    int regfd = open(registry, O_RDONLY | O_DIRECTORY | O_CLOEXEC), dirfd;
+    /* The very directory that was inspected (device, inode and owner), not whatever has its
+     * name by now. */
+    int dirfd = papi_instance_reopen(inst);
 
-    if (regfd < 0)
-        return "the registry directory cannot be opened";
-    dirfd = papi_fs_open_dir(regfd, dirname);
-    close(regfd);
     if (dirfd < 0)
-        return "the instance directory cannot be opened";
-    if (papi_fs_type(dirfd, ".", &dir_owner) != S_IFDIR || dir_owner != owner) {
-        close(dirfd);
-        return "the instance directory changed owner";
-    }
+        return errno == ESTALE ? "the instance directory was replaced or changed owner since it was "
+                                 "inspected"
+                               : "the instance directory cannot be opened";
     why = papi_fs_read(p, dirfd, file, &rules, &data, &len);
     close(dirfd);
     if (why)
@@ -112,7 +108,7 @@ const char *papi_cred_answer(apr_pool_t *p, const papi_cred_config *cfg, const c
     inst = papi_instance_inspect(p, registry, dirname, &cfg->trust);
     if (inst->state != PAPI_INST_GOOD)
         return apr_pstrcat(p, "NO instance is ", papi_inst_state_name(inst->state), NULL);
-    if ((why = papi_cred_read(p, registry, dirname, inst->owner, level, &password)) != NULL)
+    if ((why = papi_cred_read(p, inst, level, &password)) != NULL)
         return apr_pstrcat(p, "NO ", why, NULL);
     return apr_pstrcat(p, "OK ", password, NULL);
 }

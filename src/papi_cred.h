@@ -25,10 +25,10 @@ const char *papi_cred_user(papi_cred_level level);
  * linger in a long-lived child's freed memory. */
 void papi_cred_wipe_later(apr_pool_t *p, const char *secret);
 
-/* Reads the password of the instance registry/dirname itself: the directory must still be owned
- * by owner. Returns NULL, or why not. */
-const char *papi_cred_read(apr_pool_t *p, const char *registry, const char *dirname, uid_t owner,
-                           papi_cred_level level, const char **password);
+/* Reads the password of inst (as inspected) itself: its directory must still be the one inspected,
+ * the same device, inode and owner. Returns NULL, or why not. */
+const char *papi_cred_read(apr_pool_t *p, const papi_instance *inst, papi_cred_level level,
+                           const char **password);
 
 /* ---- the helper ---- */
 

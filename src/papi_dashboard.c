@@ -363,7 +363,8 @@ static void count_views(papi_dash *d, const apr_array_header_t *views)
     for (i = 0; i < views->nelts; i++) {
         const papi_view *v = view_at(views, i);
 
-        d->candidates++;
+        d->candidates += papi_instance_is_summary(v->inst)
+                         ? v->inst->more_untrusted + v->inst->more_uninspected : 1;
         if (v->inst->state == PAPI_INST_GOOD)
             d->good++;
         if (!view_has_pool(v))
@@ -627,10 +628,53 @@ static void put_instance(const papi_dash *d, const papi_view *v)
     papi_buf_puts(b, "</section>\n");
 }
 
+/* One row of the other candidates: its directory, its state as a tag, and why. */
+static void put_other_row(const papi_dash *d, const char *dir, const char *tag_class,
+                          const char *state, const char *reason)
+{
+    papi_buf *b = d->b;
+
+    papi_buf_puts(b, "<tr>");
+    start_cell(b, "Directory", "path wide");
+    put_text(b, dir);
+    papi_buf_puts(b, "</td>");
+    start_cell(b, "State", NULL);
+    papi_buf_printf(b, "<span class=\"tag %s\">", tag_class);
+    put_word(b, d->p, state);
+    papi_buf_puts(b, "</span></td>");
+    start_cell(b, "Reason", "wide");
+    put_text(b, reason);
+    papi_buf_puts(b, "</td></tr>\n");
+}
+
+/* A registry's untrusted entries and those beyond the bound, as counts: anyone can fill a shared
+ * registry with them, and a page listing each would be as large as they are many. */
+static void put_registry_counts(const papi_dash *d, const char *registry, int untrusted,
+                                int uninspected)
+{
+    if (untrusted)
+        put_other_row(d, apr_psprintf(d->p, "%s: %d %s", registry ? registry : "", untrusted,
+                                      untrusted == 1 ? "entry" : "entries"), "bad", "untrusted",
+                      "of an untrusted owner, a symbolic link or a mount point: never read; "
+                      "instances.json gives each one's reason");
+    if (uninspected)
+        put_other_row(d, apr_psprintf(d->p, "%s: %d %s", registry ? registry : "", uninspected,
+                                      uninspected == 1 ? "entry" : "entries"), "warn",
+                      "not inspected", apr_psprintf(d->p, "of trusted owners, beyond the %d "
+                                                    "looked into per registry directory",
+                                                    PAPI_REGISTRY_BOUND));
+}
+
+static int same_registry(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
 static void put_others(const papi_dash *d, const apr_array_header_t *views)
 {
     papi_buf *b = d->b;
-    int i;
+    const char *registry = NULL;
+    int i, untrusted = 0, uninspected = 0;
 
     papi_buf_puts(b, "<section class=\"card\">\n<div class=\"head\"><h2>Other instance directories"
                      "</h2></div>\n<p class=\"note\">Found in the registry directories but not "
@@ -642,19 +686,22 @@ static void put_others(const papi_dash *d, const apr_array_header_t *views)
 
         if (inst->state == PAPI_INST_GOOD)
             continue;
-        papi_buf_puts(b, "<tr>");
-        start_cell(b, "Directory", "path wide");
-        put_text(b, inst->path);
-        papi_buf_puts(b, "</td>");
-        start_cell(b, "State", NULL);
-        papi_buf_printf(b, "<span class=\"tag %s\">", inst->state == PAPI_INST_UNTRUSTED ? "bad"
-                                                                                         : "warn");
-        put_word(b, d->p, papi_inst_state_name(inst->state));
-        papi_buf_puts(b, "</span></td>");
-        start_cell(b, "Reason", "wide");
-        put_text(b, inst->reason);
-        papi_buf_puts(b, "</td></tr>\n");
+        /* Views come registry by registry: each one's counts follow its own rows. */
+        if (!same_registry(registry, inst->registry)) {
+            put_registry_counts(d, registry, untrusted, uninspected);
+            registry = inst->registry;
+            untrusted = uninspected = 0;
+        }
+        if (papi_instance_is_summary(inst)) {
+            untrusted += inst->more_untrusted;
+            uninspected += inst->more_uninspected;
+        }
+        else if (inst->state == PAPI_INST_UNTRUSTED)
+            untrusted++;
+        else
+            put_other_row(d, inst->path, "warn", papi_inst_state_name(inst->state), inst->reason);
     }
+    put_registry_counts(d, registry, untrusted, uninspected);
     papi_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
 }
 

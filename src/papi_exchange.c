@@ -19,7 +19,7 @@
 #define PAPI_VERIFY_PASSES 5
 
 typedef enum {
-    PAPI_X_CONNECTING, PAPI_X_VERIFYING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE
+    PAPI_X_CONNECTING, PAPI_X_VERIFYING, PAPI_X_SENDING, PAPI_X_READING, PAPI_X_DONE, PAPI_X_QUEUED
 } papi_x_phase;
 
 /* One exchange in flight. Its socket is a plain descriptor (APR's wrapper only serves the
@@ -431,6 +431,7 @@ static void papi_x_ready(papi_run *run, papi_x *t)
         break;
     case PAPI_X_VERIFYING:      /* not polled: papi_run_verify moves it on */
     case PAPI_X_DONE:
+    case PAPI_X_QUEUED:
         break;
     }
 }
@@ -443,7 +444,7 @@ static apr_interval_time_t papi_run_expire(papi_run *run, papi_x *ts, int n)
     int i;
 
     for (i = 0; i < n; i++) {
-        if (ts[i].phase == PAPI_X_DONE)
+        if (ts[i].phase == PAPI_X_DONE || ts[i].phase == PAPI_X_QUEUED)
             continue;
         if (ts[i].x->deadline <= now)
             papi_x_fail(run, &ts[i], APR_TIMEUP);
@@ -458,7 +459,7 @@ static void papi_run_fail_all(papi_run *run, papi_x *ts, int n, apr_status_t rv)
     int i;
 
     for (i = 0; i < n; i++)
-        if (ts[i].phase != PAPI_X_DONE)
+        if (ts[i].phase != PAPI_X_DONE && ts[i].phase != PAPI_X_QUEUED)
             papi_x_fail(run, &ts[i], rv);
 }
 
@@ -552,62 +553,90 @@ static void papi_run_verify(papi_run *run, papi_x *ts, int n)
     }
 }
 
-void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
+/* Starts queued exchanges while fewer than at_once are in flight; returns the next queued one. */
+static int papi_run_start_queued(papi_run *run, papi_x *ts, int n, int next, int at_once)
+{
+    for (; next < n && run->active < at_once; next++)
+        if (ts[next].phase == PAPI_X_QUEUED)
+            papi_x_start(run, &ts[next]);
+    return next;
+}
+
+/* An exchange that fails before it starts (no pollset: rv; a listener refused: why): it never
+ * connects. */
+static void papi_x_fail_unstarted(papi_run *run, papi_x *t, apr_status_t rv, const char *why)
+{
+    if (t->x->reuse_fd >= 0)
+        close(t->x->reuse_fd);
+    t->x->reuse_fd = -1;
+    t->x->kept_fd = -1;
+    t->phase = PAPI_X_CONNECTING;
+    run->active++;
+    if (why)
+        papi_x_fail_with(run, t, 502, why);
+    else
+        papi_x_fail(run, t, rv);
+}
+
+void papi_exchange_run_some(apr_pool_t *p, papi_exchange *xs, int n, int at_once)
 {
     papi_run run = { p, NULL, NULL, NULL, apr_time_now(), 0, 0 };
     papi_x *ts;
     apr_status_t rv;
-    int i;
+    int i, next = 0;
 
     if (n <= 0)
         return;
+    if (at_once <= 0 || at_once > n)
+        at_once = n;
     apr_pool_create(&run.scratch, p);
     run.buf = apr_palloc(run.scratch, PAPI_RECV_CHUNK);
     ts = apr_pcalloc(run.scratch, n * sizeof(*ts));
-    rv = apr_pollset_create_ex(&run.pollset, (apr_uint32_t)n, run.scratch, 0,
-                               n <= PAPI_POLL_MAX ? APR_POLLSET_POLL : APR_POLLSET_DEFAULT);
+    rv = apr_pollset_create_ex(&run.pollset, (apr_uint32_t)at_once, run.scratch, 0,
+                               at_once <= PAPI_POLL_MAX ? APR_POLLSET_POLL : APR_POLLSET_DEFAULT);
     for (i = 0; i < n; i++) {
         ts[i].x = &xs[i];
         ts[i].fd = -1;
+        ts[i].phase = PAPI_X_QUEUED;
     }
     if (rv == APR_SUCCESS)
         papi_run_check_listeners(&run, ts, n);
-    for (i = 0; i < n; i++) {
-        if (rv == APR_SUCCESS && ts[i].refused) {
-            run.active++;
-            xs[i].kept_fd = -1;
-            papi_x_fail_with(&run, &ts[i], 502, ts[i].refused);
-        }
-        else if (rv == APR_SUCCESS)
-            papi_x_start(&run, &ts[i]);
-        else {
-            if (xs[i].reuse_fd >= 0)
-                close(xs[i].reuse_fd);
-            xs[i].reuse_fd = -1;
-            xs[i].kept_fd = -1;
-            run.active++;
-            papi_x_fail(&run, &ts[i], rv);
-        }
-    }
-    while (run.active > 0) {
+    for (i = 0; i < n; i++)
+        if (rv != APR_SUCCESS || ts[i].refused)
+            papi_x_fail_unstarted(&run, &ts[i], rv, rv == APR_SUCCESS ? ts[i].refused : NULL);
+    for (;;) {
         apr_interval_time_t wait;
         const apr_pollfd_t *ready;
         apr_int32_t got = 0;
+
+        /* Those queued start as others end, each still by its own deadline. */
+        next = papi_run_start_queued(&run, ts, n, next, at_once);
         if (run.verifying)
             papi_run_verify(&run, ts, n);
         wait = papi_run_expire(&run, ts, n);
-        if (run.active == 0)
+        if (run.active == 0) {
+            if (next < n)
+                continue;
             break;
+        }
         /* An other end not in the tables yet is looked for again in a moment. */
         if (run.verifying && wait > 1000)
             wait = 1000;
         rv = apr_pollset_poll(run.pollset, wait, &got, &ready);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_TIMEUP(rv) && !APR_STATUS_IS_EINTR(rv)) {
             papi_run_fail_all(&run, ts, n, rv);
+            for (; next < n; next++)
+                if (ts[next].phase == PAPI_X_QUEUED)
+                    papi_x_fail_unstarted(&run, &ts[next], rv, NULL);
             break;
         }
         for (i = 0; i < got; i++)
             papi_x_ready(&run, ready[i].client_data);
     }
     apr_pool_destroy(run.scratch);
+}
+
+void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n)
+{
+    papi_exchange_run_some(p, xs, n, n);
 }

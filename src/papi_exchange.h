@@ -70,6 +70,11 @@ void papi_exchange_tcp(papi_exchange *x, const char *ip, apr_port_t port);
  * each socket is closed as soon as its exchange ends, unless it is handed back in kept_fd. */
 void papi_exchange_run(apr_pool_t *p, papi_exchange *xs, int n);
 
+/* papi_exchange_run with at most at_once exchanges in flight (connections open) at a time: the
+ * others wait in order for one to end, each still bound by its own deadline (one that passes
+ * while it waits fails with a 504 without connecting). */
+void papi_exchange_run_some(apr_pool_t *p, papi_exchange *xs, int n, int at_once);
+
 /* The uid of the process listening at the other end of a connected AF_UNIX socket. */
 apr_status_t papi_socket_peer_uid(apr_socket_t *sock, uid_t *uid);
 

@@ -21,7 +21,7 @@ static const char *papi_password_for(apr_pool_t *p, const papi_fanout_config *cf
     }
     *kept = 0;
     if (inst->owner == geteuid() || !cfg->helper_socket)
-        why = papi_cred_read(p, inst->registry, inst->dirname, inst->owner, cfg->level, password);
+        why = papi_cred_read(p, inst, cfg->level, password);
     else
         why = papi_cred_ask(p, cfg->helper_socket, cfg->level, inst->registry, inst->dirname,
                             deadline, password);
@@ -71,16 +71,23 @@ static const char *papi_call_key(apr_pool_t *p, const papi_fanout_config *cfg,
                         l->max_headers, req->method, req->path);
 }
 
-/* Everything before the call itself: the socket path, the credential (an earlier request's when
- * kept) and an idle connection for a request that may be sent twice, into an exchange x ready to
- * run. Returns 0 with the outcome set when the instance cannot be asked. */
+/* Everything before the call itself: the socket path (through the instance's agents.s as it was
+ * inspected), the credential (an earlier request's when kept) and an idle connection for a
+ * request that may be sent twice, into an exchange x ready to run. Returns 0 with the outcome set
+ * when the instance cannot be asked. */
 static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg, papi_ask *a,
                                const papi_core_request *req, papi_exchange *x)
 {
-    const char *socket_path = papi_instance_core_socket(p, a->inst), *why;
+    const char *why = NULL, *socket_path;
+    int agents_fd = papi_instcache_agents(cfg->cache, p, a->inst, &why);
     papi_core_request mine = *req;
 
-    if (!socket_path) {
+    if (agents_fd < 0) {
+        *a->res = (papi_core_result){ 502, apr_pstrcat(p, "the core socket cannot be reached: ", why,
+                                                       NULL), NULL };
+        return 0;
+    }
+    if (!(socket_path = papi_instance_core_socket(p, a->inst, agents_fd))) {
         *a->res = (papi_core_result){ 502, "the core socket path is too long for a Unix socket "
                                            "address", NULL };
         return 0;

@@ -53,7 +53,7 @@ apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *v
         xs[n].deadline = deadline;
         of[n++] = i;
     }
-    papi_exchange_run(p, xs, n);
+    papi_exchange_run_some(p, xs, n, PAPI_HEALTH_AT_ONCE);
     for (i = 0; i < n; i++) {
         papi_probe *probe = &APR_ARRAY_IDX(probes, of[i], papi_probe);
         const papi_core_result *res = &xs[i].res;

@@ -9,6 +9,11 @@
 #include "papi_probes.h"
 #include "papi_view.h"
 
+/* Processes probed at once at the most (connections open together): the pools' own caps bound
+ * how many processes there are, this bounds how many descriptors one request holds. Beyond it,
+ * probes wait for a free slot, each by the same deadline. */
+#define PAPI_HEALTH_AT_ONCE 64
+
 typedef struct papi_probe {
     const papi_view *view;          /* its instance */
     const papi_pool_group *group;
@@ -22,10 +27,10 @@ typedef struct papi_probe {
     const char *error;              /* why it is not healthy, or NULL */
 } papi_probe;
 
-/* Probes the processes of every read pool in views (read with secrets=true), all answered by
- * deadline: one papi_probe each, in pool order. Only processes alive and enabled are contacted,
- * and each only once its listener is checked to be its app group's user's (papi_direct_require_
- * owner). */
+/* Probes the processes of every read pool in views (read with secrets=true), PAPI_HEALTH_AT_ONCE
+ * at a time, all answered by deadline: one papi_probe each, in pool order. Only processes alive
+ * and enabled are contacted, and each only once its listener is checked to be its app group's
+ * user's (papi_direct_require_owner). */
 apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
                                       const char *path, apr_time_t deadline,
                                       const papi_http_limits *limits);

@@ -5,7 +5,9 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,13 +28,21 @@ typedef struct papi_stamp {
     struct timespec mtime, ctime;
 } papi_stamp;
 
-/* A registry directory's listing. */
+/* A registry directory's listing for one list of trusted owners (what is untrusted depends on
+ * it). Bounded whatever the directory holds (PAPI_REGISTRY_BOUND): what is left out is counted.
+ * What made an entry untrusted (its owner, type or device) cannot change without a change to the
+ * registry's own times but by root's hand (chown, mount): such an entry is listed afresh when
+ * anything in the registry changes next. */
 typedef struct papi_listing {
-    char *dir;                  /* the key */
+    char *key;                  /* dir and the trusted uids */
+    char *dir;
     papi_stamp stamp;           /* the directory when it was listed */
     int settled;                /* the stamp was old enough then to be trusted */
-    char **names;
+    char **names;               /* candidates to inspect */
     int count;
+    papi_instance *refused;     /* strings malloc'ed */
+    int n_refused;
+    int more_refused, more_trusted;
 } papi_listing;
 
 /* An instance directory. */
@@ -43,6 +53,8 @@ typedef struct papi_known {
     papi_stamp core_pid;        /* core.pid then */
     int core_pid_settled;
     int lock_fd;                /* its lock file, open for probing (good and stale), or -1 */
+    int agents_fd;              /* its agents.s (good), opened from the directory inspected, or
+                                 * -1: the core socket is reached through it */
     int trusted;                /* its owner was trusted by the configuration that classified it */
     papi_instance inst;         /* strings malloc'ed, properties referenced */
     char *password[2];          /* by papi_cred_level */
@@ -58,8 +70,10 @@ struct papi_instcache {
     int parked;                 /* the sweeper waits for a first idle connection */
     int stopping;
     apr_interval_time_t settle;
-    apr_hash_t *listings;       /* dir -> papi_listing */
+    apr_hash_t *listings;       /* key -> papi_listing */
     apr_hash_t *known;          /* path -> papi_known */
+    apr_hash_t *warned;         /* registries whose overflow this process has logged (keys
+                                 * malloc'ed, freed with the cache) */
 };
 
 /* ---- stamps ----------------------------------------------------------------------------------- */
@@ -134,36 +148,54 @@ static void papi_known_forget_secrets(papi_known *k)
     k->idle = 0;
 }
 
+/* An instance the cache keeps: its strings malloc'ed, its properties referenced. */
+static void papi_inst_release(papi_instance *inst)
+{
+    free((char *)inst->registry);
+    free((char *)inst->dirname);
+    free((char *)inst->path);
+    free((char *)inst->reason);
+    free((char *)inst->name);
+    if (inst->properties)
+        json_decref(inst->properties);
+    memset(inst, 0, sizeof(*inst));
+}
+
+static void papi_inst_keep(papi_instance *kept, const papi_instance *inst)
+{
+    *kept = *inst;
+    kept->registry = strdup(inst->registry);
+    kept->dirname = strdup(inst->dirname);
+    kept->path = strdup(inst->path);
+    kept->reason = papi_strdup_or_null(inst->reason);
+    kept->name = papi_strdup_or_null(inst->name);
+    if (kept->properties)
+        json_incref(kept->properties);
+}
+
 static void papi_known_clear_instance(papi_known *k)
 {
-    free((char *)k->inst.registry);
-    free((char *)k->inst.dirname);
-    free((char *)k->inst.path);
-    free((char *)k->inst.reason);
-    free((char *)k->inst.name);
-    if (k->inst.properties)
-        json_decref(k->inst.properties);
-    memset(&k->inst, 0, sizeof(k->inst));
+    papi_inst_release(&k->inst);
 }
 
 static void papi_known_set_instance(papi_known *k, const papi_instance *inst)
 {
     papi_known_clear_instance(k);
-    k->inst = *inst;
-    k->inst.registry = strdup(inst->registry);
-    k->inst.dirname = strdup(inst->dirname);
-    k->inst.path = strdup(inst->path);
-    k->inst.reason = papi_strdup_or_null(inst->reason);
-    k->inst.name = papi_strdup_or_null(inst->name);
-    if (k->inst.properties)
-        json_incref(k->inst.properties);
+    papi_inst_keep(&k->inst, inst);
+}
+
+static void papi_close_fd(int *fd)
+{
+    if (*fd >= 0)
+        close(*fd);
+    *fd = -1;
 }
 
 static void papi_known_drop(papi_instcache *c, papi_known *k)
 {
     apr_hash_set(c->known, k->path, APR_HASH_KEY_STRING, NULL);
-    if (k->lock_fd >= 0)
-        close(k->lock_fd);
+    papi_close_fd(&k->lock_fd);
+    papi_close_fd(&k->agents_fd);
     papi_known_forget_secrets(k);
     papi_known_clear_instance(k);
     free(k->path);
@@ -174,11 +206,15 @@ static void papi_listing_drop(papi_instcache *c, papi_listing *l)
 {
     int i;
 
-    apr_hash_set(c->listings, l->dir, APR_HASH_KEY_STRING, NULL);
+    apr_hash_set(c->listings, l->key, APR_HASH_KEY_STRING, NULL);
     for (i = 0; i < l->count; i++)
         free(l->names[i]);
+    for (i = 0; i < l->n_refused; i++)
+        papi_inst_release(&l->refused[i]);
     free(l->names);
+    free(l->refused);
     free(l->dir);
+    free(l->key);
     free(l);
 }
 
@@ -239,6 +275,7 @@ static void *APR_THREAD_FUNC papi_sweeper(apr_thread_t *thread, void *data)
 static apr_status_t papi_instcache_cleanup(void *data)
 {
     papi_instcache *c = data;
+    apr_hash_index_t *hi;
     apr_status_t rv;
 
     apr_thread_mutex_lock(c->mutex);
@@ -247,6 +284,8 @@ static apr_status_t papi_instcache_cleanup(void *data)
     apr_thread_mutex_unlock(c->mutex);
     apr_thread_join(&rv, c->sweeper);
     papi_instcache_clear(c);
+    for (hi = apr_hash_first(NULL, c->warned); hi; hi = apr_hash_next(hi))
+        free(apr_hash_this_val(hi));
     return APR_SUCCESS;
 }
 
@@ -258,6 +297,7 @@ papi_instcache *papi_instcache_create(apr_pool_t *p, apr_interval_time_t settle)
     c->parked = 1;
     c->listings = apr_hash_make(p);
     c->known = apr_hash_make(p);
+    c->warned = apr_hash_make(p);
     if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
         || apr_thread_cond_create(&c->wake, p) != APR_SUCCESS
         || apr_thread_create(&c->sweeper, NULL, papi_sweeper, c, p) != APR_SUCCESS)
@@ -285,8 +325,8 @@ static const char *papi_join(apr_pool_t *p, const char *dir, const char *name)
     return apr_pstrcat(p, dir, strcmp(dir, "/") ? "/" : "", name, NULL);
 }
 
-/* Forgets the instances of registry dir that are not in names (all of them when names is
- * NULL). */
+/* Forgets the instances of the old listing that are not to be inspected any more (all of them
+ * when names is NULL). */
 static void papi_forget_gone(apr_pool_t *p, papi_instcache *c, const papi_listing *old,
                              const apr_array_header_t *names)
 {
@@ -305,57 +345,113 @@ static void papi_forget_gone(apr_pool_t *p, papi_instcache *c, const papi_listin
     }
 }
 
-/* Replaces the listing of dir (names NULL: it could not be read). */
-static void papi_listing_store(apr_pool_t *p, papi_instcache *c, const char *dir,
-                               const papi_stamp *stamp, apr_time_t now,
-                               const apr_array_header_t *names)
+/* The key of dir's listing for trust. */
+static const char *papi_listing_key(apr_pool_t *p, const char *dir, const papi_trust *trust)
 {
-    papi_listing *l = apr_hash_get(c->listings, dir, APR_HASH_KEY_STRING);
+    const char *key = dir;
+    int i;
+
+    for (i = 0; i < trust->count; i++)
+        key = apr_psprintf(p, "%s%c%ld", key, i ? ',' : '\n', (long)trust->uids[i]);
+    return key;
+}
+
+/* Replaces the listing of key (fresh NULL: dir could not be read). */
+static void papi_listing_store(apr_pool_t *p, papi_instcache *c, const char *key, const char *dir,
+                               const papi_stamp *stamp, apr_time_t now,
+                               const papi_registry_listing *fresh)
+{
+    papi_listing *l = apr_hash_get(c->listings, key, APR_HASH_KEY_STRING);
     int i;
 
     if (l) {
-        papi_forget_gone(p, c, l, names);
+        papi_forget_gone(p, c, l, fresh ? fresh->inspect : NULL);
         papi_listing_drop(c, l);
     }
-    if (!names || !stamp->exists || apr_hash_count(c->listings) >= PAPI_MAX_LISTINGS)
+    if (!fresh || !stamp->exists || apr_hash_count(c->listings) >= PAPI_MAX_LISTINGS)
         return;
     l = calloc(1, sizeof(*l));
     if (!l)
         return;
+    l->key = strdup(key);
     l->dir = strdup(dir);
     l->stamp = *stamp;
     l->settled = papi_stamp_settled(c, stamp, now);
-    l->names = calloc((apr_size_t)names->nelts + 1, sizeof(char *));
-    for (i = 0; l->names && i < names->nelts; i++)
-        l->names[l->count++] = strdup(APR_ARRAY_IDX(names, i, const char *));
-    apr_hash_set(c->listings, l->dir, APR_HASH_KEY_STRING, l);
+    l->names = calloc((apr_size_t)fresh->inspect->nelts + 1, sizeof(char *));
+    for (i = 0; l->names && i < fresh->inspect->nelts; i++)
+        l->names[l->count++] = strdup(APR_ARRAY_IDX(fresh->inspect, i, const char *));
+    l->refused = calloc((apr_size_t)fresh->refused->nelts + 1, sizeof(papi_instance));
+    for (i = 0; l->refused && i < fresh->refused->nelts; i++)
+        papi_inst_keep(&l->refused[l->n_refused++], APR_ARRAY_IDX(fresh->refused, i, papi_instance *));
+    l->more_refused = fresh->more_refused;
+    l->more_trusted = fresh->more_trusted;
+    apr_hash_set(c->listings, l->key, APR_HASH_KEY_STRING, l);
 }
 
-/* The candidates in registry dir: from the cache while the directory is unchanged. */
-static apr_array_header_t *papi_cached_listing(papi_instcache *c, apr_pool_t *p, const char *dir,
-                                               apr_time_t now, apr_array_header_t *notes)
+static papi_instance *papi_instance_dup(apr_pool_t *p, const papi_instance *src);
+
+/* The request's own copy of a kept listing. */
+static papi_registry_listing *papi_listing_copy(apr_pool_t *p, const papi_listing *l)
 {
-    apr_array_header_t *names = NULL;
+    papi_registry_listing *out = apr_pcalloc(p, sizeof(*out));
+    int i;
+
+    out->inspect = apr_array_make(p, l->count + 1, sizeof(const char *));
+    for (i = 0; i < l->count; i++)
+        APR_ARRAY_PUSH(out->inspect, const char *) = apr_pstrdup(p, l->names[i]);
+    out->refused = apr_array_make(p, l->n_refused + 1, sizeof(papi_instance *));
+    for (i = 0; i < l->n_refused; i++)
+        APR_ARRAY_PUSH(out->refused, papi_instance *) = papi_instance_dup(p, &l->refused[i]);
+    out->more_refused = l->more_refused;
+    out->more_trusted = l->more_trusted;
+    return out;
+}
+
+/* What registry dir holds for trust: from the cache while the directory is unchanged. */
+static papi_registry_listing *papi_cached_listing(papi_instcache *c, apr_pool_t *p,
+                                                  const char *dir, const papi_trust *trust,
+                                                  apr_time_t now, apr_array_header_t *notes)
+{
+    const char *key = papi_listing_key(p, dir, trust);
+    papi_registry_listing *found = NULL;
     papi_listing *l;
     papi_stamp stamp;
-    int i;
 
     papi_stamp_of(dir, &stamp);
     apr_thread_mutex_lock(c->mutex);
-    l = apr_hash_get(c->listings, dir, APR_HASH_KEY_STRING);
-    if (l && l->settled && papi_stamp_same(&l->stamp, &stamp)) {
-        names = apr_array_make(p, l->count + 1, sizeof(const char *));
-        for (i = 0; i < l->count; i++)
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, l->names[i]);
+    l = apr_hash_get(c->listings, key, APR_HASH_KEY_STRING);
+    if (l && l->settled && papi_stamp_same(&l->stamp, &stamp))
+        found = papi_listing_copy(p, l);
+    apr_thread_mutex_unlock(c->mutex);
+    if (found)
+        return found;
+    found = papi_registry_list(p, dir, trust, notes);
+    apr_thread_mutex_lock(c->mutex);
+    papi_listing_store(p, c, key, dir, &stamp, now, found);
+    apr_thread_mutex_unlock(c->mutex);
+    return found;
+}
+
+/* The warning for a registry beyond the bound, the first time this process sees it only: one
+ * line per child, not one per request. */
+static const char *papi_overflow_once(papi_instcache *c, apr_pool_t *p, const char *dir,
+                                      const papi_registry_listing *l)
+{
+    const char *why = papi_registry_overflow(p, dir, l);
+    int first = 0;
+
+    if (!why)
+        return NULL;
+    apr_thread_mutex_lock(c->mutex);
+    if (!apr_hash_get(c->warned, dir, APR_HASH_KEY_STRING)
+        && apr_hash_count(c->warned) < PAPI_MAX_LISTINGS) {
+        char *key = strdup(dir);
+        if (key)
+            apr_hash_set(c->warned, key, APR_HASH_KEY_STRING, key);
+        first = 1;
     }
     apr_thread_mutex_unlock(c->mutex);
-    if (names)
-        return names;
-    names = papi_registry_list(p, dir, notes);
-    apr_thread_mutex_lock(c->mutex);
-    papi_listing_store(p, c, dir, &stamp, now, names);
-    apr_thread_mutex_unlock(c->mutex);
-    return names;
+    return first ? why : NULL;
 }
 
 /* The request's own copy of a remembered instance. */
@@ -376,10 +472,11 @@ static papi_instance *papi_instance_dup(apr_pool_t *p, const papi_instance *src)
 }
 
 /* Remembers inst, classified from a directory stamped dir (and core.pid stamped core_pid, both
- * taken before it was read), with its lock file open as lock_fd (given to the cache). */
+ * taken before it was read), with its lock file and its agents.s open as lock_fd and agents_fd
+ * (both given to the cache). */
 static void papi_known_store(papi_instcache *c, const papi_instance *inst, const papi_trust *trust,
                              const papi_stamp *dir, const papi_stamp *core_pid, int lock_fd,
-                             apr_time_t now)
+                             int agents_fd, apr_time_t now)
 {
     papi_known *k = apr_hash_get(c->known, inst->path, APR_HASH_KEY_STRING);
     /* The directory inspected must be the one stamped (a link is stamped as itself). */
@@ -396,16 +493,18 @@ static void papi_known_store(papi_instcache *c, const papi_instance *inst, const
              && (k = calloc(1, sizeof(*k))) != NULL) {
         k->path = strdup(inst->path);
         k->lock_fd = -1;
+        k->agents_fd = -1;
         apr_hash_set(c->known, k->path, APR_HASH_KEY_STRING, k);
     }
     if (!k) {
-        if (lock_fd >= 0)
-            close(lock_fd);
+        papi_close_fd(&lock_fd);
+        papi_close_fd(&agents_fd);
         return;
     }
-    if (k->lock_fd >= 0)
-        close(k->lock_fd);
+    papi_close_fd(&k->lock_fd);
+    papi_close_fd(&k->agents_fd);
     k->lock_fd = lock_fd;
+    k->agents_fd = agents_fd;
     papi_known_set_instance(k, inst);
     k->dir = *dir;
     k->dir_settled = papi_stamp_settled(c, dir, now);
@@ -425,7 +524,8 @@ static papi_instance *papi_cached_instance(papi_instcache *c, apr_pool_t *p, con
     papi_instance *inst = NULL;
     papi_stamp dir, core_pid, cached_pid;
     papi_known *k;
-    int pid_ok = 0, lock_fd = -1;
+    int pid_ok = 0, lock_fd = -1, agents_fd = -1;
+    const char *why;
 
     papi_stamp_of(path, &dir);
     apr_thread_mutex_lock(c->mutex);
@@ -451,31 +551,82 @@ static papi_instance *papi_cached_instance(papi_instcache *c, apr_pool_t *p, con
     inst = papi_instance_inspect(p, registry, dirname, trust);
     if (inst->state == PAPI_INST_GOOD || inst->state == PAPI_INST_STALE)
         lock_fd = papi_instance_lock_open(inst);
+    if (inst->state == PAPI_INST_GOOD)
+        agents_fd = papi_instance_agents_open(p, inst, &why);
     apr_thread_mutex_lock(c->mutex);
-    papi_known_store(c, inst, trust, &dir, &core_pid, lock_fd, now);
+    papi_known_store(c, inst, trust, &dir, &core_pid, lock_fd, agents_fd, now);
     apr_thread_mutex_unlock(c->mutex);
     return inst;
 }
 
+/* One scan's cache, trust and time, for papi_inspect_cached. */
+typedef struct papi_scan_ctx {
+    papi_instcache *c;
+    const papi_trust *trust;
+    apr_time_t now;
+} papi_scan_ctx;
+
+static papi_instance *papi_inspect_cached(apr_pool_t *p, const char *registry, const char *dirname,
+                                          void *baton)
+{
+    papi_scan_ctx *scan = baton;
+
+    return papi_cached_instance(scan->c, p, registry, dirname, scan->trust, scan->now);
+}
+
 apr_array_header_t *papi_instcache_scan(papi_instcache *c, apr_pool_t *p,
                                         const apr_array_header_t *registries,
-                                        const papi_trust *trust, apr_array_header_t *notes)
+                                        const papi_trust *trust, apr_array_header_t *notes,
+                                        apr_array_header_t *warnings)
 {
     apr_array_header_t *out;
     apr_time_t now = apr_time_now();
-    int i, j;
+    papi_scan_ctx scan = { c, trust, now };
+    int i;
 
     if (!c)
-        return papi_registry_scan(p, registries, trust, notes);
+        return papi_registry_scan(p, registries, trust, notes, warnings);
     out = apr_array_make(p, 4, sizeof(papi_instance *));
     for (i = 0; i < registries->nelts; i++) {
-        const char *dir = APR_ARRAY_IDX(registries, i, const char *);
-        apr_array_header_t *names = papi_cached_listing(c, p, dir, now, notes);
-        for (j = 0; names && j < names->nelts; j++)
-            APR_ARRAY_PUSH(out, papi_instance *) =
-                papi_cached_instance(c, p, dir, APR_ARRAY_IDX(names, j, const char *), trust, now);
+        const char *dir = APR_ARRAY_IDX(registries, i, const char *), *why;
+        papi_registry_listing *l = papi_cached_listing(c, p, dir, trust, now, notes);
+
+        if (!l)
+            continue;
+        papi_registry_add(p, out, dir, l, papi_inspect_cached, &scan);
+        if (warnings && (why = papi_overflow_once(c, p, dir, l)) != NULL)
+            APR_ARRAY_PUSH(warnings, const char *) = why;
     }
     return out;
+}
+
+/* ---- the core socket ---------------------------------------------------------------------------- */
+
+static apr_status_t papi_close_cleanup(void *data)
+{
+    close((int)(intptr_t)data);
+    return APR_SUCCESS;
+}
+
+int papi_instcache_agents(papi_instcache *c, apr_pool_t *p, const papi_instance *inst,
+                          const char **why)
+{
+    papi_known *k;
+    int fd = -1;
+
+    if (c) {
+        /* A copy: the kept one may be closed by another thread once the mutex is released. */
+        apr_thread_mutex_lock(c->mutex);
+        if ((k = papi_known_same(c, inst)) != NULL && k->agents_fd >= 0)
+            fd = fcntl(k->agents_fd, F_DUPFD_CLOEXEC, 0);
+        apr_thread_mutex_unlock(c->mutex);
+    }
+    if (fd < 0)
+        fd = papi_instance_agents_open(p, inst, why);
+    if (fd >= 0)
+        apr_pool_cleanup_register(p, (void *)(intptr_t)fd, papi_close_cleanup,
+                                  apr_pool_cleanup_null);
+    return fd;
 }
 
 /* ---- credentials -------------------------------------------------------------------------------- */

@@ -5,6 +5,8 @@
  *     a trace there is checked on every request: whether the watchdog still holds the lock, and
  *     core.pid (rewritten when the watchdog restarts the core);
  *   - its credential, per level, fetched once for the instance's identity;
+ *   - its agents.s, open, from the very directory inspected: the core socket is reached through
+ *     it, never through the instance's path again;
  *   - idle keep-alive connections to its core.
  * An instance whose directory is replaced, changes or disappears, or that stops being good, is
  * forgotten at once: its credentials wiped, its connections closed. Change times are trusted only
@@ -41,10 +43,18 @@ typedef struct papi_instcache papi_instcache;
 papi_instcache *papi_instcache_create(apr_pool_t *p, apr_interval_time_t settle);
 
 /* papi_registry_scan, from what the cache knows where that is still true. The instances are the
- * request's own copies (allocated from p). */
+ * request's own copies (allocated from p). A registry beyond the bound is warned about once per
+ * process. */
 apr_array_header_t *papi_instcache_scan(papi_instcache *c, apr_pool_t *p,
                                         const apr_array_header_t *registries,
-                                        const papi_trust *trust, apr_array_header_t *notes);
+                                        const papi_trust *trust, apr_array_header_t *notes,
+                                        apr_array_header_t *warnings);
+
+/* A descriptor of inst's agents.s (a good instance from papi_instcache_scan), closed when p is
+ * cleared: a copy of the one kept since its inspection, or else opened again from its directory
+ * if that is still the one inspected (papi_instance_agents_open). -1 with *why when neither. */
+int papi_instcache_agents(papi_instcache *c, apr_pool_t *p, const papi_instance *inst,
+                          const char **why);
 
 /* The credential kept for inst (a good instance from papi_instcache_scan) at level: a copy in p,
  * wiped when p is cleared; NULL when none is kept. */

@@ -356,15 +356,20 @@ static apr_array_header_t *metrics_instances(apr_pool_t *p, const apr_array_head
 static void write_scrape_families(papi_buf *b, const apr_array_header_t *views,
                                   const apr_array_header_t *insts, const papi_metrics_opts *opts)
 {
-    int i, errors = 0, per_state[PAPI_INST_UNTRUSTED + 1] = { 0 };
+    int i, errors = 0, uninspected = 0, per_state[PAPI_INST_UNTRUSTED + 1] = { 0 };
     papi_inst_state s;
 
     for (i = 0; i < insts->nelts; i++)
         errors += APR_ARRAY_IDX(insts, i, metrics_instance).view->status != 200;
     for (i = 0; i < views->nelts; i++) {
-        s = APR_ARRAY_IDX(views, i, papi_view).inst->state;
-        if (s >= PAPI_INST_GOOD && s <= PAPI_INST_UNTRUSTED)
-            per_state[s]++;
+        const papi_instance *inst = APR_ARRAY_IDX(views, i, papi_view).inst;
+        /* A registry's entries beyond the bound are counted, never shown one by one. */
+        if (papi_instance_is_summary(inst)) {
+            per_state[PAPI_INST_UNTRUSTED] += inst->more_untrusted;
+            uninspected += inst->more_uninspected;
+        }
+        else if (inst->state >= PAPI_INST_GOOD && inst->state <= PAPI_INST_UNTRUSTED)
+            per_state[inst->state]++;
     }
     put_family_header(b, "passenger_api_scrape_duration_seconds", "gauge",
                       "Time spent reading the instances for this scrape.");
@@ -379,6 +384,10 @@ static void write_scrape_families(papi_buf *b, const apr_array_header_t *views,
     for (s = PAPI_INST_GOOD; s <= PAPI_INST_UNTRUSTED; s++)
         papi_buf_printf(b, "passenger_api_instances{state=\"%s\"} %d\n", papi_inst_state_name(s),
                         per_state[s]);
+    put_family_header(b, "passenger_api_instances_not_inspected", "gauge",
+                      "Candidate directories of trusted owners beyond the per-registry bound, "
+                      "not inspected.");
+    papi_buf_printf(b, "passenger_api_instances_not_inspected %d\n", uninspected);
 }
 
 static void write_instance_families(papi_buf *b, const apr_array_header_t *insts)

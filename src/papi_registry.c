@@ -4,6 +4,7 @@
 #include <apr_fnmatch.h>
 #include <apr_file_info.h>
 #include <apr_strings.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -383,50 +384,117 @@ static void papi_classify(apr_pool_t *p, papi_instance *inst, int dirfd)
     inst->state = PAPI_INST_GOOD;
 }
 
-papi_instance *papi_instance_inspect(apr_pool_t *p, const char *registry, const char *dirname,
-                                     const papi_trust *trust)
+int papi_instance_is_summary(const papi_instance *inst)
+{
+    return inst->more_untrusted > 0 || inst->more_uninspected > 0;
+}
+
+/* Why a directory is untrusted before anything in it is read, as a kind: a listing classifies
+ * every entry of a registry and must not spend an allocation on each. */
+typedef enum { PAPI_DISTRUST_NONE, PAPI_DISTRUST_TYPE, PAPI_DISTRUST_DEVICE, PAPI_DISTRUST_OWNER }
+    papi_distrust_kind;
+
+static papi_distrust_kind papi_distrust_of(const struct stat *reg, const struct stat *dir,
+                                           const papi_trust *trust)
+{
+    if (!S_ISDIR(dir->st_mode))
+        return PAPI_DISTRUST_TYPE;
+    /* A mount point: whatever is mounted there (a user's FUSE file system) says who owns it. */
+    if (dir->st_dev != reg->st_dev)
+        return PAPI_DISTRUST_DEVICE;
+    if (!papi_trust_has(trust, dir->st_uid))
+        return PAPI_DISTRUST_OWNER;
+    return PAPI_DISTRUST_NONE;
+}
+
+static const char *papi_distrust_reason(apr_pool_t *p, papi_distrust_kind kind, uid_t owner)
+{
+    switch (kind) {
+    case PAPI_DISTRUST_TYPE:
+        return "not a directory (or a symbolic link)";
+    case PAPI_DISTRUST_DEVICE:
+        return "on another device than its registry directory (a mount point, whose file system "
+               "can claim any owner)";
+    case PAPI_DISTRUST_OWNER:
+        return apr_psprintf(p, "owned by uid %ld, which is not a trusted owner "
+                            "(PassengerApiTrustedOwner)", (long)owner);
+    default:
+        return NULL;
+    }
+}
+
+const char *papi_instance_distrust(apr_pool_t *p, const struct stat *reg, const struct stat *dir,
+                                   const papi_trust *trust)
+{
+    return papi_distrust_reason(p, papi_distrust_of(reg, dir, trust), dir->st_uid);
+}
+
+/* A candidate not classified yet (untrusted until it is). */
+static papi_instance *papi_instance_new(apr_pool_t *p, const char *registry, const char *dirname)
 {
     papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
-    struct stat st;
-    int regfd, dirfd;
 
     inst->registry = registry;
     inst->dirname = dirname;
     inst->path = apr_pstrcat(p, registry, strcmp(registry, "/") ? "/" : "", dirname, NULL);
     inst->core_pid = -1;
     inst->state = PAPI_INST_UNTRUSTED;
+    return inst;
+}
+
+papi_instance *papi_instance_inspect(apr_pool_t *p, const char *registry, const char *dirname,
+                                     const papi_trust *trust)
+{
+    papi_instance *inst = papi_instance_new(p, registry, dirname);
+    struct stat reg, st;
+    int regfd, dirfd;
 
     regfd = open(registry, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     dirfd = regfd < 0 ? -1 : papi_fs_open_dir(regfd, dirname);
-    if (regfd >= 0)
-        close(regfd);
     if (dirfd < 0) {
         inst->reason = errno == ELOOP || errno == ENOTDIR ? "not a directory (or a symbolic link)"
                        : "cannot be opened";
+        if (regfd >= 0)
+            close(regfd);
         return inst;
     }
-    if (fstat(dirfd, &st) != 0) {
+    if (fstat(regfd, &reg) != 0 || fstat(dirfd, &st) != 0) {
         inst->reason = "cannot be inspected";
     }
     else {
         inst->owner = st.st_uid;
         inst->dev = st.st_dev;
         inst->ino = st.st_ino;
-        if (!papi_trust_has(trust, st.st_uid))
-            inst->reason = apr_psprintf(p, "owned by uid %ld, which is not a trusted owner "
-                                        "(PassengerApiTrustedOwner)", (long)st.st_uid);
-        else if (st.st_mode & 0022)
+        inst->reason = papi_instance_distrust(p, &reg, &st, trust);
+        if (!inst->reason && (st.st_mode & 0022))
             inst->reason = "writable by group or others";
-        else
+        if (!inst->reason)
             papi_classify(p, inst, dirfd);
     }
     close(dirfd);
+    close(regfd);
     return inst;
+}
+
+int papi_instance_reopen(const papi_instance *inst)
+{
+    struct stat st;
+    int fd = open(inst->path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || st.st_dev != inst->dev || st.st_ino != inst->ino
+        || st.st_uid != inst->owner) {
+        close(fd);
+        errno = ESTALE;
+        return -1;
+    }
+    return fd;
 }
 
 int papi_instance_lock_open(const papi_instance *inst)
 {
-    int dirfd = open(inst->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), fd;
+    int dirfd = papi_instance_reopen(inst), fd;
 
     if (dirfd < 0)
         return -1;
@@ -435,55 +503,287 @@ int papi_instance_lock_open(const papi_instance *inst)
     return fd;
 }
 
-const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst)
+int papi_instance_agents_open(apr_pool_t *p, const papi_instance *inst, const char **why)
 {
-    const char *path = apr_pstrcat(p, inst->path, "/agents.s/core_api", NULL);
+    struct stat st;
+    int dirfd = papi_instance_reopen(inst), fd;
+
+    if (dirfd < 0) {
+        char err[120];
+        *why = errno == ESTALE ? "the instance directory was replaced after it was inspected"
+                               : apr_pstrcat(p, "the instance directory cannot be opened (",
+                                             apr_strerror(APR_FROM_OS_ERROR(errno), err,
+                                                          sizeof(err)), ")", NULL);
+        return -1;
+    }
+    fd = openat(dirfd, "agents.s", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(dirfd);
+    if (fd < 0) {
+        *why = "agents.s cannot be opened (missing, or not a directory)";
+        return -1;
+    }
+    if (fstat(fd, &st) != 0 || st.st_uid != inst->owner || (st.st_mode & 0022)) {
+        close(fd);
+        *why = "agents.s is not a directory of the instance's owner that only it can write";
+        return -1;
+    }
+    return fd;
+}
+
+/* Whether this process can reach a descriptor's file through /proc/self/fd (not where /proc is
+ * not mounted). Asked once: the answer does not change while the process lives. */
+static int papi_proc_fd_usable(void)
+{
+    static volatile int usable = -1;
+
+    if (usable < 0)
+        usable = access("/proc/self/fd", X_OK) == 0;
+    return usable;
+}
+
+const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst, int agents_fd)
+{
+    const char *path = agents_fd >= 0 && papi_proc_fd_usable()
+                       ? apr_psprintf(p, "/proc/self/fd/%d/core_api", agents_fd)
+                       : apr_pstrcat(p, inst->path, "/agents.s/core_api", NULL);
 
     return strlen(path) > PAPI_SUN_PATH_MAX ? NULL : path;
 }
 
 /* ---- a whole registry ------------------------------------------------------------------------- */
 
-apr_array_header_t *papi_registry_list(apr_pool_t *p, const char *registry,
-                                       apr_array_header_t *notes)
-{
-    apr_array_header_t *names = apr_array_make(p, 4, sizeof(const char *));
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    apr_status_t rv;
+/* A candidate of a trusted owner, while its registry is listed. */
+typedef struct papi_candidate {
+    const char *name;
+    uid_t uid;
+    struct timespec ctime;
+} papi_candidate;
 
-    if ((rv = apr_dir_open(&d, registry, p)) != APR_SUCCESS) {
-        if (notes) {
-            char err[120];
-            APR_ARRAY_PUSH(notes, const char *) = apr_psprintf(p, "registry directory %s: %s",
-                registry, apr_strerror(rv, err, sizeof(err)));
-        }
-        return NULL;
-    }
-    while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)) == APR_SUCCESS
-           || rv == APR_INCOMPLETE) {
-        /* Directories and links to anything (reported untrusted); plain files are not candidates. */
-        if ((fi.filetype == APR_DIR || fi.filetype == APR_LNK) && papi_instance_dirname_ok(fi.name))
-            APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, fi.name);
-    }
-    apr_dir_close(d);
+/* Owners in uid order (root first), each one's most recently changed directories first. */
+static int papi_cmp_candidate(const void *a, const void *b)
+{
+    const papi_candidate *x = a, *y = b;
+
+    if (x->uid != y->uid)
+        return x->uid < y->uid ? -1 : 1;
+    if (x->ctime.tv_sec != y->ctime.tv_sec)
+        return x->ctime.tv_sec > y->ctime.tv_sec ? -1 : 1;
+    if (x->ctime.tv_nsec != y->ctime.tv_nsec)
+        return x->ctime.tv_nsec > y->ctime.tv_nsec ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* The candidates to inspect, in name order. When trusted owners have more than the bound, each
+ * owner gets an equal share in turn, its most recently changed directories first (a running
+ * instance is younger than the stale ones a crash left): no trusted owner, such as the httpd
+ * User whose code others may get to run, can crowd out another's instances, least of all
+ * root's. */
+static apr_array_header_t *papi_pick_inspected(apr_pool_t *p, apr_array_header_t *cands)
+{
+    papi_candidate *c = (papi_candidate *)cands->elts;
+    int n = cands->nelts, want = n < PAPI_REGISTRY_BOUND ? n : PAPI_REGISTRY_BOUND;
+    int *start = apr_palloc(p, (n + 1) * sizeof(int)), owners = 0, round, i;
+    apr_array_header_t *names = apr_array_make(p, want + 1, sizeof(const char *));
+
+    qsort(c, n, sizeof(*c), papi_cmp_candidate);
+    for (i = 0; i < n; i++)
+        if (i == 0 || c[i].uid != c[i - 1].uid)
+            start[owners++] = i;
+    start[owners] = n;
+    for (round = 0; names->nelts < want; round++)
+        for (i = 0; i < owners && names->nelts < want; i++)
+            if (start[i] + round < start[i + 1])
+                APR_ARRAY_PUSH(names, const char *) = c[start[i] + round].name;
     qsort(names->elts, names->nelts, names->elt_size, papi_cmp_str);
     return names;
 }
 
+/* Where name would go among the refused entries kept (in name order), or -1 when the bound's
+ * worth of names before it are kept already. */
+static int papi_refused_slot(const apr_array_header_t *kept, const char *name)
+{
+    papi_instance *const *e = (papi_instance *const *)kept->elts;
+    int lo = 0, hi = kept->nelts;
+
+    if (kept->nelts == PAPI_REGISTRY_BOUND && strcmp(name, e[hi - 1]->dirname) > 0)
+        return -1;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(e[mid]->dirname, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Keeps inst at slot among the refused entries, the last one dropped when they are full. */
+static void papi_refused_keep(apr_array_header_t *kept, int slot, papi_instance *inst)
+{
+    int moved = kept->nelts < PAPI_REGISTRY_BOUND ? kept->nelts - slot : kept->nelts - 1 - slot;
+    papi_instance **e;
+
+    if (kept->nelts < PAPI_REGISTRY_BOUND)
+        apr_array_push(kept);
+    e = (papi_instance **)kept->elts;
+    memmove(&e[slot + 1], &e[slot], (apr_size_t)moved * sizeof(*e));
+    e[slot] = inst;
+}
+
+/* One entry of the registry: a candidate of a trusted owner, or refused (the first ones in name
+ * order kept with their reason, every one counted). */
+static void papi_list_entry(apr_pool_t *p, const char *registry, const struct stat *reg,
+                            const char *name, const struct stat *st, const papi_trust *trust,
+                            apr_array_header_t *cands, apr_array_header_t *refused, int *n_refused)
+{
+    papi_distrust_kind kind = papi_distrust_of(reg, st, trust);
+    papi_instance *inst;
+    int slot;
+
+    if (kind == PAPI_DISTRUST_NONE) {
+        papi_candidate *c = apr_array_push(cands);
+        c->name = apr_pstrdup(p, name);
+        c->uid = st->st_uid;
+        c->ctime = st->st_ctim;
+        return;
+    }
+    ++*n_refused;
+    if ((slot = papi_refused_slot(refused, name)) < 0)
+        return;
+    inst = papi_instance_new(p, registry, apr_pstrdup(p, name));
+    inst->owner = st->st_uid;
+    inst->dev = st->st_dev;
+    inst->ino = st->st_ino;
+    inst->reason = papi_distrust_reason(p, kind, st->st_uid);
+    papi_refused_keep(refused, slot, inst);
+}
+
+/* Every passenger.* entry is looked at (one fstatat: a root-owned instance must be found however
+ * many others there are, and readdir's order is no order), but only those of trusted owners on
+ * the registry's own device are kept as candidates to inspect, up to the bound; the untrusted
+ * ones are counted, and the first few in name order kept to be shown. */
+papi_registry_listing *papi_registry_list(apr_pool_t *p, const char *registry,
+                                          const papi_trust *trust, apr_array_header_t *notes)
+{
+    papi_registry_listing *l = apr_pcalloc(p, sizeof(*l));
+    apr_array_header_t *cands = apr_array_make(p, 4, sizeof(papi_candidate));
+    int fd = open(registry, O_RDONLY | O_DIRECTORY | O_CLOEXEC), n_refused = 0;
+    DIR *d = NULL;
+    struct dirent *de;
+    struct stat reg, st;
+
+    if (fd < 0 || fstat(fd, &reg) != 0 || !(d = fdopendir(fd))) {
+        char err[120];
+        if (notes)
+            APR_ARRAY_PUSH(notes, const char *) = apr_psprintf(p, "registry directory %s: %s",
+                registry, apr_strerror(APR_FROM_OS_ERROR(errno), err, sizeof(err)));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    l->refused = apr_array_make(p, 4, sizeof(papi_instance *));
+    while ((de = readdir(d)) != NULL) {
+        /* Directories and links to anything (reported untrusted); plain files are not candidates. */
+        if ((de->d_type != DT_DIR && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+            || !papi_instance_dirname_ok(de->d_name)
+            || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0
+            || !(S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode)))
+            continue;
+        papi_list_entry(p, registry, &reg, de->d_name, &st, trust, cands, l->refused, &n_refused);
+    }
+    closedir(d);
+    l->inspect = papi_pick_inspected(p, cands);
+    l->more_trusted = cands->nelts - l->inspect->nelts;
+    /* Inspected candidates first: what is left of the bound shows refused ones. */
+    if (l->refused->nelts > PAPI_REGISTRY_BOUND - l->inspect->nelts)
+        l->refused->nelts = PAPI_REGISTRY_BOUND - l->inspect->nelts;
+    l->more_refused = n_refused - l->refused->nelts;
+    return l;
+}
+
+static papi_instance *papi_registry_summary(apr_pool_t *p, const char *registry,
+                                            const papi_registry_listing *l)
+{
+    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+
+    inst->registry = registry;
+    inst->path = registry;
+    inst->state = PAPI_INST_UNTRUSTED;
+    inst->core_pid = -1;
+    inst->more_untrusted = l->more_refused;
+    inst->more_uninspected = l->more_trusted;
+    inst->reason = apr_psprintf(p, "%d more passenger.* entries in this registry directory, beyond "
+                                "the %d looked into: %d untrusted (owner, type or device), %d of "
+                                "trusted owners not inspected", l->more_refused + l->more_trusted,
+                                PAPI_REGISTRY_BOUND, l->more_refused, l->more_trusted);
+    return inst;
+}
+
+void papi_registry_add(apr_pool_t *p, apr_array_header_t *out, const char *registry,
+                       const papi_registry_listing *l, papi_inspect_fn *inspect, void *baton)
+{
+    apr_array_header_t *inspected = apr_array_make(p, l->inspect->nelts + 1,
+                                                   sizeof(papi_instance *));
+    int i = 0, j = 0;
+
+    for (i = 0; i < l->inspect->nelts; i++)
+        APR_ARRAY_PUSH(inspected, papi_instance *) =
+            inspect(p, registry, APR_ARRAY_IDX(l->inspect, i, const char *), baton);
+    i = 0;
+
+    /* Both are in name order: merged. */
+    while (i < inspected->nelts || j < l->refused->nelts) {
+        papi_instance *a = i < inspected->nelts ? APR_ARRAY_IDX(inspected, i, papi_instance *) : NULL;
+        papi_instance *b = j < l->refused->nelts ? APR_ARRAY_IDX(l->refused, j, papi_instance *)
+                                                 : NULL;
+        if (a && (!b || strcmp(a->dirname, b->dirname) < 0)) {
+            APR_ARRAY_PUSH(out, papi_instance *) = a;
+            i++;
+        }
+        else {
+            APR_ARRAY_PUSH(out, papi_instance *) = b;
+            j++;
+        }
+    }
+    if (l->more_refused || l->more_trusted)
+        APR_ARRAY_PUSH(out, papi_instance *) = papi_registry_summary(p, registry, l);
+}
+
+const char *papi_registry_overflow(apr_pool_t *p, const char *registry,
+                                   const papi_registry_listing *l)
+{
+    if (!l->more_refused && !l->more_trusted)
+        return NULL;
+    return apr_psprintf(p, "registry directory %s holds more passenger.* entries than the %d looked "
+                        "into: %d more of untrusted owners, links or mount points are only "
+                        "counted, %d more of trusted owners are not inspected (each owner's most "
+                        "recently changed ones are). Someone may be filling it: prefer a registry "
+                        "directory only root can write", registry, PAPI_REGISTRY_BOUND,
+                        l->more_refused, l->more_trusted);
+}
+
+static papi_instance *papi_inspect_plain(apr_pool_t *p, const char *registry, const char *dirname,
+                                         void *trust)
+{
+    return papi_instance_inspect(p, registry, dirname, trust);
+}
+
 apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *registries,
-                                       const papi_trust *trust, apr_array_header_t *notes)
+                                       const papi_trust *trust, apr_array_header_t *notes,
+                                       apr_array_header_t *warnings)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(papi_instance *));
     int i;
 
     for (i = 0; i < registries->nelts; i++) {
-        const char *registry = APR_ARRAY_IDX(registries, i, const char *);
-        apr_array_header_t *names = papi_registry_list(p, registry, notes);
-        int j;
-        for (j = 0; names && j < names->nelts; j++)
-            APR_ARRAY_PUSH(out, papi_instance *) =
-                papi_instance_inspect(p, registry, APR_ARRAY_IDX(names, j, const char *), trust);
+        const char *registry = APR_ARRAY_IDX(registries, i, const char *), *why;
+        papi_registry_listing *l = papi_registry_list(p, registry, trust, notes);
+
+        if (!l)
+            continue;
+        papi_registry_add(p, out, registry, l, papi_inspect_plain, (void *)trust);
+        if (warnings && (why = papi_registry_overflow(p, registry, l)) != NULL)
+            APR_ARRAY_PUSH(warnings, const char *) = why;
     }
     return out;
 }

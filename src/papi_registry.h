@@ -7,6 +7,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <jansson.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Longest AF_UNIX path (sun_path less its NUL), and the longest instance directory name we accept. */
@@ -14,6 +15,15 @@
 #define PAPI_INSTANCE_DIRNAME_MAX 42
 /* What an instance adds to its registry's path to reach the core socket, at the longest. */
 #define PAPI_CORE_SOCKET_SUFFIX_MAX (1 + PAPI_INSTANCE_DIRNAME_MAX + sizeof("/agents.s/core_api") - 1)
+
+/* How many entries of one registry directory are looked into, at the most: candidates of trusted
+ * owners inspected (opened, their files read, their lock probed), and entries shown one by one in
+ * instances.json. Anyone can fill a shared /tmp with passenger.* directories; beyond this bound
+ * they are counted, never read, so a local user cannot make every answer huge or slow. Listing
+ * the registry still looks at every passenger.* entry, but only with one fstatat each (type,
+ * device, owner): an entry of an untrusted owner is never opened, so it can never take a trusted
+ * instance's place within the bound (see papi_registry_list). */
+#define PAPI_REGISTRY_BOUND 64
 
 typedef enum {
     PAPI_INST_GOOD,
@@ -47,7 +57,16 @@ typedef struct papi_instance {
     json_t *properties;     /* properties.json as written (an object), or NULL; freed with the pool */
     const char *name;       /* properties' name, or NULL */
     long core_pid;          /* from core.pid, or -1 */
+    /* A summary entry (one of these > 0; dirname NULL, path its registry's, state untrusted so
+     * that it is never asked) stands for the candidates of its registry beyond
+     * PAPI_REGISTRY_BOUND: how many were untrusted, and how many of trusted owners were left
+     * uninspected. Both 0 for any other entry. */
+    int more_untrusted;
+    int more_uninspected;
 } papi_instance;
+
+/* inst stands for its registry's candidates beyond the bound, not for one directory. */
+int papi_instance_is_summary(const papi_instance *inst);
 
 const char *papi_inst_state_name(papi_inst_state state);
 
@@ -73,16 +92,52 @@ apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p);
 apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
                                          const char *narrow);
 
-/* The passenger.* candidates (directories and links) in one registry directory, sorted; NULL when
- * it cannot be read, with why appended to notes (const char *) when not NULL. */
-apr_array_header_t *papi_registry_list(apr_pool_t *p, const char *registry,
-                                       apr_array_header_t *notes);
+/* What listing one registry directory found, bounded whatever it holds. */
+typedef struct papi_registry_listing {
+    apr_array_header_t *inspect;    /* dirnames (const char *) of the candidates to inspect: real
+                                     * directories of trusted owners on the registry's device, at
+                                     * most PAPI_REGISTRY_BOUND, in name order */
+    apr_array_header_t *refused;    /* papi_instance *: candidates untrusted from what fstatat
+                                     * shows, in name order, as many as the bound leaves room for */
+    int more_refused;               /* untrusted candidates beyond those */
+    int more_trusted;               /* candidates of trusted owners beyond the bound */
+} papi_registry_listing;
 
-/* Every passenger.* candidate in the registry directories, in registry order then name order.
- * Problems with a registry directory itself (missing, unreadable) are appended to notes
- * (const char *), when not NULL. */
+/* Lists the passenger.* candidates (directories and links) of one registry directory: one
+ * fstatat each, nothing opened. NULL when it cannot be read, with why appended to notes
+ * (const char *) when not NULL. */
+papi_registry_listing *papi_registry_list(apr_pool_t *p, const char *registry,
+                                          const papi_trust *trust, apr_array_header_t *notes);
+
+/* How a scan classifies one candidate to inspect (papi_instance_inspect, or the cache's). */
+typedef papi_instance *papi_inspect_fn(apr_pool_t *p, const char *registry, const char *dirname,
+                                       void *baton);
+
+/* A registry's entries for an answer, appended to out: listing->inspect classified by inspect,
+ * and listing->refused, in name order, then the registry's summary entry when the listing left
+ * candidates out. */
+void papi_registry_add(apr_pool_t *p, apr_array_header_t *out, const char *registry,
+                       const papi_registry_listing *listing, papi_inspect_fn *inspect,
+                       void *baton);
+
+/* The warning for a registry whose listing left candidates out, or NULL. */
+const char *papi_registry_overflow(apr_pool_t *p, const char *registry,
+                                   const papi_registry_listing *listing);
+
+/* Every passenger.* candidate in the registry directories, in registry order then name order,
+ * bounded per registry as papi_registry_add says. Problems with a registry directory itself
+ * (missing, unreadable) are appended to notes, and registries beyond the bound to warnings
+ * (const char *), each when not NULL. */
 apr_array_header_t *papi_registry_scan(apr_pool_t *p, const apr_array_header_t *registries,
-                                       const papi_trust *trust, apr_array_header_t *notes);
+                                       const papi_trust *trust, apr_array_header_t *notes,
+                                       apr_array_header_t *warnings);
+
+/* Why a directory (as lstat or fstat shows it: dir) found in a registry directory (reg) is untrusted
+ * before anything in it is read: not a directory, on another device than its registry (a mount
+ * point: a FUSE file system can claim any owner), or of an owner trust does not name. NULL when
+ * none of these holds. */
+const char *papi_instance_distrust(apr_pool_t *p, const struct stat *reg, const struct stat *dir,
+                                   const papi_trust *trust);
 
 /* Parses properties.json text as Passenger's admin tools accept it (an object with instance_dir's
  * integer major/minor version, a name of 1-64 letters and digits, server_software, an integer
@@ -99,15 +154,30 @@ int papi_instance_dirname_ok(const char *dirname);
 /* The first line of defence for instance names from requests: 1-64 of [A-Za-z0-9]. */
 int papi_instance_name_ok(const char *name);
 
+/* The instance's directory opened again (O_PATH) from its path, if it is still the very one
+ * that was inspected: the same device, inode and owner. -1 otherwise (errno ESTALE when another
+ * directory now has its name). Whatever is read or reached in an instance after its inspection
+ * goes through such a descriptor, never through its path again. */
+int papi_instance_reopen(const papi_instance *inst);
+
 /* The lock file of an instance found good or stale, open (a regular file of the instance's
- * owner), or -1: whether the watchdog still holds it is the one thing that changes without a
- * trace in the directory's change times when the watchdog dies. */
+ * owner, in the very directory inspected), or -1: whether the watchdog still holds it is the one
+ * thing that changes without a trace in the directory's change times when the watchdog dies. */
 int papi_instance_lock_open(const papi_instance *inst);
 
 /* Whether someone (the watchdog) holds the lock open at fd; 0 for fd -1. */
 int papi_lock_fd_held(int fd);
 
-/* The path of the instance's core API socket, or NULL if it would not fit in sun_path. */
-const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst);
+/* The instance's agents.s, opened (O_PATH) from the very directory inspected and checked: a real
+ * directory of the instance's owner that no one else can write. -1 with *why otherwise. Its core
+ * socket is reached through it (papi_instance_core_socket), so a directory renamed and replaced
+ * after the inspection cannot put another socket in its place. */
+int papi_instance_agents_open(apr_pool_t *p, const papi_instance *inst, const char **why);
+
+/* The address of the instance's core API socket: through agents_fd (from
+ * papi_instance_agents_open) as /proc/self/fd/<agents_fd>/core_api, which resolves within the
+ * directory checked whatever its path names now; by its path only where /proc is not mounted.
+ * NULL if it would not fit in sun_path. */
+const char *papi_instance_core_socket(apr_pool_t *p, const papi_instance *inst, int agents_fd);
 
 #endif

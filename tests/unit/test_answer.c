@@ -105,12 +105,41 @@ static void instances_list_reasons(void **state)
     json_decref(good->properties);
 }
 
+/* A registry's entries beyond the bound: one element with the counts, in the same shape. */
+static void summary_element(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(papi_instance *));
+    papi_instance *summary = apr_pcalloc(p, sizeof(*summary));
+    papi_buf *b = papi_buf_make(p, 16);
+    json_t *j, *e;
+
+    summary->registry = summary->path = "/tmp";
+    summary->state = PAPI_INST_UNTRUSTED;
+    summary->reason = "19937 more passenger.* entries";
+    summary->more_untrusted = 19930;
+    summary->more_uninspected = 7;
+    APR_ARRAY_PUSH(list, papi_instance *) = summary;
+    papi_answer_instances(b, list);
+    j = parse(b);
+    e = json_array_get(j, 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(e, "instance_dir"), "path")),
+                        "/tmp");
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "omitted");
+    assert_int_equal(json_integer_value(json_object_get(e, "omitted")), 19937);
+    assert_int_equal(json_integer_value(json_object_get(e, "untrusted")), 19930);
+    assert_int_equal(json_integer_value(json_object_get(e, "not_inspected")), 7);
+    assert_non_null(strstr(json_string_value(json_object_get(e, "reason")), "19937 more"));
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(element_from_core_answer),
         PAPI_TEST(element_for_failure),
         PAPI_TEST(instances_list_reasons),
+        PAPI_TEST(summary_element),
     };
 
     return cmocka_run_group_tests_name("answer", tests, papi_test_apr_init, papi_test_apr_term);

@@ -11,9 +11,17 @@
 
 static const uid_t root_only[] = { 0 };
 
+/* The instance as inspected now (its state does not matter here: its identity does). */
+static const papi_instance *inspected(apr_pool_t *p, const char *reg)
+{
+    static const papi_trust root = { root_only, 1 };
+
+    return papi_instance_inspect(p, reg, "passenger.AbC1234", &root);
+}
+
 static const char *read_ro(apr_pool_t *p, const char *reg, const char **pw)
 {
-    return papi_cred_read(p, reg, "passenger.AbC1234", 0, PAPI_CRED_RO, pw);
+    return papi_cred_read(p, inspected(p, reg), PAPI_CRED_RO, pw);
 }
 
 static void reads_both_levels_and_strips_newline(void **state)
@@ -24,7 +32,7 @@ static void reads_both_levels_and_strips_newline(void **state)
 
     assert_null(read_ro(p, reg, &pw));
     assert_string_equal(pw, "RoPassword0123456789abcd");
-    assert_null(papi_cred_read(p, reg, "passenger.AbC1234", 0, PAPI_CRED_FULL, &pw));
+    assert_null(papi_cred_read(p, inspected(p, reg), PAPI_CRED_FULL, &pw));
     assert_string_equal(pw, "FullPassword0123456789ab");
     papi_fx_write(dir, "read_only_admin_password.txt", "abc\n", 0400);
     assert_null(read_ro(p, reg, &pw));
@@ -41,6 +49,7 @@ static void refuses_links_modes_owners_and_fifos(void **state)
     const char *dir = papi_fx_instance(p, reg, "passenger.AbC1234");
     const char *file = apr_pstrcat(p, dir, "/read_only_admin_password.txt", NULL);
     const char *secret = apr_pstrcat(p, reg, "/secret", NULL);
+    const papi_instance *root_inst;
 
     papi_fx_write(reg, "secret", "TopSecret", 0600);
     unlink(file);
@@ -64,11 +73,30 @@ static void refuses_links_modes_owners_and_fifos(void **state)
     assert_non_null(strstr(why = read_ro(p, reg, &pw), "missing"));
     /* In a directory of a non-root owner, the file must be that owner's. */
     papi_fx_write(dir, "read_only_admin_password.txt", "pw", 0600);
+    root_inst = inspected(p, reg);
     assert_int_equal(chown(dir, 12345, 12345), 0);
-    assert_non_null(strstr(why = papi_cred_read(p, reg, "passenger.AbC1234", 12345, PAPI_CRED_RO, &pw),
-                           "owned by uid 0"));
+    assert_non_null(strstr(why = read_ro(p, reg, &pw), "owned by uid 0"));
     /* ... and the directory must still have the owner the caller checked. */
-    assert_non_null(strstr(why = read_ro(p, reg, &pw), "changed owner"));
+    assert_non_null(strstr(why = papi_cred_read(p, root_inst, PAPI_CRED_RO, &pw), "changed owner"));
+    assert_null(pw);
+    papi_fx_remove(p, reg);
+}
+
+/* A directory renamed away and another put in its place under the same name, by the same owner,
+ * after the inspection: the password is the inspected instance's or none, never the newcomer's. */
+static void replaced_directory_gives_no_password(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *pw = NULL, *why;
+    const char *dir = papi_fx_instance(p, reg, "passenger.AbC1234");
+    const papi_instance *inst = inspected(p, reg);
+
+    assert_int_equal(rename(dir, apr_pstrcat(p, reg, "/passenger.Moved12", NULL)), 0);
+    papi_fx_instance(p, reg, "passenger.AbC1234");
+    papi_fx_write(dir, "read_only_admin_password.txt", "NewcomersPassword", 0600);
+    why = papi_cred_read(p, inst, PAPI_CRED_RO, &pw);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "replaced"));
     assert_null(pw);
     papi_fx_remove(p, reg);
 }
@@ -208,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAPI_TEST(reads_both_levels_and_strips_newline),
         PAPI_TEST(refuses_links_modes_owners_and_fifos),
+        PAPI_TEST(replaced_directory_gives_no_password),
         PAPI_TEST(helper_answers_only_for_its_own_registries),
         PAPI_TEST(helper_serves_others_while_one_stalls),
         PAPI_TEST(question_asked_again_when_the_helper_goes_away),

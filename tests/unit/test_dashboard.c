@@ -353,8 +353,43 @@ static void only_bad_candidates(void **state)
     assert_has(b, "None of the 2 instance directories found is usable");
     assert_has(b, ">untrusted<");
     assert_has(b, ">not finalized<");
-    assert_has(b, "owned by uid 1000");
+    /* Untrusted ones are counted (anyone can make them), trusted ones that are not good listed. */
+    assert_has(b, "/tmp: 1 entry");
+    assert_lacks(b, "owned by uid 1000");
     assert_lacks(b, "No Passenger instance was found");
+}
+
+/* A registry filled by someone: its untrusted entries and its summary make one row of counts, so
+ * the page is as large with twenty thousand of them as with one. */
+static void untrusted_entries_are_counted(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 8, sizeof(papi_view));
+    papi_instance *summary = bad_instance(p, PAPI_INST_UNTRUSTED, "19937 more");
+    papi_buf *small = papi_buf_make(p, 16), *b = papi_buf_make(p, 16);
+    int i;
+
+    add_view(views, instance(p, "Good1234", "passenger.Good123"), 200, NULL, pool(p));
+    add_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    papi_dashboard_write(small, p, views, &opts);
+    for (i = 0; i < PAPI_REGISTRY_BOUND - 3; i++)
+        add_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    add_view(views, bad_instance(p, PAPI_INST_STALE, "its lock is not held"), 0, NULL, NULL);
+    summary->dirname = NULL;
+    summary->path = "/tmp";
+    summary->more_untrusted = 19937;
+    summary->more_uninspected = 2;
+    add_view(views, summary, 0, NULL, NULL);
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_has(b, "/tmp: 19999 entries");
+    assert_has(b, "/tmp: 2 entries");
+    assert_has(b, ">not inspected<");
+    assert_has(b, "its lock is not held");
+    assert_lacks(b, "owned by uid 1000");
+    assert_lacks(b, "19937 more");
+    assert_has(b, "1 <small>good of 20003</small>");
+    assert_true(b->len < small->len + 2048);
 }
 
 static void empty_pool_and_group(void **state)
@@ -432,6 +467,7 @@ int main(void)
         PAPI_TEST(rich_page),
         PAPI_TEST(no_candidates),
         PAPI_TEST(only_bad_candidates),
+        PAPI_TEST(untrusted_entries_are_counted),
         PAPI_TEST(empty_pool_and_group),
         PAPI_TEST(escapes_attributes_and_controls),
         PAPI_TEST(last_probes),

@@ -599,6 +599,47 @@ static void dead_kept_connection_is_replaced_once(void **state)
     papi_fx_remove(p, dir);
 }
 
+/* At most at_once exchanges in flight: four answers of 300 ms each, two at a time, come in two
+ * waves; two hung ones hold both slots until the deadline, and the third, still queued then,
+ * fails with a 504 without connecting. */
+static void at_once_bounds_the_connections(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p);
+    enum { N = 4 };
+    fake f[N + 3];
+    papi_exchange xs[N], hung[3];
+    apr_time_t start;
+    int i, late = 0;
+
+    for (i = 0; i < N; i++)
+        f[i] = fake_start(p, dir, apr_psprintf(p, "w%d", i),
+                          (fake_spec){ FAKE_ANSWER, 300, "{}", 0, 0 });
+    start = apr_time_now();
+    for (i = 0; i < N; i++)
+        to_fake(p, &xs[i], &f[i], start + apr_time_from_sec(5));
+    papi_exchange_run_some(p, xs, N, 2);
+    for (i = 0; i < N; i++) {
+        assert_answered(&xs[i]);
+        late += xs[i].elapsed >= apr_time_from_msec(580);
+    }
+    assert_int_equal(late, 2);
+    for (i = 0; i < 3; i++)
+        f[N + i] = fake_start(p, dir, apr_psprintf(p, "h%d", i),
+                              (fake_spec){ i < 2 ? FAKE_HANG : FAKE_ANSWER, 0, "{}", 0, 0 });
+    start = apr_time_now();
+    for (i = 0; i < 3; i++)
+        to_fake(p, &hung[i], &f[N + i], start + apr_time_from_msec(300));
+    papi_exchange_run_some(p, hung, 3, 2);
+    assert_true(apr_time_now() - start < apr_time_from_msec(1500));
+    for (i = 0; i < 3; i++)
+        assert_int_equal(hung[i].res.failure, 504);
+    assert_non_null(strstr(hung[2].res.error, "connecting"));
+    for (i = 0; i < N + 3; i++)
+        fake_stop(&f[i]);
+    papi_fx_remove(p, dir);
+}
+
 static void nothing_to_run(void **state)
 {
     papi_exchange_run(*state, NULL, 0);
@@ -616,6 +657,7 @@ int main(void)
         PAPI_TEST(kept_connection_carries_the_next_request),
         PAPI_TEST(answers_that_end_the_connection_are_not_kept),
         PAPI_TEST(dead_kept_connection_is_replaced_once),
+        PAPI_TEST(at_once_bounds_the_connections),
         PAPI_TEST(nothing_to_run),
     };
 

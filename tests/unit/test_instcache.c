@@ -48,7 +48,7 @@ static const papi_instance *scan_one(papi_instcache *c, world *w, apr_pool_t **r
     if (*req)
         apr_pool_destroy(*req);
     apr_pool_create(req, w->p);
-    found = papi_instcache_scan(c, *req, w->registries, &w->trust, NULL);
+    found = papi_instcache_scan(c, *req, w->registries, &w->trust, NULL, NULL);
     return found->nelts == 1 ? APR_ARRAY_IDX(found, 0, const papi_instance *) : NULL;
 }
 
@@ -98,8 +98,8 @@ static void same_answers_as_a_fresh_scan(void **state)
         if (req)
             apr_pool_destroy(req);
         apr_pool_create(&req, p);
-        fresh = papi_registry_scan(req, w.registries, &w.trust, NULL);
-        cached = papi_instcache_scan(c, req, w.registries, &w.trust, NULL);
+        fresh = papi_registry_scan(req, w.registries, &w.trust, NULL, NULL);
+        cached = papi_instcache_scan(c, req, w.registries, &w.trust, NULL, NULL);
         assert_int_equal(cached->nelts, 4);
         assert_int_equal(fresh->nelts, cached->nelts);
         for (i = 0; i < fresh->nelts; i++) {
@@ -337,6 +337,69 @@ static void no_cache_is_a_plain_scan(void **state)
     end_world(&w);
 }
 
+/* A registry beyond the bound: the cached listing stays bounded, the real instance is found, and
+ * the warning comes once per cache (per child), not once per request. */
+static void overflow_listed_bounded_and_warned_once(void **state)
+{
+    apr_pool_t *p = *state, *req = NULL;
+    world w = make_world(p);
+    papi_instcache *c = papi_instcache_create(p, 0);
+    apr_array_header_t *found, *warnings;
+    int round, i, n = 2 * PAPI_REGISTRY_BOUND;
+
+    for (i = 0; i < n; i++) {
+        const char *dir = apr_psprintf(p, "%s/passenger.f%05d", w.registry, i);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(chown(dir, other_uid, other_uid), 0);
+    }
+    tick();
+    for (round = 0; round < 3; round++) {
+        if (req)
+            apr_pool_destroy(req);
+        apr_pool_create(&req, p);
+        warnings = apr_array_make(req, 1, sizeof(const char *));
+        found = papi_instcache_scan(c, req, w.registries, &w.trust, NULL, warnings);
+        assert_int_equal(found->nelts, PAPI_REGISTRY_BOUND + 1);
+        assert_int_equal(warnings->nelts, round == 0);
+        for (i = 0; i < found->nelts; i++)
+            if (!papi_instance_is_summary(APR_ARRAY_IDX(found, i, papi_instance *))
+                && !strcmp(APR_ARRAY_IDX(found, i, papi_instance *)->dirname, INSTANCE))
+                break;
+        assert_true(i < found->nelts);
+        assert_int_equal(APR_ARRAY_IDX(found, i, papi_instance *)->state, PAPI_INST_GOOD);
+        assert_int_equal(APR_ARRAY_IDX(found, found->nelts - 1, papi_instance *)->more_untrusted,
+                         n - (PAPI_REGISTRY_BOUND - 1));
+    }
+    apr_pool_destroy(req);
+    end_world(&w);
+}
+
+/* The agents.s kept since the inspection is what a call goes through, even once the directory
+ * has been renamed away and another put in its place. */
+static void agents_kept_from_the_inspection(void **state)
+{
+    apr_pool_t *p = *state, *req = NULL;
+    world w = make_world(p);
+    papi_instcache *c = papi_instcache_create(p, 0);
+    const papi_instance *inst = scan_one(c, &w, &req);
+    const char *why = NULL;
+    struct stat before, now;
+    int fd;
+
+    assert_int_equal(stat(apr_pstrcat(p, w.dir, "/agents.s", NULL), &before), 0);
+    assert_int_equal(rename(w.dir, apr_pstrcat(p, w.registry, "/passenger.moved00", NULL)), 0);
+    papi_fx_instance(p, w.registry, INSTANCE);
+    fd = papi_instcache_agents(c, req, inst, &why);
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &now), 0);
+    assert_int_equal(now.st_ino, before.st_ino);
+    /* Without a cache, it is opened again from the path: refused, as the directory was replaced. */
+    assert_int_equal(papi_instcache_agents(NULL, req, inst, &why), -1);
+    assert_non_null(strstr(why, "replaced"));
+    apr_pool_destroy(req);
+    end_world(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +414,8 @@ int main(void)
         PAPI_TEST(another_trust_list_classifies_again),
         PAPI_TEST(fresh_change_times_are_not_trusted),
         PAPI_TEST(no_cache_is_a_plain_scan),
+        PAPI_TEST(overflow_listed_bounded_and_warned_once),
+        PAPI_TEST(agents_kept_from_the_inspection),
     };
 
     return cmocka_run_group_tests_name("instcache", tests, papi_test_apr_init, papi_test_apr_term);

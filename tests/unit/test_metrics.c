@@ -318,6 +318,28 @@ static void every_state_counted(void **state)
     assert_null(strstr(t, "NotAsked1"));
 }
 
+/* A registry's summary entry counts as many untrusted candidates as it stands for, and the
+ * uninspected ones have their own gauge: the exposition stays as small as it was. */
+static void summary_entry_counted_not_listed(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = sample_views(p);
+    papi_instance *summary = instance(p, "Unused", PAPI_INST_UNTRUSTED, NULL);
+    const char *t;
+
+    summary->dirname = NULL;
+    summary->path = "/reg";
+    summary->more_untrusted = 19937;
+    summary->more_uninspected = 3;
+    add_view(views, summary, 0, NULL);
+    t = exposition(p, views, 0);
+    assert_line(t, "passenger_api_instances{state=\"untrusted\"} 19938");
+    assert_line(t, "passenger_api_instances_not_inspected 3");
+    assert_line(t, "passenger_api_instances{state=\"good\"} 4");
+    assert_null(strstr(t, "Unused"));
+    assert_promtool_accepts(p, t);
+}
+
 static void values_not_given_are_omitted(void **state)
 {
     apr_pool_t *p = *state;
@@ -428,8 +450,9 @@ static void no_instances_still_an_exposition(void **state)
     assert_line(t, "passenger_api_instances{state=\"untrusted\"} 0");
     assert_line(t, "# TYPE passenger_up gauge");
     assert_line(t, "# TYPE passenger_process_requests_total counter");
-    assert_int_equal(count_lines_starting(t, "# HELP "), 26);
-    assert_int_equal(count_lines_starting(t, "# TYPE "), 26);
+    assert_line(t, "passenger_api_instances_not_inspected 0");
+    assert_int_equal(count_lines_starting(t, "# HELP "), 27);
+    assert_int_equal(count_lines_starting(t, "# TYPE "), 27);
     assert_well_formed(p, t);
     assert_promtool_accepts(p, t);
 }
@@ -439,6 +462,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAPI_TEST(samples_of_every_level),
         PAPI_TEST(every_state_counted),
+        PAPI_TEST(summary_entry_counted_not_listed),
         PAPI_TEST(values_not_given_are_omitted),
         PAPI_TEST(label_values_escaped),
         PAPI_TEST(duplicate_instance_name_written_once),

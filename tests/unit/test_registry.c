@@ -4,6 +4,11 @@
 #include "papi_fixture.h"
 #include "papi_registry.h"
 
+#include <errno.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 static const uid_t root_only[] = { 0 };
 static const papi_trust trust_root = { root_only, 1 };
 
@@ -194,12 +199,242 @@ static void scan_orders_and_skips_non_candidates(void **state)
     APR_ARRAY_PUSH(regs, const char *) = reg;
     APR_ARRAY_PUSH(regs, const char *) = "/nonexistent/papi-registry";
     notes = apr_array_make(p, 1, sizeof(const char *));
-    found = papi_registry_scan(p, regs, &trust_root, notes);
+    found = papi_registry_scan(p, regs, &trust_root, notes, NULL);
     assert_int_equal(found->nelts, 2);
     assert_string_equal(APR_ARRAY_IDX(found, 0, papi_instance *)->dirname, "passenger.Aaa0000");
     assert_string_equal(APR_ARRAY_IDX(found, 1, papi_instance *)->dirname, "passenger.Zzz0000");
     assert_int_equal(notes->nelts, 1);
     assert_non_null(strstr(APR_ARRAY_IDX(notes, 0, const char *), "/nonexistent/papi-registry"));
+    papi_fx_remove(p, reg);
+}
+
+/* n empty directories named passenger.<prefix><number> owned by uid. */
+static void make_dirs(apr_pool_t *p, const char *reg, const char *prefix, int n, uid_t uid)
+{
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const char *dir = apr_psprintf(p, "%s/passenger.%s%05d", reg, prefix, i);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(chown(dir, uid, uid), 0);
+    }
+}
+
+static const papi_instance *find(const apr_array_header_t *found, const char *dirname)
+{
+    int i;
+
+    for (i = 0; i < found->nelts; i++) {
+        const papi_instance *inst = APR_ARRAY_IDX(found, i, const papi_instance *);
+        if (inst->dirname && !strcmp(inst->dirname, dirname))
+            return inst;
+    }
+    return NULL;
+}
+
+/* Far more foreign directories than the bound, made after the real instance and named to come
+ * before it: root's instance is still found good, the answer holds the bound's worth of entries
+ * and one summary, and one warning says so. */
+static void bounded_scan_still_finds_roots_instance(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p);
+    const char *dir = papi_fx_instance(p, reg, "passenger.zzRoot1");
+    int lock = papi_fx_hold_lock(p, dir), n = 5 * PAPI_REGISTRY_BOUND, i;
+    apr_array_header_t *regs = apr_array_make(p, 1, sizeof(const char *));
+    apr_array_header_t *warnings = apr_array_make(p, 1, sizeof(const char *)), *found;
+    const papi_instance *last;
+
+    chmod(reg, 01777);
+    make_dirs(p, reg, "aa", n, 12345);
+    APR_ARRAY_PUSH(regs, const char *) = reg;
+    found = papi_registry_scan(p, regs, &trust_root, NULL, warnings);
+    assert_int_equal(found->nelts, PAPI_REGISTRY_BOUND + 1);
+    assert_non_null(find(found, "passenger.zzRoot1"));
+    assert_int_equal(find(found, "passenger.zzRoot1")->state, PAPI_INST_GOOD);
+    /* The untrusted ones shown are the first in name order, with their reason. */
+    assert_string_equal(APR_ARRAY_IDX(found, 0, papi_instance *)->dirname, "passenger.aa00000");
+    for (i = 0; i < PAPI_REGISTRY_BOUND - 1; i++) {
+        const papi_instance *inst = APR_ARRAY_IDX(found, i, papi_instance *);
+        assert_int_equal(inst->state, PAPI_INST_UNTRUSTED);
+        assert_non_null(strstr(inst->reason, "uid 12345"));
+        assert_string_equal(inst->dirname, apr_psprintf(p, "passenger.aa%05d", i));
+    }
+    last = APR_ARRAY_IDX(found, PAPI_REGISTRY_BOUND, papi_instance *);
+    assert_true(papi_instance_is_summary(last));
+    assert_int_equal(last->state, PAPI_INST_UNTRUSTED);
+    assert_string_equal(last->path, reg);
+    assert_int_equal(last->more_untrusted, n - (PAPI_REGISTRY_BOUND - 1));
+    assert_int_equal(last->more_uninspected, 0);
+    assert_int_equal(warnings->nelts, 1);
+    assert_non_null(strstr(APR_ARRAY_IDX(warnings, 0, const char *), reg));
+    close(lock);
+    papi_fx_remove(p, reg);
+}
+
+/* Trusted owners with more candidates than the bound share it: the httpd User's directories,
+ * however many and however new, cannot push root's instances out. Each owner's newest first. */
+static void trusted_owners_share_the_bound(void **state)
+{
+    static const uid_t two[] = { 0, 33 };
+    static const papi_trust trust_two = { two, 2 };
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p);
+    int many = 3 * PAPI_REGISTRY_BOUND, i, root_seen = 0;
+    papi_registry_listing *l;
+
+    papi_fx_instance(p, reg, "passenger.zzRoot1");
+    papi_fx_instance(p, reg, "passenger.zzRoot2");
+    make_dirs(p, reg, "ww", many, 33);
+    l = papi_registry_list(p, reg, &trust_two, NULL);
+    assert_non_null(l);
+    assert_int_equal(l->inspect->nelts, PAPI_REGISTRY_BOUND);
+    assert_int_equal(l->more_trusted, many + 2 - PAPI_REGISTRY_BOUND);
+    assert_int_equal(l->refused->nelts, 0);
+    for (i = 0; i < l->inspect->nelts; i++)
+        root_seen += !strncmp(APR_ARRAY_IDX(l->inspect, i, const char *), "passenger.zzRoot", 16);
+    assert_int_equal(root_seen, 2);
+    /* In name order, for the answer. */
+    for (i = 1; i < l->inspect->nelts; i++)
+        assert_true(strcmp(APR_ARRAY_IDX(l->inspect, i - 1, const char *),
+                           APR_ARRAY_IDX(l->inspect, i, const char *)) < 0);
+    papi_fx_remove(p, reg);
+}
+
+/* What fstatat shows is enough to distrust: another type, another device, another owner. */
+static void distrust_from_status_alone(void **state)
+{
+    apr_pool_t *p = *state;
+    struct stat reg = { .st_dev = 1, .st_mode = S_IFDIR | 01777 };
+    struct stat dir = { .st_dev = 1, .st_mode = S_IFDIR | 0755, .st_uid = 0 };
+
+    assert_null(papi_instance_distrust(p, &reg, &dir, &trust_root));
+    dir.st_dev = 2;
+    assert_non_null(strstr(papi_instance_distrust(p, &reg, &dir, &trust_root), "another device"));
+    dir.st_dev = 1;
+    dir.st_uid = 12345;
+    assert_non_null(strstr(papi_instance_distrust(p, &reg, &dir, &trust_root), "uid 12345"));
+    dir.st_uid = 0;
+    dir.st_mode = S_IFLNK | 0777;
+    assert_non_null(strstr(papi_instance_distrust(p, &reg, &dir, &trust_root), "symbolic link"));
+}
+
+/* A file system mounted on an instance directory (a user's FUSE mount claiming uid 0: here a
+ * tmpfs, which needs root to mount) is untrusted however good it looks. Skipped where mounting is
+ * not allowed. */
+static void mount_point_is_untrusted(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p);
+    const char *dir = apr_pstrcat(p, reg, "/passenger.Mount12", NULL);
+    papi_registry_listing *l;
+    papi_instance *inst;
+    int lock;
+
+    assert_int_equal(mkdir(dir, 0755), 0);
+    if (mount("papi-unit", dir, "tmpfs", 0, "mode=0755,uid=0") != 0) {
+        papi_fx_remove(p, reg);
+        skip();
+    }
+    papi_fx_instance(p, reg, "passenger.Mount12");
+    lock = papi_fx_hold_lock(p, dir);
+    inst = inspect(p, reg, "passenger.Mount12");
+    assert_int_equal(inst->state, PAPI_INST_UNTRUSTED);
+    assert_non_null(strstr(inst->reason, "another device"));
+    assert_null(inst->properties);
+    l = papi_registry_list(p, reg, &trust_root, NULL);
+    assert_int_equal(l->inspect->nelts, 0);
+    assert_int_equal(l->refused->nelts, 1);
+    assert_non_null(strstr(APR_ARRAY_IDX(l->refused, 0, papi_instance *)->reason, "another device"));
+    close(lock);
+    assert_int_equal(umount(dir), 0);
+    papi_fx_remove(p, reg);
+}
+
+static int listen_unix(const char *path)
+{
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+    strcpy(addr.sun_path, path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) || listen(fd, 4))
+        abort();
+    return fd;
+}
+
+/* Whether a connection is waiting on listener fd (taken and closed if so). */
+static int connection_waiting(int fd)
+{
+    int c = accept(fd, NULL, NULL);
+
+    if (c < 0)
+        return 0;
+    close(c);
+    return 1;
+}
+
+/* The instance directory is renamed away after its inspection and another, with a socket of its
+ * own, takes its name: the core socket reached through agents.s is still the inspected one's, and
+ * agents.s cannot be opened again from the path. */
+static void core_socket_stays_with_the_inspected_directory(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *why = NULL, *path;
+    const char *dir = papi_fx_instance(p, reg, "passenger.Swap123");
+    int lock = papi_fx_hold_lock(p, dir), real, planted, agents, c;
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    papi_instance *inst;
+
+    real = listen_unix(apr_pstrcat(p, dir, "/agents.s/core_api", NULL));
+    inst = inspect(p, reg, "passenger.Swap123");
+    assert_int_equal(inst->state, PAPI_INST_GOOD);
+    agents = papi_instance_agents_open(p, inst, &why);
+    assert_true(agents >= 0);
+    assert_int_equal(rename(dir, apr_pstrcat(p, reg, "/passenger.Away123", NULL)), 0);
+    papi_fx_instance(p, reg, "passenger.Swap123");
+    planted = listen_unix(apr_pstrcat(p, dir, "/agents.s/core_api", NULL));
+
+    path = papi_instance_core_socket(p, inst, agents);
+    assert_non_null(path);
+    assert_non_null(strstr(path, "/proc/self/fd/"));
+    strcpy(addr.sun_path, path);
+    c = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_int_equal(connect(c, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_true(connection_waiting(real));
+    assert_false(connection_waiting(planted));
+    close(c);
+    assert_int_equal(papi_instance_agents_open(p, inst, &why), -1);
+    assert_non_null(strstr(why, "replaced"));
+    close(agents);
+    close(real);
+    close(planted);
+    close(lock);
+    papi_fx_remove(p, reg);
+}
+
+/* agents.s must be the instance owner's own directory, writable by no one else. */
+static void agents_directory_is_checked(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *reg = papi_fx_tempdir(p), *why = NULL;
+    const char *dir = papi_fx_instance(p, reg, "passenger.Agent12");
+    const char *agents = apr_pstrcat(p, dir, "/agents.s", NULL);
+    int lock = papi_fx_hold_lock(p, dir), fd;
+    papi_instance *inst = inspect(p, reg, "passenger.Agent12");
+
+    assert_true((fd = papi_instance_agents_open(p, inst, &why)) >= 0);
+    close(fd);
+    chmod(agents, 0777);
+    assert_int_equal(papi_instance_agents_open(p, inst, &why), -1);
+    assert_non_null(strstr(why, "only it can write"));
+    chmod(agents, 0755);
+    assert_int_equal(chown(agents, 12345, 12345), 0);
+    assert_int_equal(papi_instance_agents_open(p, inst, &why), -1);
+    rmdir(agents);
+    assert_int_equal(symlink("/tmp", agents), 0);
+    assert_int_equal(papi_instance_agents_open(p, inst, &why), -1);
+    assert_non_null(strstr(why, "cannot be opened"));
+    close(lock);
     papi_fx_remove(p, reg);
 }
 
@@ -313,6 +548,12 @@ int main(void)
         PAPI_TEST(untrusted_owner_link_and_open_mode),
         PAPI_TEST(properties_symlink_or_fifo_refused),
         PAPI_TEST(scan_orders_and_skips_non_candidates),
+        PAPI_TEST(bounded_scan_still_finds_roots_instance),
+        PAPI_TEST(trusted_owners_share_the_bound),
+        PAPI_TEST(distrust_from_status_alone),
+        PAPI_TEST(mount_point_is_untrusted),
+        PAPI_TEST(core_socket_stays_with_the_inspected_directory),
+        PAPI_TEST(agents_directory_is_checked),
         PAPI_TEST(expand_globs_narrow_and_dedupe),
         PAPI_TEST(pattern_errors),
         PAPI_TEST(unsafe_registry_directories),
