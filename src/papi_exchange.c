@@ -293,7 +293,8 @@ static int papi_fd_silent(int fd)
 {
     char c;
 
-    return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+    return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0
+           && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 static void papi_x_start(papi_run *run, papi_x *t)

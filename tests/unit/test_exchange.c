@@ -563,8 +563,8 @@ static void switching_protocols_is_a_bad_answer(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
-    keeper_spec upgrades = { 0, NULL, NULL, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n",
-                             NULL };
+    keeper_spec upgrades = { 0, NULL, NULL,
+                             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", NULL };
     papi_exchange x;
 
     keeper_start(p, path, upgrades);

@@ -803,16 +803,16 @@ static void test_interim_then_garbage_or_nothing(void **state)
 
     assert_error(r, PAPI_HTTP_ERR_SYNTAX);
     assert_string_equal(papi_http_parser_error(r.ps), "not an HTTP response");
-    r = feed_then_eof(*state, LIT(CONTINUE "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2"
-                                  "\r\n\r\n"), 0, NULL, 0);
+    r = feed_then_eof(*state, LIT(CONTINUE "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
+                                  "Content-Length: 2\r\n\r\n"), 0, NULL, 0);
     assert_error(r, PAPI_HTTP_ERR_SYNTAX);
     /* An interim answer and then the end: no answer at all. */
     r = feed_then_eof(*state, LIT(CONTINUE), 0, NULL, 0);
     assert_error(r, PAPI_HTTP_ERR_TRUNCATED);
     assert_non_null(strstr(papi_http_parser_error(r.ps), "interim"));
     /* A malformed interim answer is as bad as a malformed final one. */
-    r = feed_then_eof(*state, LIT("HTTP/1.1 100 Continue\r\nbad header\r\n\r\n" CL_RESPONSE), 0, NULL,
-                      0);
+    r = feed_then_eof(*state, LIT("HTTP/1.1 100 Continue\r\nbad header\r\n\r\n" CL_RESPONSE),
+                      0, NULL, 0);
     assert_error(r, PAPI_HTTP_ERR_SYNTAX);
     r = feed_then_eof(*state, LIT("HTTP/1.1 100 Continue\r\nTransfer-Encoding: gzip\r\n\r\n"
                                   CL_RESPONSE), 0, NULL, 0);
@@ -833,10 +833,12 @@ static char *interims(apr_pool_t *p, int n)
 
 static void test_interim_answers_are_capped(void **state)
 {
-    char *eight = interims(*state, 8), *nine = interims(*state, 9), *many = interims(*state, 100000);
+    char *eight = interims(*state, 8), *nine = interims(*state, 9);
+    char *many = interims(*state, 100000);
     parsed r;
 
-    assert_final_after_interim(feed_pieces(*state, eight, strlen(eight), 0, NULL, 0), strlen(eight));
+    r = feed_pieces(*state, eight, strlen(eight), 0, NULL, 0);
+    assert_final_after_interim(r, strlen(eight));
     r = feed_pieces(*state, nine, strlen(nine), 0, NULL, 0);
     assert_error(r, PAPI_HTTP_ERR_TOO_LARGE);
     assert_non_null(strstr(papi_http_parser_error(r.ps), "interim (1xx) answers"));
@@ -848,7 +850,8 @@ static void test_interim_answers_are_capped(void **state)
 
 static void test_interim_answers_count_against_the_header_limits(void **state)
 {
-    papi_http_limits bytes = { 2 * (sizeof(CONTINUE) - 1) + 40, 64, 1024 }, lines = { 4096, 3, 1024 };
+    papi_http_limits bytes = { 2 * (sizeof(CONTINUE) - 1) + 40, 64, 1024 };
+    papi_http_limits lines = { 4096, 3, 1024 };
     const char *hints = "HTTP/1.1 103 Early Hints\r\nLink: <a>\r\nLink: <b>\r\n\r\n";
     char *in = apr_pstrcat(*state, hints, CL_RESPONSE, NULL);
 
