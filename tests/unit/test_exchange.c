@@ -480,6 +480,18 @@ static void keeper_get(apr_pool_t *p, papi_exchange *x, const char *path, int re
     assert_answered(x);
 }
 
+/* Starts a keeper at path and asks it once: the connection it kept, open. */
+static int keeper_first(apr_pool_t *p, const char *path, keeper_spec s)
+{
+    papi_exchange x;
+
+    keeper_start(p, path, s);
+    keeper_get(p, &x, path, -1);
+    assert_string_equal(x.res.resp->body, "conn 1 req 1");
+    assert_true(x.kept_fd >= 0);
+    return x.kept_fd;
+}
+
 /* 1: fd is closed at the other end (or here). */
 static int peer_closed(int fd)
 {
@@ -588,13 +600,8 @@ static void stale_bytes_on_a_kept_connection_are_never_an_answer(void **state)
     const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
     keeper_spec late = { 0, NULL, NULL, NULL, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale" };
     papi_exchange x;
-    int fd;
+    int fd = keeper_first(p, path, late);
 
-    keeper_start(p, path, late);
-    keeper_get(p, &x, path, -1);
-    assert_string_equal(x.res.resp->body, "conn 1 req 1");
-    fd = x.kept_fd;
-    assert_true(fd >= 0);
     usleep(100 * 1000);
     keeper_get(p, &x, path, fd);
     assert_string_equal(x.res.resp->body, "conn 2 req 1");
@@ -615,11 +622,7 @@ static void dead_kept_connection_is_replaced_once(void **state)
     fake f;
     int fd, pair[2];
 
-    keeper_start(p, path, one_each);
-    keeper_get(p, &x, path, -1);
-    assert_string_equal(x.res.resp->body, "conn 1 req 1");
-    fd = x.kept_fd;
-    assert_true(fd >= 0);
+    fd = keeper_first(p, path, one_each);
     usleep(50 * 1000);
     assert_true(peer_closed(fd));
     keeper_get(p, &x, path, fd);
