@@ -308,6 +308,16 @@ static int papi_x_retry(papi_run *run, papi_x *t)
     return 1;
 }
 
+/* An idle connection is silent: anything on it (bytes nobody asked for, or the peer's end) means
+ * it is out of step, and the next answer read there would be someone else's. */
+static int papi_fd_silent(int fd)
+{
+    char c;
+
+    return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0
+           && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 static void papi_x_start(papi_run *run, papi_x *t)
 {
     run->active++;
@@ -315,6 +325,10 @@ static void papi_x_start(papi_run *run, papi_x *t)
     t->limits = t->x->limits ? t->x->limits : &papi_http_default_limits;
     t->x->res = (papi_core_result){ 0, NULL, NULL };
     t->x->kept_fd = -1;
+    if (t->x->reuse_fd >= 0 && !papi_fd_silent(t->x->reuse_fd)) {
+        close(t->x->reuse_fd);
+        t->x->reuse_fd = -1;
+    }
     if (t->x->reuse_fd >= 0) {
         papi_x_adopt(run, t, t->x->reuse_fd);
         t->x->reuse_fd = -1;

@@ -47,11 +47,13 @@ typedef struct papi_exchange {
     /* Connection reuse, both off unless set. */
     int reuse_fd;                   /* >= 0: an idle connection to this target (its listener
                                      * checked when it was opened), used instead of a new one
-                                     * and owned by the run from then on. It may have been closed
-                                     * by the peer meanwhile: the request is then sent once more
-                                     * on a new connection, so set it for idempotent requests
+                                     * and owned by the run from then on. One on which anything
+                                     * arrived while idle is closed and a new one opened. It may be
+                                     * closed by the peer meanwhile: the request is then sent once
+                                     * more on a new connection, so set it for idempotent requests
                                      * only. papi_exchange_unix/tcp set it to -1. */
-    int keep_alive;                 /* keep the connection open when the answer allows it */
+    int keep_alive;                 /* keep the connection open when the answer allows it
+                                     * (papi_http_parser_reusable) and nothing came after it */
     /* Filled in by papi_exchange_run. */
     papi_core_result res;
     apr_interval_time_t elapsed;    /* from the start of the run to the end of this exchange */

@@ -10,6 +10,7 @@
 #include "papi_buf.h"
 
 #include <apr_cstr.h>
+#include <apr_general.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -24,6 +25,10 @@ const papi_http_limits papi_http_default_limits = {
 
 /* First allocation for a body whose length is not known in advance. */
 #define UNKNOWN_BODY_INITIAL 4096
+
+/* Interim (1xx) answers read before the final one; one more is an error, so a peer cannot keep
+ * the reader busy with them (each costs header budget too). */
+#define INTERIM_MAX 8
 
 typedef enum {
     PHASE_STATUS_LINE,
@@ -53,6 +58,7 @@ struct papi_http_parser {
     papi_buf *body;             /* NULL until a body is expected */
     apr_size_t to_read;
     int ended_by_close;         /* the body ended with the stream */
+    int interim;                /* interim (1xx) answers read and dropped */
 };
 
 /* ---- Small helpers ---- */
@@ -176,6 +182,10 @@ static int parse_status_line(papi_http_parser *ps, const char *s, apr_size_t n)
     ps->resp.minor_version = s[7] - '0';
     ps->resp.status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
     ps->resp.reason = n > 12 ? apr_pstrmemdup(ps->pool, s + 13, n - 13) : "";
+    /* What would follow is another protocol, which nothing here speaks. */
+    if (ps->resp.status == 101)
+        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "101 Switching Protocols refused: this client "
+                    "never upgrades a connection");
     return 1;
 }
 
@@ -215,7 +225,7 @@ static int response_has_body(const papi_http_parser *ps)
 {
     int status = ps->resp.status;
 
-    return !ps->head_request && status >= 200 && status != 204 && status != 304;
+    return !ps->head_request && status != 204 && status != 304;
 }
 
 /* Reads Content-Length and Transfer-Encoding. Both are checked even when the response has no
@@ -263,6 +273,22 @@ static void start_unknown_length_body(papi_http_parser *ps)
     ps->body = papi_buf_make(ps->pool, max < UNKNOWN_BODY_INITIAL ? max + 1 : UNKNOWN_BODY_INITIAL);
 }
 
+/* An interim answer (100 Continue, 102 Processing, 103 Early Hints, ...) says nothing about the
+ * request's outcome: it is dropped, headers and all, and the final answer read after it. The
+ * header budget is not renewed: everything before the final body counts against it. */
+static void end_of_interim(papi_http_parser *ps)
+{
+    if (++ps->interim > INTERIM_MAX) {
+        fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "more than " APR_STRINGIFY(INTERIM_MAX)
+             " interim (1xx) answers");
+        return;
+    }
+    ps->resp.status = 0;
+    ps->resp.reason = "";
+    apr_array_clear(ps->resp.headers);
+    ps->phase = PHASE_STATUS_LINE;
+}
+
 static void end_of_headers(papi_http_parser *ps)
 {
     int chunked, has_length;
@@ -270,7 +296,9 @@ static void end_of_headers(papi_http_parser *ps)
 
     if (!read_framing(ps, &chunked, &has_length, &length))
         return;
-    if (!response_has_body(ps)) {
+    if (ps->resp.status < 200) {
+        end_of_interim(ps);
+    } else if (!response_has_body(ps)) {
         finish(ps);
     } else if (chunked) {
         start_unknown_length_body(ps);
@@ -400,7 +428,9 @@ static apr_size_t take_line_bytes(papi_http_parser *ps, const char *data, apr_si
     int header = in_header_block(ps);
     apr_size_t *budget = header ? &ps->header_budget : &ps->line_budget;
 
-    if (ps->phase == PHASE_STATUS_LINE && !check_status_start(ps, data, n))
+    /* Only the bytes within the budget are judged: after interim answers a status line may
+     * start with little of it left, and the verdict must not depend on the split either way. */
+    if (ps->phase == PHASE_STATUS_LINE && !check_status_start(ps, data, n < *budget ? n : *budget))
         return n;
     if (n > *budget) {
         fail(ps, PAPI_HTTP_ERR_TOO_LARGE,
@@ -491,8 +521,10 @@ static const char *truncation_reason(const papi_http_parser *ps)
 {
     switch (ps->phase) {
     case PHASE_STATUS_LINE:
-        return ps->line->len == 0 ? "connection closed before the response"
-                                  : "connection closed within the status line";
+        if (ps->line->len > 0)
+            return "connection closed within the status line";
+        return ps->interim ? "connection closed after an interim (1xx) answer, before the final one"
+                           : "connection closed before the response";
     case PHASE_HEADERS:
         return "connection closed within the response header";
     case PHASE_BODY_LENGTH:
@@ -557,7 +589,10 @@ int papi_http_parser_reusable(const papi_http_parser *ps)
     const papi_http_header *h = (const papi_http_header *)ps->resp.headers->elts;
     int i;
 
-    if (ps->phase != PHASE_DONE || ps->ended_by_close || ps->resp.minor_version < 1)
+    /* After an interim answer the peer may still be in a state nobody asked for (a 100 Continue
+     * with no body sent): a fresh connection costs less than finding out. */
+    if (ps->phase != PHASE_DONE || ps->ended_by_close || ps->resp.minor_version < 1
+        || ps->interim > 0)
         return 0;
     for (i = 0; i < ps->resp.headers->nelts; i++)
         if (apr_cstr_casecmp(h[i].name, "Connection") == 0 && has_token(h[i].value, "close"))

@@ -1,6 +1,10 @@
 /* An incremental, strict reader of one HTTP/1.x response, as a Passenger core (or an impostor)
  * sends it. Bytes are fed as they arrive; the reader says when the response is complete. Every
- * limit breach and every framing error is an error with a reason, never a crash or a hang. */
+ * limit breach and every framing error is an error with a reason, never a crash or a hang.
+ *
+ * Interim answers (1xx) before the final one are read and dropped: the response is the final
+ * one. At most 8 are read (one more is a TOO_LARGE error), they count against the header limits,
+ * and 101 Switching Protocols is a SYNTAX error: nothing here ever asks for an upgrade. */
 #ifndef PAPI_HTTP_H
 #define PAPI_HTTP_H
 
@@ -24,7 +28,7 @@ typedef struct papi_http_header {
 
 typedef struct papi_http_response {
     int minor_version;              /* HTTP/1.<minor> */
-    int status;                     /* 100..999 */
+    int status;                     /* 200..999 once complete (interim answers are dropped) */
     const char *reason;             /* may be "" */
     apr_array_header_t *headers;    /* papi_http_header, in the order received */
     char *body;                     /* NUL-terminated after body_len; "" when there is none */
@@ -66,9 +70,10 @@ const char *papi_http_parser_error(const papi_http_parser *ps);    /* NULL when 
 /* The response so far; complete once DONE. */
 papi_http_response *papi_http_parser_response(papi_http_parser *ps);
 
-/* The response is complete, framed by its length (not by the end of the stream), HTTP/1.1, and
- * without Connection: close: the connection may carry another request. Bytes fed after the end
- * of the response are the caller's to judge (papi_http_parser_feed's consumed). */
+/* The response is complete, framed by its length (not by the end of the stream), HTTP/1.1,
+ * without Connection: close, and came without interim answers: the connection may carry another
+ * request. Bytes fed after the end of the response are the caller's to judge
+ * (papi_http_parser_feed's consumed). */
 int papi_http_parser_reusable(const papi_http_parser *ps);
 
 /* A deep copy of resp in p. */

@@ -1,6 +1,7 @@
 /* Scrubbing what read-only mode must never show from a core's answer: the group API key (which is
- * also each process's connect password) wherever pool.xml and pool.txt carry it, and the
- * addresses of the processes' own sockets. */
+ * also each process's connect password) wherever pool.xml and pool.txt carry it, the addresses of
+ * the processes' own sockets, and the end users' data: the query strings of their requests in
+ * flight and their sticky session ids. */
 #ifndef PAPI_REDACT_H
 #define PAPI_REDACT_H
 
@@ -9,9 +10,12 @@
 #define PAPI_REDACTED "[REDACTED]"
 
 /* The answer to core_path (without query) with secrets replaced by PAPI_REDACTED; body itself
- * when the path carries none. pool.xml: the text of every <api_key> and <secret>, and every
- * <sockets> element. pool.txt: the values of "Password:" and "URL :" lines. An element that
- * never closes ends the answer there: what cannot be read cannot be shown. */
+ * when the path carries none. pool.xml: the text of every <api_key>, <secret> and
+ * <sticky_session_id>, and every <sockets> element (removed). pool.txt: the values of
+ * "Password:" and "URL :" lines. server.json: what follows the first '?' of every "path" member,
+ * and every "sticky_session_id" member's value (then the string PAPI_REDACTED); the rest byte
+ * for byte, so valid JSON stays valid and of the same shape. An element, string or value that
+ * never ends ends the answer there: what cannot be read cannot be shown. */
 const char *papi_redact(apr_pool_t *p, const char *core_path, const char *body, apr_size_t len,
                         apr_size_t *out_len);
 

@@ -23,6 +23,8 @@ process (`python3 fakecore.py serve STATE_DIR`), which
       say_close  answer like normal but with Connection: close, then keep the
                  connection open and never read from it again (a peer that
                  announced the close and lingers)
+      interim    "HTTP/1.1 100 Continue" on its own (a pause before and after),
+                 then the answer like normal, on a connection kept alive
       reset      read the request, close with RST
       truncated  headers with Content-Length: 1000, 10 body bytes, close
       garbage    non-HTTP bytes, close
@@ -58,7 +60,7 @@ SAMPLES_DIR = os.path.join(HERE, "..", "samples")
 PYTHON = "/usr/bin/python3"
 
 BEHAVIOURS = ("normal", "delay", "hang", "no_accept", "close", "drop_idle", "say_close",
-              "reset", "truncated", "garbage", "huge", "endless")
+              "interim", "reset", "truncated", "garbage", "huge", "endless")
 
 
 def _random_string(n, alphabet=string.ascii_letters + string.digits):
@@ -652,6 +654,11 @@ class FakeServer:
             return False
         if b == "delay":
             time.sleep(int(ctl.get("delay_ms", 0)) / 1000.0)
+        if b == "interim":
+            # On its own, so that a reader sees it alone in one read.
+            time.sleep(0.02)
+            sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            time.sleep(0.02)
         status, ctype, body, extra = self.route(req, ctl.get("responses") or {})
         close = req.wants_close() or b == "say_close"
         data = self.head(req, status, ctype, len(body), close, extra)

@@ -4,6 +4,7 @@ web page, and the limits on one request."""
 
 import json
 import re
+import socket
 import time
 
 import pytest
@@ -106,6 +107,53 @@ def test_no_secret_leaves_in_readonly(httpd):
     assert re.search(r"URL +: \[REDACTED\]", answers["raw /pool.txt?verbose=true"])
     verbose = elements(httpd.get(RO + "/pool.txt?verbose=true"))[0]["body"]
     assert "Password: [REDACTED]" in verbose
+
+
+def in_flight_paths(server_json):
+    """The paths of the requests in flight that a core's server.json lists."""
+    doc = json.loads(server_json)
+    return [client["current_request"].get("path")
+            for thread in doc.values() if isinstance(thread, dict)
+            for clients in (thread["active_clients"], thread["disconnected_clients"])
+            for client in clients.values() if "current_request" in client]
+
+
+def test_end_users_query_strings_and_sticky_ids_not_shown_in_readonly(httpd):
+    """While an end user's request with a token in its query is in flight, read-only mode shows
+    its path in server.json but not its query, raw and aggregate; a full Location shows it as
+    is. pool.xml's sticky session ids likewise."""
+    inst, app = httpd.instance, httpd.app()
+    target = "/hang?token=SECRET123&s=20"
+    # The end user's request, sent and not read: in flight until released.
+    user = socket.create_connection(("127.0.0.1", app.port), timeout=30)
+    user.sendall(f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
+    try:
+        deadline = time.monotonic() + 10
+        while target not in in_flight_paths(httpd.get(f"{FULL}/instances/{inst.name}"
+                                                      "/server.json").text):
+            assert time.monotonic() < deadline, "the request never showed in server.json"
+            time.sleep(0.1)
+        raw = httpd.get(f"{RO}/instances/{inst.name}/server.json")
+        (element,) = elements(httpd.get(RO + "/server.json"))
+        (full,) = elements(httpd.get(FULL + "/server.json"))
+    finally:
+        app.release_hangs()
+        with user:
+            answer = user.makefile("rb").readline()
+        app.release_hangs(False)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+    for text in (raw.text, element["body"]):
+        assert "SECRET123" not in text
+        assert "/hang?[REDACTED]" in in_flight_paths(text)
+    assert target in in_flight_paths(full["body"])
+
+    raw = httpd.get(f"{RO}/instances/{inst.name}/pool.xml").text
+    full = httpd.get(f"{FULL}/instances/{inst.name}/pool.xml").text
+    ids = re.findall(r"<sticky_session_id>([^<]*)</sticky_session_id>", full)
+    assert len(ids) == len(inst.live_pids()) and all(i.isdigit() for i in ids), ids
+    assert re.findall(r"<sticky_session_id>([^<]*)</sticky_session_id>", raw) == \
+        ["[REDACTED]"] * len(ids)
+    assert not any(i in raw for i in ids)
 
 
 # ---------------------------------------------------------------- full

@@ -306,6 +306,30 @@ def test_answer_saying_close_ends_that_connection(httpd, fake_core, regs, sessio
     assert fc.connections() == len(fc.requests()) == 10
 
 
+def test_interim_answer_is_skipped_and_its_connection_never_reused(httpd, fake_core, regs,
+                                                                     session):
+    """A core that sends `100 Continue` before each answer: the aggregate and /instances/<name>/
+    show the final answer, and no request ever gets bytes meant for an earlier one (a connection
+    that carried an interim answer is not kept)."""
+    fc = fake_core(registry_dir=regs["fake"], behaviour="interim")
+    api = Client(httpd, session, API)
+    raw = f"/instances/{fc.name}"
+    for i in range(3):
+        e = only_element(api.answer("/server.json", fresh=(i == 2)), fc.path)
+        assert e["status"] == 200, e
+        assert json.loads(e["body"])["threads"] == 2
+        r = api.get(raw + "/ping.json")
+        assert (r.status_code, r.text) == (200, PING_BODY)
+    assert fc.connections() == len(fc.requests()) == 6
+    # The next request, on whatever the child kept, gets its own answer.
+    fc.set_behaviour("normal")
+    e = only_element(api.ping(), fc.path)
+    assert (e["status"], e["body"]) == (200, PING_BODY), e
+    r = api.get(raw + "/info.json")
+    assert r.status_code == 200 and r.json()["program_version"] == "6.0.17", r.text
+    assert len(fc.requests()) == 8
+
+
 WRITES = [("PUT", "/gc.json", 200), ("POST", "/reopen_logs.json", 200),
           ("DELETE", "/server/1-1.json", 404)]     # the fake does not know that one: a 404
 

@@ -24,7 +24,8 @@ static void check_finished(const outcome *o)
     if (o->state == PAPI_HTTP_DONE) {
         CHECK(papi_http_parser_error_kind(o->ps) == PAPI_HTTP_ERR_NONE);
         CHECK(papi_http_parser_error(o->ps) == NULL);
-        CHECK(resp->status >= 100 && resp->status <= 999);
+        /* Interim answers are dropped and 101 refused: a finished answer is a final one. */
+        CHECK(resp->status >= 200 && resp->status <= 999);
         /* A connection is reused only after an HTTP/1.1 answer. */
         CHECK(!papi_http_parser_reusable(o->ps) || resp->minor_version >= 1);
     } else {

@@ -1,5 +1,6 @@
-/* libFuzzer target for papi_redact: what read-only mode shows of a core's pool.xml and pool.txt.
- * The first input byte picks the path (even: /pool.xml, odd: /pool.txt), the rest is the body.
+/* libFuzzer target for papi_redact: what read-only mode shows of a core's pool.xml, pool.txt and
+ * server.json. The first input byte picks the path (modulo 3: 0 /pool.xml, 1 /pool.txt,
+ * 2 /server.json), the rest is the body.
  *
  * pool.xml: a plausible key (8 or more of [A-Za-z0-9]) between <api_key> and </api_key>, or
  * <secret> and </secret>, must not reach the output. The check must not cry wolf, so it is only
@@ -7,12 +8,18 @@
  * ("REDACTED"), and only when removing a <sockets> element cannot join two runs of letters and
  * digits into one (no <sockets> right after a letter or digit).
  * A second check needs no such care: changing the keys' bytes must not change the output.
+ * The same holds for <sticky_session_id>.
  * pool.txt: every "Password:" or "URL :" line of the output ends in " [REDACTED]".
- * Both: the output grows by at most 11 bytes per "[REDACTED]" it holds. */
+ * server.json: when the body is JSON (as jansson reads it), so is the output, and of the same
+ * shape: equal but for every "sticky_session_id" member, now the string "[REDACTED]", and every
+ * string "path" member with a '?', now cut after it and "[REDACTED]" added.
+ * All: the output grows by at most 11 bytes per "[REDACTED]" it holds. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
 #endif
 #include <string.h>
+
+#include <jansson.h>
 
 #include "papi_fuzz.h"
 #include "papi_redact.h"
@@ -55,11 +62,11 @@ typedef struct key {
  * when all [A-Za-z0-9] and long enough. Such runs hold no '<', so none overlaps another. */
 static size_t find_keys(const char *s, size_t n, key *keys, size_t max)
 {
-    static const char *const open[] = { "<api_key>", "<secret>" };
-    static const char *const close[] = { "</api_key>", "</secret>" };
+    static const char *const open[] = { "<api_key>", "<secret>", "<sticky_session_id>" };
+    static const char *const close[] = { "</api_key>", "</secret>", "</sticky_session_id>" };
     size_t k = 0, i, t;
 
-    for (t = 0; t < 2; t++) {
+    for (t = 0; t < 3; t++) {
         size_t lo = strlen(open[t]), lc = strlen(close[t]);
         for (i = 0; i + lo <= n && k < max; i++) {
             const char *stop;
@@ -172,17 +179,70 @@ static void check_text(const char *out, size_t out_len)
     }
 }
 
+/* out is in with just the scrubbed members changed; member: the name in's value had, or NULL. */
+static int same_but_scrubbed(json_t *in, json_t *out, const char *member)
+{
+    const char *q;
+    void *i, *o;
+    size_t k;
+
+    if (member && !strcmp(member, "sticky_session_id"))
+        return json_is_string(out) && !strcmp(json_string_value(out), PAPI_REDACTED);
+    if (member && !strcmp(member, "path") && json_is_string(in)
+        && (q = memchr(json_string_value(in), '?', json_string_length(in))) != NULL) {
+        size_t keep = (size_t)(q - json_string_value(in)) + 1;
+        return json_is_string(out) && json_string_length(out) == keep + strlen(PAPI_REDACTED)
+               && !memcmp(json_string_value(out), json_string_value(in), keep)
+               && !strcmp(json_string_value(out) + keep, PAPI_REDACTED);
+    }
+    if (json_typeof(in) != json_typeof(out))
+        return 0;
+    if (json_is_array(in)) {
+        if (json_array_size(in) != json_array_size(out))
+            return 0;
+        for (k = 0; k < json_array_size(in); k++)
+            if (!same_but_scrubbed(json_array_get(in, k), json_array_get(out, k), NULL))
+                return 0;
+        return 1;
+    }
+    if (!json_is_object(in))
+        return json_equal(in, out);
+    if (json_object_size(in) != json_object_size(out))
+        return 0;
+    for (i = json_object_iter(in), o = json_object_iter(out); i && o;
+         i = json_object_iter_next(in, i), o = json_object_iter_next(out, o))
+        if (strcmp(json_object_iter_key(i), json_object_iter_key(o))
+            || !same_but_scrubbed(json_object_iter_value(i), json_object_iter_value(o),
+                                  json_object_iter_key(i)))
+            return 0;
+    return 1;
+}
+
+static void check_json(const char *in, size_t n, const char *out, size_t out_len)
+{
+    json_t *a = json_loadb(in, n, JSON_DECODE_ANY, NULL), *b;
+
+    if (!a)
+        return;
+    b = json_loadb(out, out_len, JSON_DECODE_ANY, NULL);
+    CHECK(b != NULL);
+    CHECK(same_but_scrubbed(a, b, NULL));
+    json_decref(a);
+    json_decref(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
     const char *out;
     char *in;
     size_t n, out_len = 0;
-    int text;
+    static const char *const paths[] = { "/pool.xml", "/pool.txt", "/server.json" };
+    int which;
 
     if (size == 0)
         return 0;
-    text = data[0] & 1;
+    which = data[0] % 3;
     /* A copy of exactly the body's size, so ASan sees any read past it. */
     n = size - 1;
     in = malloc(n ? n : 1);
@@ -190,13 +250,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(in, data + 1, n);
     if (apr_pool_create(&p, root) != APR_SUCCESS)
         abort();
-    out = papi_redact(p, text ? "/pool.txt" : "/pool.xml", in, n, &out_len);
+    out = papi_redact(p, paths[which], in, n, &out_len);
     CHECK(out != NULL);
     CHECK(out_len <= n + 11 * count(out, out_len, PAPI_REDACTED));
-    if (text)
+    if (which == 0)
+        check_xml(p, in, n, out, out_len);
+    else if (which == 1)
         check_text(out, out_len);
     else
-        check_xml(p, in, n, out, out_len);
+        check_json(in, n, out, out_len);
     apr_pool_destroy(p);
     free(in);
     return 0;

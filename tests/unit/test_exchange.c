@@ -437,7 +437,17 @@ typedef struct keeper_spec {
     int per_connection;     /* requests answered on a connection before closing it (0: any) */
     const char *header;     /* an extra header line, e.g. "Connection: close\r\n" */
     const char *trailer;    /* bytes sent after each answer */
+    const char *preface;    /* bytes sent before each answer, on their own (e.g. a 100 Continue) */
+    const char *late;       /* bytes sent on their own once the answer is out (stale bytes) */
 } keeper_spec;
+
+/* Sends s on its own: a pause before and after, so the reader gets it in a read of its own. */
+static void send_alone(int fd, const char *s)
+{
+    usleep(20 * 1000);
+    (void)!write(fd, s, strlen(s));
+    usleep(20 * 1000);
+}
 
 /* A server on dir/name answering one connection after another, each request with
  * "conn <c> req <r>", so a test sees which connection carried it. */
@@ -465,10 +475,14 @@ static pid_t keeper_start(apr_pool_t *p, const char *path, keeper_spec s)
                 while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
                     char body[64], answer[512];
                     snprintf(body, sizeof(body), "conn %d req %d", conn_no, ++req_no);
+                    if (s.preface)
+                        send_alone(fd, s.preface);
                     snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
                              "%s\r\n%s%s", strlen(body), s.header ? s.header : "", body,
                              s.trailer ? s.trailer : "");
                     (void)!write(fd, answer, strlen(answer));
+                    if (s.late)
+                        send_alone(fd, s.late);
                     got -= (size_t)(end + 4 - buf);
                     memmove(buf, end + 4, got + 1);
                 }
@@ -498,6 +512,18 @@ static void keeper_get(apr_pool_t *p, papi_exchange *x, const char *path, int re
     assert_answered(x);
 }
 
+/* Starts a keeper at path and asks it once: the connection it kept, open. */
+static int keeper_first(apr_pool_t *p, const char *path, keeper_spec s)
+{
+    papi_exchange x;
+
+    keeper_start(p, path, s);
+    keeper_get(p, &x, path, -1);
+    assert_string_equal(x.res.resp->body, "conn 1 req 1");
+    assert_true(x.kept_fd >= 0);
+    return x.kept_fd;
+}
+
 /* 1: fd is closed at the other end (or here). */
 static int peer_closed(int fd)
 {
@@ -512,7 +538,7 @@ static void kept_connection_carries_the_next_request(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
-    keeper_spec plain = { 0, NULL, NULL };
+    keeper_spec plain = { 0, NULL, NULL, NULL, NULL };
     papi_exchange x;
     int fd;
 
@@ -541,7 +567,8 @@ static void answers_that_end_the_connection_are_not_kept(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p);
-    keeper_spec closing = { 0, "Connection: close\r\n", NULL }, chatty = { 0, NULL, "HTTP/1.1" };
+    keeper_spec closing = { 0, "Connection: close\r\n", NULL, NULL, NULL };
+    keeper_spec chatty = { 0, NULL, "HTTP/1.1", NULL, NULL };
     const char *a = apr_pstrcat(p, dir, "/closing", NULL), *b = apr_pstrcat(p, dir, "/chatty", NULL);
     papi_exchange x;
 
@@ -556,23 +583,78 @@ static void answers_that_end_the_connection_are_not_kept(void **state)
     papi_fx_remove(p, dir);
 }
 
+/* A 100 Continue before the answer: the answer is the final one, and the connection, on which
+ * the peer said more than it was asked, is not kept. */
+static void interim_answer_is_skipped_and_its_connection_not_kept(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
+    keeper_spec continues = { 0, NULL, NULL, "HTTP/1.1 100 Continue\r\n\r\n", NULL };
+    papi_exchange x;
+
+    keeper_start(p, path, continues);
+    keeper_get(p, &x, path, -1);
+    assert_int_equal(x.res.resp->status, 200);
+    assert_string_equal(x.res.resp->body, "conn 1 req 1");
+    assert_int_equal(x.kept_fd, -1);
+    keeper_get(p, &x, path, -1);
+    assert_string_equal(x.res.resp->body, "conn 2 req 1");
+    papi_fx_remove(p, dir);
+}
+
+/* A 101 is refused with the reason, and nothing is kept. */
+static void switching_protocols_is_a_bad_answer(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
+    keeper_spec upgrades = { 0, NULL, NULL,
+                             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n", NULL };
+    papi_exchange x;
+
+    keeper_start(p, path, upgrades);
+    papi_exchange_unix(&x, path, 0);
+    x.request = apr_pstrdup(p, "GET /ping.json HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    x.request_len = strlen(x.request);
+    x.deadline = apr_time_now() + apr_time_from_sec(5);
+    x.keep_alive = 1;
+    papi_exchange_run(p, &x, 1);
+    assert_int_equal(x.res.failure, 502);
+    assert_non_null(strstr(x.res.error, "101 Switching Protocols refused"));
+    assert_int_equal(x.kept_fd, -1);
+    papi_fx_remove(p, dir);
+}
+
+/* Bytes that arrive on a kept connection while it is idle are never read as the next answer:
+ * that connection is closed and the request goes on a new one. */
+static void stale_bytes_on_a_kept_connection_are_never_an_answer(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
+    keeper_spec late = { 0, NULL, NULL, NULL, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale" };
+    papi_exchange x;
+    int fd = keeper_first(p, path, late);
+
+    usleep(100 * 1000);
+    keeper_get(p, &x, path, fd);
+    assert_string_equal(x.res.resp->body, "conn 2 req 1");
+    if (x.kept_fd >= 0)
+        close(x.kept_fd);
+    papi_fx_remove(p, dir);
+}
+
 /* The peer closed the kept connection while it was idle: the request goes once more, on a new
  * connection, and nobody sees a failure. */
 static void dead_kept_connection_is_replaced_once(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p), *path = apr_pstrcat(p, dir, "/core", NULL);
-    keeper_spec one_each = { 1, NULL, NULL };
+    keeper_spec one_each = { 1, NULL, NULL, NULL, NULL };
     fake_spec closer = { FAKE_CLOSE, 0, NULL, 0, 0 };
     papi_exchange x;
     fake f;
     int fd, pair[2];
 
-    keeper_start(p, path, one_each);
-    keeper_get(p, &x, path, -1);
-    assert_string_equal(x.res.resp->body, "conn 1 req 1");
-    fd = x.kept_fd;
-    assert_true(fd >= 0);
+    fd = keeper_first(p, path, one_each);
     usleep(50 * 1000);
     assert_true(peer_closed(fd));
     keeper_get(p, &x, path, fd);
@@ -656,6 +738,9 @@ int main(void)
         PAPI_TEST(large_requests_are_sent_as_the_socket_drains),
         PAPI_TEST(kept_connection_carries_the_next_request),
         PAPI_TEST(answers_that_end_the_connection_are_not_kept),
+        PAPI_TEST(interim_answer_is_skipped_and_its_connection_not_kept),
+        PAPI_TEST(switching_protocols_is_a_bad_answer),
+        PAPI_TEST(stale_bytes_on_a_kept_connection_are_never_an_answer),
         PAPI_TEST(dead_kept_connection_is_replaced_once),
         PAPI_TEST(at_once_bounds_the_connections),
         PAPI_TEST(nothing_to_run),

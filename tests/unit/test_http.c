@@ -708,8 +708,6 @@ static void test_statuses_without_body(void **state)
     static const char *const heads[] = {
         "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n",
         "HTTP/1.1 304 Not Modified\r\nContent-Length: 100\r\n\r\n",
-        "HTTP/1.1 100 Continue\r\n\r\n",
-        "HTTP/1.1 199 Odd\r\n\r\n",
         "HTTP/1.1 204 No Content\r\n\r\n",
     };
     apr_size_t i;
@@ -721,6 +719,152 @@ static void test_statuses_without_body(void **state)
         assert_done_with_body(r, "", 0);
         assert_int_equal(r.consumed, strlen(heads[i]));
     }
+}
+
+/* ---- Interim (1xx) answers ---- */
+
+#define CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
+
+static void assert_final_after_interim(parsed r, apr_size_t len)
+{
+    assert_done_with_body(r, "hello", 5);
+    assert_int_equal(r.consumed, len);
+    assert_int_equal(r.resp->status, 200);
+    assert_string_equal(r.resp->reason, "OK");
+    /* After an interim answer the connection is never used again. */
+    assert_false(papi_http_parser_reusable(r.ps));
+}
+
+static void test_continue_then_final(void **state)
+{
+    const char *in = CONTINUE CL_RESPONSE;
+    apr_size_t piece;
+
+    for (piece = 0; piece <= 7; piece++)
+        assert_final_after_interim(feed_pieces(*state, in, strlen(in), piece, NULL, 0), strlen(in));
+    /* The same for HEAD, where the final answer has no body. */
+    {
+        parsed r = feed_pieces(*state, LIT(CONTINUE "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"),
+                               0, NULL, 1);
+        assert_done_with_body(r, "", 0);
+        assert_int_equal(r.resp->status, 200);
+    }
+}
+
+static void test_several_interim_answers(void **state)
+{
+    const char *in = CONTINUE "HTTP/1.1 102 Processing\r\n\r\n" "HTTP/1.1 199\r\n\r\n"
+                     "HTTP/1.1 100 Continue\n\n" CL_RESPONSE;
+    const char *after = "HTTP/1.1 404 Not Found\r\n";
+    char *both = apr_pstrcat(*state, in, after, NULL);
+
+    assert_final_after_interim(feed_pieces(*state, in, strlen(in), 0, NULL, 0), strlen(in));
+    assert_final_after_interim(feed_pieces(*state, in, strlen(in), 1, NULL, 0), strlen(in));
+    /* Bytes after the final answer stay unread, as after any answer. */
+    assert_int_equal(feed_pieces(*state, both, strlen(both), 0, NULL, 0).consumed, strlen(in));
+}
+
+static void test_early_hints_headers_are_dropped(void **state)
+{
+    parsed r = feed_pieces(*state, LIT("HTTP/1.1 103 Early Hints\r\n"
+                                       "Link: </style.css>; rel=preload; as=style\r\n"
+                                       "X-Hint: 1\r\n\r\n" CL_RESPONSE), 0, NULL, 0);
+
+    assert_done_with_body(r, "hello", 5);
+    assert_int_equal(r.resp->status, 200);
+    /* Only the final answer's headers. */
+    assert_int_equal(r.resp->headers->nelts, 2);
+    assert_null(papi_http_header_get(r.resp, "Link"));
+    assert_null(papi_http_header_get(r.resp, "X-Hint"));
+    assert_string_equal(papi_http_header_get(r.resp, "Content-Type"), "text/plain");
+}
+
+static void test_switching_protocols_refused(void **state)
+{
+    static const char *const inputs[] = {
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        CONTINUE "HTTP/1.1 101 Switching Protocols\r\n\r\n\x81\x05hello",
+        "HTTP/1.1 101\r\n",
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+        parsed r = feed_then_eof(*state, inputs[i], strlen(inputs[i]), 0, NULL, 0);
+
+        assert_error(r, PAPI_HTTP_ERR_SYNTAX);
+        assert_non_null(strstr(papi_http_parser_error(r.ps), "101 Switching Protocols refused"));
+        assert_false(papi_http_parser_reusable(r.ps));
+    }
+}
+
+static void test_interim_then_garbage_or_nothing(void **state)
+{
+    parsed r = feed_then_eof(*state, LIT(CONTINUE "SSH-2.0-OpenSSH_9.2\r\n"), 0, NULL, 0);
+
+    assert_error(r, PAPI_HTTP_ERR_SYNTAX);
+    assert_string_equal(papi_http_parser_error(r.ps), "not an HTTP response");
+    r = feed_then_eof(*state, LIT(CONTINUE "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
+                                  "Content-Length: 2\r\n\r\n"), 0, NULL, 0);
+    assert_error(r, PAPI_HTTP_ERR_SYNTAX);
+    /* An interim answer and then the end: no answer at all. */
+    r = feed_then_eof(*state, LIT(CONTINUE), 0, NULL, 0);
+    assert_error(r, PAPI_HTTP_ERR_TRUNCATED);
+    assert_non_null(strstr(papi_http_parser_error(r.ps), "interim"));
+    /* A malformed interim answer is as bad as a malformed final one. */
+    r = feed_then_eof(*state, LIT("HTTP/1.1 100 Continue\r\nbad header\r\n\r\n" CL_RESPONSE),
+                      0, NULL, 0);
+    assert_error(r, PAPI_HTTP_ERR_SYNTAX);
+    r = feed_then_eof(*state, LIT("HTTP/1.1 100 Continue\r\nTransfer-Encoding: gzip\r\n\r\n"
+                                  CL_RESPONSE), 0, NULL, 0);
+    assert_error(r, PAPI_HTTP_ERR_SYNTAX);
+}
+
+/* n interim answers, then CL_RESPONSE. */
+static char *interims(apr_pool_t *p, int n)
+{
+    papi_buf *b = papi_buf_make(p, 0);
+    int i;
+
+    for (i = 0; i < n; i++)
+        papi_buf_puts(b, CONTINUE);
+    papi_buf_puts(b, CL_RESPONSE);
+    return b->data;
+}
+
+static void test_interim_answers_are_capped(void **state)
+{
+    char *eight = interims(*state, 8), *nine = interims(*state, 9);
+    char *many = interims(*state, 100000);
+    parsed r;
+
+    r = feed_pieces(*state, eight, strlen(eight), 0, NULL, 0);
+    assert_final_after_interim(r, strlen(eight));
+    r = feed_pieces(*state, nine, strlen(nine), 0, NULL, 0);
+    assert_error(r, PAPI_HTTP_ERR_TOO_LARGE);
+    assert_non_null(strstr(papi_http_parser_error(r.ps), "interim (1xx) answers"));
+    /* An endless stream of them: refused after the ninth, the rest never looked at. */
+    r = feed_pieces(*state, many, strlen(many), 0, NULL, 0);
+    assert_error(r, PAPI_HTTP_ERR_TOO_LARGE);
+    assert_int_equal(r.consumed, 9 * strlen(CONTINUE));
+}
+
+static void test_interim_answers_count_against_the_header_limits(void **state)
+{
+    papi_http_limits bytes = { 2 * (sizeof(CONTINUE) - 1) + 40, 64, 1024 };
+    papi_http_limits lines = { 4096, 3, 1024 };
+    const char *hints = "HTTP/1.1 103 Early Hints\r\nLink: <a>\r\nLink: <b>\r\n\r\n";
+    char *in = apr_pstrcat(*state, hints, CL_RESPONSE, NULL);
+
+    assert_error(feed_pieces(*state, LIT(CONTINUE CONTINUE CL_RESPONSE), 0, &bytes, 0),
+                 PAPI_HTTP_ERR_TOO_LARGE);
+    assert_error(feed_pieces(*state, in, strlen(in), 0, &lines, 0), PAPI_HTTP_ERR_TOO_LARGE);
+    /* The budget spent exactly by an interim answer: whatever comes next is too much, whole or
+     * byte by byte, even when it is not HTTP. */
+    bytes.max_header_bytes = sizeof(CONTINUE) - 1;
+    assert_error(feed_pieces(*state, LIT(CONTINUE "HTTP?1.1 200\r\n"), 0, &bytes, 0),
+                 PAPI_HTTP_ERR_TOO_LARGE);
+    assert_error(feed_pieces(*state, LIT(CONTINUE "HTTP?1.1 200\r\n"), 1, &bytes, 0),
+                 PAPI_HTTP_ERR_TOO_LARGE);
 }
 
 /* ---- Pipelining and the end of a parse ---- */
@@ -806,6 +950,8 @@ static void test_reusable_only_when_framed_and_not_closed(void **state)
         { "HTTP/1.1 200 OK\r\nConnection: closed\r\nContent-Length: 0\r\n\r\n", 0, 1 },
         { "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello", 0, 0 },
         { "HTTP/1.1 200 OK\r\n\r\nends with the stream", 0, 0 },
+        { CONTINUE CL_RESPONSE, 0, 0 },
+        { "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", 0, 0 },
     };
     size_t i;
 
@@ -976,6 +1122,13 @@ int main(void)
         PAPI_TEST(test_head_with_content_length),
         PAPI_TEST(test_head_ignores_chunked),
         PAPI_TEST(test_statuses_without_body),
+        PAPI_TEST(test_continue_then_final),
+        PAPI_TEST(test_several_interim_answers),
+        PAPI_TEST(test_early_hints_headers_are_dropped),
+        PAPI_TEST(test_switching_protocols_refused),
+        PAPI_TEST(test_interim_then_garbage_or_nothing),
+        PAPI_TEST(test_interim_answers_are_capped),
+        PAPI_TEST(test_interim_answers_count_against_the_header_limits),
         PAPI_TEST(test_pipelined_bytes_not_consumed),
         PAPI_TEST(test_finished_parser_stays_put),
         PAPI_TEST(test_reusable_only_when_framed_and_not_closed),
