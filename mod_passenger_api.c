@@ -430,7 +430,7 @@ static papi_trust papi_trust_of(apr_pool_t *p, const papi_dir_conf *c)
     return trust;
 }
 
-/* ---- the credential helper (DESIGN.md §5) ------------------------------------------------------ */
+/* ---- the credential helper (docs/ARCHITECTURE.md) ---------------------------------------------- */
 
 typedef struct papi_helper {
     apr_pool_t *pool;               /* pconf: the helper lives for one generation */

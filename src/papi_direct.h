@@ -1,5 +1,5 @@
-/* Requests straight to one application process, bypassing Passenger's load balancer (DESIGN.md
- * §6): finding the process and its HTTP socket in the pool (read with secrets=true), and the
+/* Requests straight to one application process, bypassing Passenger's load balancer: finding
+ * the process and its HTTP socket in the pool (read with secrets=true), and the
  * request it is sent. The process checks X-Passenger-Connect-Password, its group's API key: the
  * key goes to the process only, never back to the client. */
 #ifndef PAPI_DIRECT_H

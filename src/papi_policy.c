@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Passenger's state-changing endpoints (reference/passenger-api.md §4). */
+/* Passenger's state-changing endpoints (6.0.17: src/agent/Core/ApiServer.h's routes). */
 static const char *const papi_write_endpoints[] = {
     "/shutdown.json", "/gc.json", "/reopen_logs.json", "/reinherit_logs.json",
     "/pool/restart_app_group.json", "/pool/detach_process.json", NULL

@@ -1,5 +1,6 @@
-/* What each access mode allows (DESIGN.md §3, §5): which requests reach a core, with which of
- * Passenger's credentials, and whether the answer must be scrubbed of secrets first. */
+/* What each access mode allows (README: "Read-only mode", "Full mode"): which requests reach a
+ * core, with which of Passenger's credentials, and whether the answer must be scrubbed of secrets
+ * first. */
 #ifndef PAPI_POLICY_H
 #define PAPI_POLICY_H
 

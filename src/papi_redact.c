@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Passenger writes pool.xml on one line with plain tags and escapes '<' in every value, so a tag
- * can be found as text (reference/passenger-api.md §4). */
+ * can be found as text (tests/samples/core_GET_pool.xml_secrets_true.http is a real one). */
 static const char *papi_find(const char *s, const char *end, const char *needle)
 {
     apr_size_t n = strlen(needle);

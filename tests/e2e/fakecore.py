@@ -1,8 +1,8 @@
 """A fake Passenger instance: crafted instance dir + fake core_api server.
 
 Real Passenger will not misbehave on demand; this fake does. A FakeCore
-creates <registry>/passenger.XXXXXXX laid out like a real one (see
-passenger-api.md §1.3) and serves HTTP on agents.s/core_api from a separate
+creates <registry>/passenger.XXXXXXX laid out like a real one (as Passenger
+6.0.17's watchdog lays it out) and serves HTTP on agents.s/core_api from a separate
 process (`python3 fakecore.py serve STATE_DIR`), which
 
   - holds flock(LOCK_EX) on the instance's `lock` (how a live watchdog shows),

@@ -1,5 +1,5 @@
-/* Crafting instance directories for the unit tests, as Passenger's watchdog lays them out
- * (reference/passenger-api.md §1.3). */
+/* Crafting instance directories for the unit tests, as Passenger 6.0.17's watchdog lays them
+ * out (docs/ARCHITECTURE.md: an instance directory). */
 #ifndef PAPI_FIXTURE_H
 #define PAPI_FIXTURE_H
 
