@@ -14,8 +14,8 @@
 #define PAPI_RECV_CHUNK 16384
 /* Up to this many exchanges, poll(2) beats creating an epoll instance for one call. */
 #define PAPI_POLL_MAX 64
-/* Passes over the socket tables for a connection's other end before giving up: the kernel adds
- * it as the handshake ends, which on loopback can be a moment after our side sees it end. */
+/* Lookups of a connection's other end before giving up: the kernel makes it a full socket as the
+ * handshake ends, which on loopback can be a moment after our side sees it end. */
 #define PAPI_VERIFY_PASSES 5
 
 typedef enum {
@@ -489,8 +489,8 @@ static int papi_x_owner_checked(const papi_x *t)
     return !t->x->unix_path && t->x->check_tcp_owner && t->x->reuse_fd < 0;
 }
 
-/* Before any connection is made: the listener of every checked target, in one pass over the
- * socket tables; a target refused here is never connected to. */
+/* Before any connection is made: the listener of every checked target, in one question to the
+ * kernel; a target refused here is never connected to. */
 static void papi_run_check_listeners(papi_run *run, papi_x *ts, int n)
 {
     papi_tcp_check *checks = apr_pcalloc(run->scratch, (apr_size_t)(n + 1) * sizeof(*checks));
@@ -510,7 +510,7 @@ static void papi_run_check_listeners(papi_run *run, papi_x *ts, int n)
     }
     if (!k)
         return;
-    papi_tcp_check_listeners(run->p, ts[of[0]].x->tcp_tables, checks, k);
+    papi_tcp_check_listeners(run->p, checks, k);
     for (i = 0; i < k; i++)
         ts[of[i]].refused = checks[i].why;
 }
@@ -531,8 +531,8 @@ static int papi_x_local_end(papi_x *t, papi_tcp_check *c)
     return 1;
 }
 
-/* The exchanges connected and waiting for their other end to be checked, in one pass over the
- * socket tables: each is then sent, refused, or looked for again in the next pass. */
+/* The exchanges connected and waiting for their other end to be checked, in one pass of lookups:
+ * each is then sent, refused, or looked for again in the next pass. */
 static void papi_run_verify(papi_run *run, papi_x *ts, int n)
 {
     papi_tcp_check *checks = apr_pcalloc(run->scratch, (apr_size_t)(n + 1) * sizeof(*checks));
@@ -549,7 +549,7 @@ static void papi_run_verify(papi_run *run, papi_x *ts, int n)
     }
     if (!k)
         return;
-    papi_tcp_check_peers(run->p, ts[of[0]].x->tcp_tables, checks, k);
+    papi_tcp_check_peers(run->p, checks, k);
     for (i = 0; i < k; i++) {
         papi_x *t = &ts[of[i]];
         if (checks[i].why)
@@ -561,9 +561,9 @@ static void papi_run_verify(papi_run *run, papi_x *ts, int n)
         }
         else if (++t->verify_passes >= PAPI_VERIFY_PASSES)
             papi_x_fail_with(run, t, 502, apr_pstrcat(run->p, "the other end of the connection to ",
-                                                      papi_x_peer(t), " is not in Linux's socket "
-                                                      "tables: its owner is unknown, nothing is "
-                                                      "sent", NULL));
+                                                      papi_x_peer(t), " is not a connected socket "
+                                                      "Linux shows: its owner is unknown, nothing "
+                                                      "is sent", NULL));
     }
 }
 

@@ -7,7 +7,7 @@
  * root, checked with SO_PEERCRED before a single byte is sent, since the request carries a
  * credential) or a numeric IP address and port (an application process: with check_tcp_owner, the
  * listener and then the other end of the connection must be the owner's or root's, as Linux's
- * socket tables show them, before a single byte is sent; see papi_tcptable.h). */
+ * sock_diag tells them, before a single byte is sent; see papi_tcptable.h). */
 #ifndef PAPI_EXCHANGE_H
 #define PAPI_EXCHANGE_H
 
@@ -31,7 +31,6 @@ typedef struct papi_exchange {
     uid_t owner;                    /* AF_UNIX, and TCP with check_tcp_owner: the listener must
                                      * be owner or root */
     int check_tcp_owner;            /* TCP (IPv4) only: check owner on new connections */
-    const char *const *tcp_tables;  /* the socket tables read for that; NULL: Linux's own */
     const char *ip;                 /* numeric IPv4 or IPv6 address (never resolved); NULL:
                                      * 127.0.0.1 */
     apr_port_t port;

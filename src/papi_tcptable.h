@@ -1,7 +1,7 @@
-/* Who owns a TCP socket, from Linux's socket tables (/proc/net/tcp and /proc/net/tcp6): before
- * an application process's connect password goes to 127.x.y.z:port, the listener there must be
- * the app's user's (or root's), or a local user who bound a port Passenger still names (its
- * process detached or dead) would receive the password.
+/* Who owns a TCP socket, asked of Linux's sock_diag netlink (NETLINK_SOCK_DIAG, inet_diag):
+ * before an application process's connect password goes to 127.x.y.z:port, the listener there
+ * must be the app's user's (or root's), or a local user who bound a port Passenger still names
+ * (its process detached or dead) would receive the password.
  *
  * Two checks. Before connecting: every listener that would take a connection to ip:port (bound
  * to that address, to 0.0.0.0, to :: or to ::ffff:that address) belongs to the owner or root,
@@ -10,7 +10,18 @@
  * uid: established, or still in the accept queue) belongs to the owner or root. The second check
  * is on the connection itself, so a port rebound between the first check and connect() is caught
  * too; what remains is what the owner itself does with its socket (handing it to another
- * process), and the owner has the password anyway (the core shows it to the app's user). */
+ * process), and the owner has the password anyway (the core shows it to the app's user).
+ *
+ * The work is bounded by what is asked, not by what is on the host: the first check is a dump of
+ * listening sockets only (the kernel never walks established or TIME_WAIT ones, which any local
+ * user can make by the ten thousand), filtered in the kernel to the ports asked; the second is
+ * one exact lookup of the connection's 4-tuple. A request socket (the handshake not yet done) is
+ * reported with uid 0 and is never taken for root's: it is looked up again until it is a full
+ * socket (a listener with TCP_DEFER_ACCEPT keeps it one until data comes: such a process is
+ * refused). Answers come only from the kernel (a netlink sender with port id 0; a local user
+ * cannot send to this socket without CAP_NET_ADMIN); anything the parser does not understand
+ * refuses, as does a netlink socket that cannot be opened (a sandbox without it): nothing is
+ * sent then. */
 #ifndef PAPI_TCPTABLE_H
 #define PAPI_TCPTABLE_H
 
@@ -19,14 +30,20 @@
 #include <netinet/in.h>
 #include <sys/types.h>
 
-/* The tables read when none are given. */
-extern const char *const papi_tcp_default_tables[];
+/* Socket states as inet_diag reports them (the kernel's TCP_* numbers). */
+#define PAPI_TCP_ESTABLISHED 1
+#define PAPI_TCP_SYN_SENT 2
+#define PAPI_TCP_SYN_RECV 3
+#define PAPI_TCP_FIN_WAIT1 4
+#define PAPI_TCP_FIN_WAIT2 5
+#define PAPI_TCP_TIME_WAIT 6
+#define PAPI_TCP_CLOSE 7
+#define PAPI_TCP_CLOSE_WAIT 8
+#define PAPI_TCP_LAST_ACK 9
+#define PAPI_TCP_LISTEN 10
+#define PAPI_TCP_CLOSING 11
 
-/* Socket states as the tables show them (the kernel's TCP_* numbers). */
-#define PAPI_TCP_ESTABLISHED 0x01
-#define PAPI_TCP_SYN_RECV 0x03
-#define PAPI_TCP_LISTEN 0x0A
-
+/* One socket of an answer. */
 typedef struct papi_tcp_entry {
     unsigned char local[16];    /* IPv6; IPv4 as ::ffff:a.b.c.d */
     apr_port_t local_port;
@@ -34,35 +51,31 @@ typedef struct papi_tcp_entry {
     apr_port_t remote_port;
     int state;
     unsigned long uid;
-    unsigned long long inode;
+    unsigned long inode;        /* 0: no file (a request, TIME_WAIT, or not yet accepted) */
 } papi_tcp_entry;
 
-/* Parses one line of a table (line[0..n), without its newline) into *e: 1, or 0 when the line is
- * not an entry (the header line, or anything malformed). */
-int papi_tcp_parse_line(const char *line, apr_size_t n, papi_tcp_entry *e);
+/* Called for each socket of an answer. */
+typedef void (*papi_tcp_visit)(const papi_tcp_entry *e, void *data);
 
-/* Called for each entry; nonzero stops the reading. */
-typedef int (*papi_tcp_visit)(const papi_tcp_entry *e, void *data);
+/* What the datagrams of one answer held so far. */
+typedef struct papi_tcp_answer {
+    int done;                   /* NLMSG_DONE or NLMSG_ERROR seen: the answer is complete */
+    int error;                  /* the errno that NLMSG_ERROR or NLMSG_DONE carried; 0: none */
+    int malformed;              /* a message cut short, of another request or of an unknown
+                                 * type, a socket of another family: nothing after it is read,
+                                 * and the answer is not to be trusted */
+    unsigned long sockets;      /* sockets passed to visit */
+} papi_tcp_answer;
 
-/* A table read in pieces of any size, as they come from read(2). */
-typedef struct papi_tcp_reader {
-    papi_tcp_visit visit;
-    void *data;
-    char line[512];             /* entries are about 150 (tcp) and 180 (tcp6) bytes */
-    apr_size_t len;
-    int overlong;               /* the current line did not fit */
-    unsigned long lines;        /* complete lines seen */
-    unsigned long malformed;    /* lines after the header that are no entry */
-    int stopped;                /* visit asked to stop */
-} papi_tcp_reader;
+/* Parses one datagram buf[0..n) of the kernel's answer to the request numbered seq, each socket
+ * in it passed to visit. Call with *a zeroed for the first datagram of an answer. */
+void papi_tcp_parse_answer(const void *buf, apr_size_t n, apr_uint32_t seq, papi_tcp_visit visit,
+                           void *data, papi_tcp_answer *a);
 
-void papi_tcp_reader_init(papi_tcp_reader *rd, papi_tcp_visit visit, void *data);
-
-/* Feeds buf[0..n); returns 1 once visit has asked to stop (the rest is not looked at). */
-int papi_tcp_reader_feed(papi_tcp_reader *rd, const char *buf, apr_size_t n);
-
-/* Ends the table (a last line without a newline counts). */
-void papi_tcp_reader_end(papi_tcp_reader *rd);
+/* Every TCP listener (IPv4 and IPv6) on one of ports[0..n) through visit: NULL, or why they
+ * could not be asked for. */
+const char *papi_tcp_listeners(apr_pool_t *p, const apr_port_t *ports, int n,
+                               papi_tcp_visit visit, void *data);
 
 /* One connection to check. */
 typedef struct papi_tcp_check {
@@ -75,15 +88,13 @@ typedef struct papi_tcp_check {
     const char *why;            /* why the password must not go there, or NULL */
 } papi_tcp_check;
 
-/* The check before connecting, for checks[0..n) in one pass over the tables (NULL: the default
- * ones): sets found and why (nothing listens there, a listener of another uid, the tables could
- * not be read). */
-void papi_tcp_check_listeners(apr_pool_t *p, const char *const *tables, papi_tcp_check *checks,
-                              int n);
+/* The check before connecting, for checks[0..n) in one dump: sets found and why (nothing listens
+ * there, a listener of another uid, the kernel could not be asked). */
+void papi_tcp_check_listeners(apr_pool_t *p, papi_tcp_check *checks, int n);
 
-/* The check once connected (local_ip and local_port set), in one pass: sets found, and why when
- * the other end belongs to another uid or the tables could not be read. found == 0 with why NULL:
- * the other end is not (yet) in the tables. */
-void papi_tcp_check_peers(apr_pool_t *p, const char *const *tables, papi_tcp_check *checks, int n);
+/* The check once connected (local_ip and local_port set), one lookup each: sets found, and why
+ * when the other end belongs to another uid or the kernel could not be asked. found == 0 with
+ * why NULL: the other end is not (yet) a full socket (the handshake is still completing). */
+void papi_tcp_check_peers(apr_pool_t *p, papi_tcp_check *checks, int n);
 
 #endif

@@ -1,72 +1,65 @@
-/* libFuzzer target for Linux's socket tables (/proc/net/tcp, /proc/net/tcp6), which the module
- * reads before it sends a process its connect password. The first input byte sets the size of
- * the pieces the rest is fed in (as read(2) may cut it anywhere); the rest is a table. Every
- * entry the reader passes on must also be what papi_tcp_parse_line makes of its line alone, and
- * no piece size may change which entries there are. */
+/* libFuzzer target for the reader of sock_diag's answers (netlink datagrams of nlmsghdr and
+ * inet_diag_msg), which tell the module who owns a socket before it sends a process its connect
+ * password. The input is datagrams, each after a 2-byte little-endian length (cut to what is
+ * left), read one after the other as an answer is, to its end or to the first malformed message.
+ * Every datagram is an exact-size copy, so ASan sees any read past its end. Checked: every socket
+ * the reader passes on is counted, with fields in their ranges; an error is an errno; and when
+ * the datagrams were all read cleanly and all but the last end on a 4-byte boundary, the same
+ * bytes as one datagram read the same. */
 #include "papi_fuzz.h"
 #include "papi_tcptable.h"
 
-typedef struct seen {
-    papi_tcp_entry entries[64];
-    int n;
-    unsigned long total;
-} seen;
+#define SEQ 1
 
-static int keep(const papi_tcp_entry *e, void *data)
+static void visit(const papi_tcp_entry *e, void *data)
 {
-    seen *s = data;
-
     CHECK(e->state >= 0 && e->state <= 0xff);
-    CHECK(e->uid <= 0xFFFFFFFFUL);
-    if (s->n < 64)
-        s->entries[s->n++] = *e;
-    s->total++;
-    return 0;
+    CHECK(e->uid <= 0xFFFFFFFFUL && e->inode <= 0xFFFFFFFFUL);
+    ++*(unsigned long *)data;
 }
 
-static void read_table(const char *text, size_t n, size_t piece, seen *s, unsigned long *malformed)
+/* Reads buf[0..n) as one datagram into a; its sockets are added to *visits. */
+static void read_datagram(const uint8_t *buf, size_t n, papi_tcp_answer *a, unsigned long *visits)
 {
-    papi_tcp_reader rd;
-    size_t at;
+    uint8_t *copy = malloc(n ? n : 1);
 
-    memset(s, 0, sizeof(*s));
-    papi_tcp_reader_init(&rd, keep, s);
-    for (at = 0; at < n; at += piece)
-        CHECK(!papi_tcp_reader_feed(&rd, text + at, at + piece <= n ? piece : n - at));
-    papi_tcp_reader_end(&rd);
-    *malformed = rd.malformed;
+    CHECK(copy != NULL);
+    memcpy(copy, buf, n);
+    papi_tcp_parse_answer(copy, n, SEQ, visit, visits, a);
+    free(copy);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static seen whole, cut;
-    unsigned long bad_whole, bad_cut;
-    const char *text;
-    size_t n, piece, i;
-    papi_tcp_entry e;
-    char *copy;
+    uint8_t *joined = malloc(size ? size : 1);
+    papi_tcp_answer split, whole;
+    unsigned long visits = 0, whole_visits = 0;
+    size_t at = 0, joined_n = 0;
+    int aligned = 1;
 
-    if (size == 0)
-        return 0;
-    piece = data[0] ? data[0] : 1;
-    n = size - 1;
-    /* An exact-size copy, so ASan sees any read past the end. */
-    copy = malloc(n ? n : 1);
-    CHECK(copy != NULL);
-    memcpy(copy, data + 1, n);
-    text = copy;
-    read_table(text, n, n ? n : 1, &whole, &bad_whole);
-    read_table(text, n, piece, &cut, &bad_cut);
-    CHECK(whole.total == cut.total && bad_whole == bad_cut);
-    CHECK(!memcmp(whole.entries, cut.entries, (size_t)whole.n * sizeof(whole.entries[0])));
-    /* The first line alone, parsed directly, is the first entry the reader gave (when the first
-     * line is short enough to be one). */
-    for (i = 0; i < n && text[i] != '\n'; i++)
-        ;
-    if (i < 512 && papi_tcp_parse_line(text, i, &e)) {
-        CHECK(whole.n > 0);
-        CHECK(!memcmp(&e, &whole.entries[0], sizeof(e)));
+    CHECK(joined != NULL);
+    memset(&split, 0, sizeof(split));
+    while (at + 2 <= size && !split.done && !split.malformed) {
+        size_t len = (size_t)data[at] | (size_t)data[at + 1] << 8;
+        at += 2;
+        if (len > size - at)
+            len = size - at;
+        if (joined_n % 4)
+            aligned = 0;
+        read_datagram(data + at, len, &split, &visits);
+        memcpy(joined + joined_n, data + at, len);
+        joined_n += len;
+        at += len;
     }
-    free(copy);
+    CHECK(visits == split.sockets);
+    CHECK(split.error >= 0 && split.error < 4096);
+    CHECK(!split.error || split.done || split.malformed);
+    if (!split.malformed && aligned) {
+        memset(&whole, 0, sizeof(whole));
+        read_datagram(joined, joined_n, &whole, &whole_visits);
+        CHECK(!whole.malformed && whole.done == split.done && whole.error == split.error);
+        CHECK(whole.sockets == split.sockets && whole_visits == visits);
+    }
+    free(joined);
     return 0;
 }
