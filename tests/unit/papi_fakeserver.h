@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 typedef struct papi_fake_server {
-    pid_t pid;
     const char *path;   /* its Unix socket, or NULL when on TCP */
     apr_port_t port;    /* its port on 127.0.0.1, when on TCP */
+    pid_t pid;
     int report;         /* read end of what the server reports (papi_fake_server_received) */
 } papi_fake_server;
 
@@ -71,7 +71,7 @@ static inline apr_status_t papi_fake_server_close_report(void *data)
 static inline papi_fake_server papi_fake_server_start(apr_pool_t *p, const char *path, uid_t uid,
                                                       papi_fake_serve_fn serve, void *baton)
 {
-    papi_fake_server s = { 0, path, 0, -1 };
+    papi_fake_server s = { path, 0, 0, -1 };
     int report[2], ready[2];
 
     assert_int_equal(pipe(report), 0);
