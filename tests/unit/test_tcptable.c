@@ -3,6 +3,7 @@
  * and both checks against real sockets, one of them another user's. */
 #include "papi_test.h"
 #include "papi_fixture.h"
+#include "papi_fakeserver.h"
 #include "papi_tcptable.h"
 
 #include <arpa/inet.h>
@@ -193,33 +194,15 @@ static void listener_check_on_crafted_tables(void **state)
     papi_fx_remove(p, dir);
 }
 
-/* A listener on 127.0.0.1, made by uid (after setuid when uid is not ours): its port. */
-static pid_t listen_as(uid_t uid, apr_port_t *port)
+static void listen_only(int lfd, int report, void *unused)
 {
-    int ready[2];
-    pid_t pid;
+    pause();
+}
 
-    assert_int_equal(pipe(ready), 0);
-    if ((pid = fork()) == 0) {
-        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(a);
-        int fd;
-        /* The socket's owner is whoever made it: setuid first. */
-        if (uid != getuid() && setuid(uid) != 0)
-            _exit(2);
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4)
-            || getsockname(fd, (struct sockaddr *)&a, &len))
-            _exit(3);
-        *port = ntohs(a.sin_port);
-        (void)!write(ready[1], port, sizeof(*port));
-        pause();
-        _exit(0);
-    }
-    close(ready[1]);
-    assert_int_equal(read(ready[0], port, sizeof(*port)), sizeof(*port));
-    close(ready[0]);
-    return pid;
+/* A listener on 127.0.0.1, made by uid (after setuid when uid is not ours). */
+static papi_fake_server listen_as(apr_pool_t *p, uid_t uid)
+{
+    return papi_fake_server_start(p, NULL, uid, listen_only, NULL);
 }
 
 /* Against this kernel's own tables: a listener of another user is refused before connecting,
@@ -228,8 +211,8 @@ static void both_checks_on_real_sockets(void **state)
 {
     apr_pool_t *p = *state;
     uid_t other = getuid() == 0 ? 65534 : getuid();
-    apr_port_t port;
-    pid_t pid = listen_as(other, &port);
+    papi_fake_server listener = listen_as(p, other);
+    apr_port_t port = listener.port;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof(a);
     papi_tcp_check c[2];
@@ -255,8 +238,7 @@ static void both_checks_on_real_sockets(void **state)
     assert_non_null(strstr(c[1].why, apr_psprintf(p, "taken by a socket of uid %lu",
                                                   (unsigned long)other)));
     close(fd);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
+    papi_fake_server_stop(p, &listener);
     /* Gone: nothing listens there any more. */
     papi_tcp_check_listeners(p, NULL, c, 1);
     assert_false(c[0].found);
