@@ -12,24 +12,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from conf import location
+
 API = "/passenger-api"
 
 
 @pytest.fixture(scope="module")
 def httpd_conf():
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiTimeout 5
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+    return lambda h: location(API, h.registry_dir, PassengerApiTimeout=5)
 
 
 def aggregate(httpd, path):
