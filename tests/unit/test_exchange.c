@@ -94,6 +94,12 @@ static fake fake_start(apr_pool_t *p, const char *dir, const char *name, fake_sp
                                   fake_run_spec, &run);
 }
 
+/* What the server received (reading ends when it closed its end). */
+static const char *received(apr_pool_t *p, const fake *f)
+{
+    return papi_fake_server_received(p, f);
+}
+
 /* Killed now; reaped with the test's pool. */
 static void fake_stop(fake *f)
 {
@@ -177,7 +183,7 @@ static void many_at_once_cost_one_deadline(void **state)
         /* Each answer ended when it came, not when the slowest did. */
         assert_true(xs[i].elapsed < apr_time_from_msec(delays[i] + 400));
         assert_true(xs[i].elapsed >= apr_time_from_msec(delays[i]));
-        assert_non_null(strstr(papi_fake_server_received(p, &f[i]), "GET /ping.json HTTP/1.1\r\n"));
+        assert_non_null(strstr(received(p, &f[i]), "GET /ping.json HTTP/1.1\r\n"));
     }
     for (i = 0; i < N; i++) {
         assert_true(all_zero(xs[i].request, xs[i].request_len));
@@ -202,7 +208,7 @@ static void tcp_target_and_head(void **state)
     assert_int_equal(x.res.resp->status, 200);
     assert_int_equal(x.res.resp->body_len, 0);
     assert_string_equal(papi_http_header_get(x.res.resp, "Content-Length"), "18");
-    assert_non_null(strstr(papi_fake_server_received(p, &f), "HEAD /ping.json HTTP/1.1\r\n"));
+    assert_non_null(strstr(received(p, &f), "HEAD /ping.json HTTP/1.1\r\n"));
     fake_stop(&f);
 }
 
@@ -231,7 +237,7 @@ static void wrong_listener_gets_nothing(void **state)
     assert_int_equal(xs[1].res.failure, 502);
     assert_string_equal(xs[1].res.error, "the core socket is served by uid 65534, not by the "
                                          "instance's owner (uid 12345): not sending credentials");
-    assert_string_equal(papi_fake_server_received(p, &f[1]), "");
+    assert_string_equal(received(p, &f[1]), "");
     assert_true(all_zero(xs[1].request, xs[1].request_len));
     for (i = 0; i < 2; i++)
         fake_stop(&f[i]);
@@ -264,7 +270,7 @@ static void tcp_listener_of_another_user_gets_nothing(void **state)
     assert_non_null(strstr(xs[1].res.error, apr_psprintf(p, "the listener on 127.0.0.1:%u belongs "
                                                          "to uid %lu", (unsigned)f[1].port,
                                                          (unsigned long)other)));
-    assert_string_equal(papi_fake_server_received(p, &f[1]), "");
+    assert_string_equal(received(p, &f[1]), "");
     assert_true(all_zero(xs[1].request, xs[1].request_len));
     for (i = 0; i < 2; i++)
         fake_stop(&f[i]);
