@@ -105,7 +105,8 @@ static inline papi_fake_server papi_fake_server_start(apr_pool_t *p, const char 
     return s;
 }
 
-/* Ends the server now (a test that needs it gone before the test ends). */
+/* Ends and reaps the server now, for a test that needs it gone before it ends: once, since the
+ * pool's cleanup for it goes with it. */
 static inline void papi_fake_server_stop(apr_pool_t *p, const papi_fake_server *s)
 {
     apr_pool_cleanup_run(p, (void *)(intptr_t)s->pid, papi_fake_server_kill);
