@@ -21,7 +21,9 @@ Fixtures (details in each docstring):
   tmp_registry      an empty registry dir (root, 0755) for this test
   expect_log        expect_log(regex, required=False): warn/error lines
                     matching regex are allowed in any log during this test
-  papi_module       path of the built module; skips the test if not built
+  module_built      path of the built module; skips the test if not built (the
+                    httpd fixture uses it; a module whose other tests need the
+                    module says pytestmark = pytest.mark.usefixtures("module_built"))
 
 Error-log check: after each test body, any warn/error/crit/alert/emerg line
 (httpd or Passenger format) in a watched log that was not expected fails the
@@ -146,9 +148,10 @@ def httpd_log_expect():
 
 
 @pytest.fixture(scope="module")
-def httpd(server, httpd_conf, httpd_log_level, httpd_log_expect):
+def httpd(server, module_built, httpd_conf, httpd_log_level, httpd_log_expect):
     """The shared server with this module's config (graceful restart only
-    when the config differs from what it runs)."""
+    when the config differs from what it runs); skipped when the module is
+    not built, since that config is the module's."""
     exps = [server.log.expect(rx, persistent=True) for rx in httpd_log_expect]
     try:
         server.reconfigure(httpd_conf, log_level=httpd_log_level)
@@ -228,7 +231,7 @@ def fake_core(tmp_registry):
 
 
 @pytest.fixture(scope="session")
-def papi_module():
+def module_built():
     """Path of the built module (.libs/mod_passenger_api.so); skip if absent."""
     if not apache.module_built():
         pytest.skip(f"module not built: {apache.MODULE_SO} (make -f Makefile.apxs)")

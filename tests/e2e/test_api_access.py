@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from conf import location
+
 RO = "/passenger-api"
 FULL = "/papi-full"
 LIMITS = "/papi-limits"
@@ -29,34 +31,12 @@ def regs():
 
 @pytest.fixture(scope="module")
 def httpd_conf(regs):
-    return lambda h: f"""
-<Location {RO}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir} {regs['fake']}
-    Require local
-</Location>
-<Location {FULL}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir} {regs['standalone']}
-    PassengerApiAccess full
-    PassengerApiLimitRequestBody 1000
-    Require local
-</Location>
-<Location {LIMITS}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['limits']}
-    PassengerApiMaxInstances 2
-    PassengerApiTimeout 1
-    PassengerApiRequestTimeout 1.5
-    PassengerApiLimitAnswer 1000
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+    return lambda h: (location(RO, h.registry_dir, regs['fake'])
+                      + location(FULL, h.registry_dir, regs['standalone'],
+                                 PassengerApiAccess="full", PassengerApiLimitRequestBody=1000)
+                      + location(LIMITS, regs['limits'], PassengerApiMaxInstances=2,
+                                 PassengerApiTimeout=1, PassengerApiRequestTimeout=1.5,
+                                 PassengerApiLimitAnswer=1000))
 
 
 def elements(r):

@@ -12,24 +12,14 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from conf import location
+
 API = "/passenger-api"
 
 
 @pytest.fixture(scope="module")
 def httpd_conf():
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiTimeout 5
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+    return lambda h: location(API, h.registry_dir, h.fake_registry_dir, PassengerApiTimeout=5)
 
 
 def aggregate(httpd, path):
@@ -88,12 +78,18 @@ def test_pool_xml_matches_the_core(httpd):
                           [q["pid"] for q in plist])
 
 
-def test_server_json_and_query_string_reach_the_core(httpd):
+def test_server_json_and_query_string_reach_the_core(httpd, fake_core):
     body = json.loads(only_element(httpd, "/server.json")["body"])
     assert body["threads"] >= 1
     verbose = only_element(httpd, "/pool.txt?verbose=true")["body"]
     assert "Requests in top-level queue" in verbose
     assert "top-level queue" in verbose and "----------- Application groups" in verbose
+    # What the real core's pool.txt shows above is there with or without the query: a core that
+    # records what it was asked shows that the query reached it as the client sent it.
+    fake = fake_core(registry_dir=httpd.fake_registry_dir)
+    r = httpd.get(f"{API}/instances/{fake.name}/pool.txt?verbose=true")
+    assert r.status_code == 200, r.text
+    assert [(q.path, q.query) for q in fake.requests()] == [("/pool.txt", "verbose=true")]
 
 
 def test_unknown_core_path_is_the_cores_own_404(httpd):

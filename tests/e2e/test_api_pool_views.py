@@ -12,6 +12,7 @@ import time
 import pytest
 
 import browser
+from conf import location
 
 API = "/passenger-api"
 PIDS = "/papi-pids"
@@ -19,24 +20,11 @@ PIDS = "/papi-pids"
 
 @pytest.fixture(scope="module")
 def httpd_conf():
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir} {h.fake_registry_dir}
-    Require local
-</Location>
-<Location {PIDS}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiMetricsPidLabel on
-    Require local
-</Location>
-"""
+    return lambda h: (location(API, h.registry_dir, h.fake_registry_dir)
+                      + location(PIDS, h.registry_dir, PassengerApiMetricsPidLabel="on"))
 
 
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+pytestmark = pytest.mark.usefixtures("module_built")
 
 
 def pool_with_metrics(inst, timeout=30):
@@ -234,13 +222,7 @@ def test_a_script_in_an_app_group_name_stays_text(httpd_factory):
     evil = '<script>alert("owned")</script>'
     h = httpd_factory(mpm="event", apps=[passenger.RackApp("xss", processes=1,
                                                            app_group_name=evil)],
-                      extra_conf=lambda s: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {s.registry_dir}
-    Require local
-</Location>
-""")
+                      extra_conf=lambda s: location(API, s.registry_dir))
     (element,) = processes(h)
     assert [g["name"] for g in element["pool"]["app_groups"]] == [evil]
     text = metrics(h)

@@ -6,8 +6,12 @@ import time
 
 import pytest
 
+from conf import location
+
 API = "/passenger-api"
 HEADER = "X-Passenger-Instance-Registry-Dir"
+
+pytestmark = pytest.mark.usefixtures("module_built")
 
 
 @pytest.fixture(scope="module")
@@ -21,31 +25,12 @@ def extra_registries():
 @pytest.fixture(scope="module")
 def httpd_conf(extra_registries):
     r = extra_registries
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir} {r['standalone']} {r['missing']}
-    PassengerApiTimeout 2
-    Require local
-</Location>
-<Location /override-api>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir} {os.path.dirname(r['standalone'])}/*
-    PassengerApiRegistryOverride on
-    Require local
-</Location>
-<Location /fake-api>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {r['fake']} {h.registry_dir}
-    PassengerApiTimeout 1
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+    return lambda h: (location(API, h.registry_dir, r['standalone'], r['missing'],
+                               PassengerApiTimeout=2)
+                      + location("/override-api", h.registry_dir,
+                                 f"{os.path.dirname(r['standalone'])}/*",
+                                 PassengerApiRegistryOverride="on")
+                      + location("/fake-api", r['fake'], h.registry_dir, PassengerApiTimeout=1))
 
 
 def names(answer):

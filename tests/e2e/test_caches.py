@@ -23,6 +23,7 @@ import time
 import pytest
 import requests
 
+from conf import location
 import passenger
 import procs
 
@@ -44,40 +45,11 @@ def regs():
 
 @pytest.fixture(scope="module")
 def httpd_conf(regs):
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['fake']}
-    PassengerApiTimeout {TIMEOUT}
-    Require local
-</Location>
-<Location {FULL}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['fake']}
-    PassengerApiAccess full
-    PassengerApiTimeout {TIMEOUT}
-    Require local
-</Location>
-<Location {SA}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['sa']}
-    PassengerApiTimeout {TIMEOUT}
-    Require local
-</Location>
-<Location {REAL}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiTimeout {TIMEOUT}
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(request):
-    """Every test here but the fake core's self-check needs the module."""
-    if "httpd" in request.fixturenames:
-        request.getfixturevalue("papi_module")
+    return lambda h: (location(API, regs['fake'], PassengerApiTimeout=TIMEOUT)
+                      + location(FULL, regs['fake'], PassengerApiAccess="full",
+                                 PassengerApiTimeout=TIMEOUT)
+                      + location(SA, regs['sa'], PassengerApiTimeout=TIMEOUT)
+                      + location(REAL, h.registry_dir, PassengerApiTimeout=TIMEOUT))
 
 
 def _new_session():

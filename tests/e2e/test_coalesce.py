@@ -18,6 +18,7 @@ from collections import Counter
 import pytest
 import requests
 
+from conf import location
 import procs
 
 API = "/papi-join"              # read-only
@@ -33,26 +34,9 @@ def regs():
 
 @pytest.fixture(scope="module")
 def httpd_conf(regs):
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['join']}
-    PassengerApiTimeout 5
-    Require local
-</Location>
-<Location {FULL}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['join']}
-    PassengerApiAccess full
-    PassengerApiTimeout 5
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    pass
+    return lambda h: (location(API, regs['join'], PassengerApiTimeout=5)
+                      + location(FULL, regs['join'], PassengerApiAccess="full",
+                                 PassengerApiTimeout=5))
 
 
 def burst(httpd, method, path, n, headers=None, **kw):

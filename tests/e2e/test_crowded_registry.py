@@ -17,17 +17,13 @@ import time
 
 import pytest
 
+from conf import location
 import procs
 
 API = "/papi-crowd"
 FOREIGN = 20000
 BOUND = 64                  # PAPI_REGISTRY_BOUND
 SMALL = 64 * 1024           # what "stays small" means for the dashboard and /metrics
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +55,7 @@ def instance(crowd):
 
 @pytest.fixture(scope="module")
 def httpd_conf(crowd):
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {crowd['dir']} {h.registry_dir}
-    Require local
-</Location>
-"""
+    return lambda h: location(API, crowd['dir'], h.registry_dir)
 
 
 @pytest.fixture(scope="module")

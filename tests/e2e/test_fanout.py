@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from conf import location
+
 API = "/passenger-api-fanout"
 TIMEOUT = 2         # PassengerApiTimeout, seconds
 MARGIN = 1.5        # seconds on top of the deadline
@@ -24,19 +26,7 @@ def fanout_registry():
 
 @pytest.fixture(scope="module")
 def httpd_conf(fanout_registry):
-    return f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {fanout_registry}
-    PassengerApiTimeout {TIMEOUT}
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+    return location(API, fanout_registry, PassengerApiTimeout=TIMEOUT)
 
 
 def timed_ping(httpd):

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from conf import location
 import procs
 
 RO = "/papi-host-ro"
@@ -25,25 +26,12 @@ def regs():
 
 @pytest.fixture(scope="module")
 def httpd_conf(regs):
-    return f"""
-PassengerApiAllowedHost admin.example [::5]
-<Location {RO}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['fake']}
-    Require local
-</Location>
-<Location {FULL}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['fake']}
-    PassengerApiAccess full
-    Require local
-</Location>
-"""
+    return ("PassengerApiAllowedHost admin.example [::5]\n"
+            + location(RO, regs['fake'])
+            + location(FULL, regs['fake'], PassengerApiAccess="full"))
 
 
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+pytestmark = pytest.mark.usefixtures("module_built")
 
 
 def raw_request(httpd, text):

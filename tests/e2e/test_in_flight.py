@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from conf import location
+
 API = "/passenger-api"
 
 ONE_CHILD = """<IfModule mpm_event_module>
@@ -19,24 +21,16 @@ ONE_CHILD = """<IfModule mpm_event_module>
 </IfModule>"""
 
 
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+pytestmark = pytest.mark.usefixtures("module_built")
 
 
 def test_requests_beyond_the_cap_get_503_at_once(httpd_factory, fake_core, tmp_registry,
                                                  expect_log):
     expect_log(r"PAPI030: instance \w+ .*: 504 ")
     fake_core(registry_dir=tmp_registry, behaviour="hang")
-    h = httpd_factory(mpm="event", passenger=False, mpm_conf=ONE_CHILD, extra_conf=f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {tmp_registry}
-    PassengerApiTimeout 3
-    PassengerApiMaxInFlight 2
-    Require local
-</Location>
-""")
+    h = httpd_factory(mpm="event", passenger=False, mpm_conf=ONE_CHILD,
+                      extra_conf=location(API, tmp_registry, PassengerApiTimeout=3,
+                                          PassengerApiMaxInFlight=2))
 
     def ask(delay):
         time.sleep(delay)

@@ -32,6 +32,7 @@ import time
 import pytest
 
 import apache
+from conf import location
 import errorlog
 import passenger
 import wrk
@@ -44,18 +45,11 @@ RESTARTS_AT = (4, 11)    # seconds into the run (or as soon as the previous one 
 
 
 def module_conf(h):
-    return f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiTimeout 5
-    Require local
-</Location>
-"""
+    return location(API, h.registry_dir, PassengerApiTimeout=5)
 
 
 @pytest.fixture(scope="module")
-def load_httpd(mpm, papi_module):
+def load_httpd(mpm, module_built):
     """An Httpd of this module for this MPM, sized for CONNECTIONS."""
     if not os.access(wrk.WRK, os.X_OK):
         pytest.skip(f"{wrk.WRK} not installed (Debian package wrk)")

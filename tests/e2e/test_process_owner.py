@@ -16,6 +16,7 @@ import tempfile
 
 import pytest
 
+from conf import location
 import fakecore
 import procs
 
@@ -105,25 +106,8 @@ def regs():
 
 @pytest.fixture(scope="module")
 def httpd_conf(regs):
-    return f"""
-<Location {RO}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['owner']}
-    PassengerApiTimeout 2
-    Require local
-</Location>
-<Location {OFF}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {regs['owner']}
-    PassengerApiProcessRequests off
-    Require local
-</Location>
-"""
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+    return (location(RO, regs['owner'], PassengerApiTimeout=2)
+            + location(OFF, regs['owner'], PassengerApiProcessRequests="off"))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from conf import location
 import passenger
 
 API = "/passenger-api"
@@ -23,31 +24,13 @@ JSON = {"Content-Type": "application/json"}
 
 @pytest.fixture(scope="module")
 def httpd_conf():
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    Require local
-</Location>
-<Location {HEALTH}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiHealthPath /health
-    PassengerApiTimeout 1
-    Require local
-</Location>
-<Location {FULL}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir}
-    PassengerApiAccess full
-    Require local
-</Location>
-"""
+    return lambda h: (location(API, h.registry_dir)
+                      + location(HEALTH, h.registry_dir, PassengerApiHealthPath="/health",
+                                 PassengerApiTimeout=1)
+                      + location(FULL, h.registry_dir, PassengerApiAccess="full"))
 
 
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
+pytestmark = pytest.mark.usefixtures("module_built")
 
 
 def all_pids(httpd):
@@ -176,14 +159,7 @@ def test_a_hung_process_fails_its_probe_alone(httpd):
 def test_a_killed_process_is_unhealthy_or_gone_never_a_module_error(httpd_factory, expect_log):
     """On a server of its own: Passenger takes a while to notice a process killed under it."""
     h = httpd_factory(mpm="event", apps=[passenger.RackApp("app", processes=2)],
-                      extra_conf=lambda s: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {s.registry_dir}
-    PassengerApiTimeout 2
-    Require local
-</Location>
-""")
+                      extra_conf=lambda s: location(API, s.registry_dir, PassengerApiTimeout=2))
     victim, survivor = h.instance.live_pids()
     # Its port is found without a listener before any connection is tried (or, in a race with
     # the kernel's tables, the connection is refused).

@@ -31,6 +31,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from conf import location
 import procs
 
 API = "/papi-sec"
@@ -82,25 +83,14 @@ def dirs():
 
 @pytest.fixture(scope="module")
 def httpd_conf(dirs):
-    return lambda h: f"""
-<Location {API}>
-    SetHandler passenger-api
-    PassengerApiRegistryDir {h.registry_dir} {dirs.open} {dirs.sticky} {dirs.reg}
-    PassengerApiTimeout {TIMEOUT}
-    Require local
-</Location>
-"""
+    return lambda h: location(API, h.registry_dir, dirs.open, dirs.sticky, dirs.reg,
+                              PassengerApiTimeout=TIMEOUT)
 
 
 @pytest.fixture(scope="module")
 def httpd_log_expect(dirs):
     return [rf"PAPI014: registry directory {re.escape(dirs.open)} \(mode 0777\) is writable by "
             r"others without the sticky bit"]
-
-
-@pytest.fixture(autouse=True)
-def _module_built(papi_module):
-    """Every test here needs the module."""
 
 
 class Api:

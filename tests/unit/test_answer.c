@@ -1,6 +1,7 @@
 /* The JSON answers: PassengerAPI's element shape, headers as it capitalises them, and the body as
  * a JSON string whatever bytes the core sent. */
 #include "papi_test.h"
+#include "papi_model.h"
 #include "papi_answer.h"
 
 #include <jansson.h>
@@ -8,16 +9,13 @@
 
 static papi_instance *instance(apr_pool_t *p)
 {
-    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
-    json_error_t err;
+    papi_instance *inst = papi_mk_instance(p, "/reg", "passenger.AbC1234", PAPI_INST_GOOD,
+                                           "UKbNs4kX",
+                                           "{\"instance_dir\":{\"created_at\":1,\"major_version\":4,"
+                                           "\"minor_version\":0},\"name\":\"UKbNs4kX\","
+                                           "\"watchdog_pid\":7}");
 
-    inst->path = "/reg/passenger.AbC1234";
-    inst->state = PAPI_INST_GOOD;
     inst->core_pid = 3399;
-    inst->name = "UKbNs4kX";
-    inst->properties = json_loads("{\"instance_dir\":{\"created_at\":1,\"major_version\":4,"
-                                  "\"minor_version\":0},\"name\":\"UKbNs4kX\",\"watchdog_pid\":7}",
-                                  0, &err);
     return inst;
 }
 
@@ -59,7 +57,6 @@ static void element_from_core_answer(void **state)
     /* The instance's own properties are not changed by answering. */
     assert_null(json_object_get(json_object_get(inst->properties, "instance_dir"), "path"));
     json_decref(j);
-    json_decref(inst->properties);
 }
 
 static void element_for_failure(void **state)
@@ -77,7 +74,6 @@ static void element_for_failure(void **state)
                         "deadline passed while reading the answer");
     assert_string_equal(json_string_value(json_object_get(j, "body")), "");
     json_decref(j);
-    json_decref(inst->properties);
 }
 
 static void instances_list_reasons(void **state)
@@ -102,7 +98,6 @@ static void instances_list_reasons(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(json_array_get(j, 1), "reason")), "uid 1000"));
     assert_null(json_object_get(json_array_get(j, 1), "core_pid"));
     json_decref(j);
-    json_decref(good->properties);
 }
 
 /* A registry's entries beyond the bound: one element with the counts, in the same shape. */

@@ -2,82 +2,42 @@
  * and a listener of the wrong uid, which must never receive the password. */
 #include "papi_test.h"
 #include "papi_fixture.h"
+#include "papi_fakeserver.h"
 #include "papi_core.h"
 
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 
 typedef enum { SERVE_ANSWER, SERVE_HANG, SERVE_CLOSE, SERVE_GARBAGE } serve_mode;
-
-typedef struct server {
-    const char *path;
-    pid_t pid;
-    int report;     /* read end: what the server received */
-} server;
 
 static const char canned[] = "HTTP/1.1 200 OK\r\nStatus: 200 OK\r\nContent-Type: application/json\r\n"
                              "Connection: keep-alive\r\nContent-Length: 18\r\n\r\n{ \"status\": \"ok\" }";
 
-/* Forks a server for one connection, listening as uid. */
-static server start_server(apr_pool_t *p, const char *dir, serve_mode mode, uid_t uid)
+/* One connection: reports what it received, then answers as *mode says. */
+static void serve_one(int lfd, int report, void *mode_)
 {
-    server s = { apr_pstrcat(p, dir, "/core_api", NULL), 0, -1 };
-    int pipefd[2], ready[2];
-    char c;
-
-    assert_int_equal(pipe(pipefd), 0);
-    assert_int_equal(pipe(ready), 0);
-    s.pid = fork();
-    if (s.pid == 0) {
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
-        int lfd = socket(AF_UNIX, SOCK_STREAM, 0), fd;
-        char buf[4096];
-        ssize_t n;
-        strcpy(addr.sun_path, s.path);
-        if (uid && setuid(uid) != 0)
-            _exit(2);
-        if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 4))
-            _exit(3);
-        (void)!write(ready[1], "r", 1);
-        fd = accept(lfd, NULL, NULL);
-        if (mode == SERVE_CLOSE)
-            _exit(0);
-        n = recv(fd, buf, sizeof(buf), 0);
-        (void)!write(pipefd[1], buf, n > 0 ? (size_t)n : 0);
-        close(pipefd[1]);
-        if (mode == SERVE_HANG)
-            pause();
-        if (mode == SERVE_GARBAGE)
-            (void)!write(fd, "SSH-2.0-OpenSSH\r\n\r\n", 19);
-        else
-            (void)!write(fd, canned, sizeof(canned) - 1);
-        _exit(0);
-    }
-    close(pipefd[1]);
-    close(ready[1]);
-    assert_int_equal(read(ready[0], &c, 1), 1);
-    close(ready[0]);
-    s.report = pipefd[0];
-    return s;
-}
-
-/* What the server received (reading ends when it closed its end). */
-static const char *received(apr_pool_t *p, server *s)
-{
+    serve_mode mode = *(serve_mode *)mode_;
+    int fd = accept(lfd, NULL, NULL);
     char buf[4096];
-    ssize_t n = read(s->report, buf, sizeof(buf) - 1);
+    ssize_t n;
 
-    buf[n > 0 ? n : 0] = '\0';
-    return apr_pstrdup(p, buf);
+    if (mode == SERVE_CLOSE)
+        return;
+    n = recv(fd, buf, sizeof(buf), 0);
+    (void)!write(report, buf, n > 0 ? (size_t)n : 0);
+    close(report);
+    if (mode == SERVE_HANG)
+        pause();
+    if (mode == SERVE_GARBAGE)
+        (void)!write(fd, "SSH-2.0-OpenSSH\r\n\r\n", 19);
+    else
+        (void)!write(fd, canned, sizeof(canned) - 1);
 }
 
-static void stop_server(server *s)
+/* Forks a server for one connection on dir/core_api, listening as uid. */
+static papi_fake_server start_server(apr_pool_t *p, const char *dir, serve_mode mode, uid_t uid)
 {
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, NULL, 0);
-    close(s->report);
+    /* The child serves while this frame is still there. */
+    return papi_fake_server_start(p, apr_pstrcat(p, dir, "/core_api", NULL), uid, serve_one, &mode);
 }
 
 static const papi_core_request ping = { "GET", "/ping.json?verbose=true", "ro_admin", "pw", NULL, NULL, 0 };
@@ -86,14 +46,14 @@ static void answer_and_request_shape(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p), *got;
-    server s = start_server(p, dir, SERVE_ANSWER, 0);
+    papi_fake_server s = start_server(p, dir, SERVE_ANSWER, 0);
     papi_core_result res;
 
     papi_core_call(p, s.path, 0, &ping, apr_time_now() + apr_time_from_sec(5), NULL, &res);
     assert_int_equal(res.failure, 0);
     assert_int_equal(res.resp->status, 200);
     assert_string_equal(res.resp->body, "{ \"status\": \"ok\" }");
-    got = received(p, &s);
+    got = papi_fake_server_received(p, &s);
     assert_non_null(strstr(got, "GET /ping.json?verbose=true HTTP/1.1\r\n"));
     /* base64("ro_admin:pw") */
     assert_non_null(strstr(got, "\r\nAuthorization: Basic cm9fYWRtaW46cHc=\r\n"));
@@ -101,7 +61,7 @@ static void answer_and_request_shape(void **state)
     assert_null(strstr(got, "Connection:"));
     assert_non_null(strstr(got, "\r\n\r\n"));
     assert_null(strstr(got, "Content-Length"));
-    stop_server(&s);
+    papi_fake_server_stop(p, &s);
     papi_fx_remove(p, dir);
 }
 
@@ -122,14 +82,14 @@ static void hang_is_504_by_the_deadline(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p);
-    server s = start_server(p, dir, SERVE_HANG, 0);
+    papi_fake_server s = start_server(p, dir, SERVE_HANG, 0);
     apr_time_t start = apr_time_now();
     papi_core_result res;
 
     papi_core_call(p, s.path, 0, &ping, start + apr_time_from_msec(300), NULL, &res);
     assert_int_equal(res.failure, 504);
     assert_true(apr_time_now() - start < apr_time_from_sec(2));
-    stop_server(&s);
+    papi_fake_server_stop(p, &s);
     papi_fx_remove(p, dir);
 }
 
@@ -137,18 +97,18 @@ static void close_and_garbage_are_502(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p);
-    server s = start_server(p, dir, SERVE_CLOSE, 0);
+    papi_fake_server s = start_server(p, dir, SERVE_CLOSE, 0);
     papi_core_result res;
 
     papi_core_call(p, s.path, 0, &ping, apr_time_now() + apr_time_from_sec(5), NULL, &res);
     assert_int_equal(res.failure, 502);
-    stop_server(&s);
+    papi_fake_server_stop(p, &s);
     unlink(s.path);
     s = start_server(p, dir, SERVE_GARBAGE, 0);
     papi_core_call(p, s.path, 0, &ping, apr_time_now() + apr_time_from_sec(5), NULL, &res);
     assert_int_equal(res.failure, 502);
     assert_non_null(strstr(res.error, "bad answer"));
-    stop_server(&s);
+    papi_fake_server_stop(p, &s);
     papi_fx_remove(p, dir);
 }
 
@@ -157,17 +117,16 @@ static void wrong_listener_gets_no_password(void **state)
 {
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p);
-    server s;
+    papi_fake_server s;
     papi_core_result res;
 
     chmod(dir, 0777);
     s = start_server(p, dir, SERVE_ANSWER, 65534);
     papi_core_call(p, s.path, 12345, &ping, apr_time_now() + apr_time_from_sec(5), NULL, &res);
-    kill(s.pid, SIGKILL);   /* so the report pipe closes even though nothing came */
+    papi_fake_server_stop(p, &s);   /* so the report pipe closes even though nothing came */
     assert_int_equal(res.failure, 502);
     assert_non_null(strstr(res.error, "uid 65534"));
-    assert_string_equal(received(p, &s), "");
-    stop_server(&s);
+    assert_string_equal(papi_fake_server_received(p, &s), "");
     papi_fx_remove(p, dir);
 }
 

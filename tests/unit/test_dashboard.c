@@ -2,6 +2,7 @@
  * attributes, scripts, outside URLs), every pid shown, bars relative to the biggest process,
  * and the page's sections and tables closed. */
 #include "papi_test.h"
+#include "papi_model.h"
 #include "papi_dashboard.h"
 
 #include <apr_strings.h>
@@ -19,70 +20,29 @@
 static const papi_dashboard_opts opts = { .base = "/passenger-api", .now = NOW, .refresh = 15,
                                           .nonce = NONCE };
 
-/* Properties are freed with the pool, as papi_properties_parse frees them: a failed assertion
- * then leaks nothing either. */
-static apr_status_t decref_cleanup(void *json)
-{
-    json_decref(json);
-    return APR_SUCCESS;
-}
-
 static papi_instance *instance(apr_pool_t *p, const char *name, const char *dir)
 {
-    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
-    json_error_t err;
+    papi_instance *inst = papi_mk_instance(p, "/var/run/passenger-instreg", dir, PAPI_INST_GOOD,
+                                           name,
+        "{\"instance_dir\":{\"created_at\":1795262000,\"major_version\":4,\"minor_version\":0},"
+        "\"name\":\"x\",\"passenger_version\":\"6.0.17\",\"integration_mode\":\"apache\","
+        "\"server_software\":\"Apache/2.4.71 (Debian) Phusion_Passenger/6.0.17\"}");
 
-    inst->registry = "/var/run/passenger-instreg";
-    inst->dirname = dir;
-    inst->path = apr_pstrcat(p, inst->registry, "/", dir, NULL);
-    inst->state = PAPI_INST_GOOD;
     inst->core_pid = 3399;
-    inst->name = name;
-    inst->properties = json_loads("{\"instance_dir\":{\"created_at\":1795262000,\"major_version\":4,"
-                                  "\"minor_version\":0},\"name\":\"x\",\"passenger_version\":\"6.0.17\","
-                                  "\"integration_mode\":\"apache\",\"server_software\":"
-                                  "\"Apache/2.4.71 (Debian) Phusion_Passenger/6.0.17\"}", 0, &err);
-    assert_non_null(inst->properties);
-    apr_pool_cleanup_register(p, inst->properties, decref_cleanup, apr_pool_cleanup_null);
     return inst;
 }
 
 static papi_instance *bad_instance(apr_pool_t *p, papi_inst_state state, const char *reason)
 {
-    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+    papi_instance *inst = papi_mk_instance(p, "/tmp", "passenger.Old1234", state, NULL, NULL);
 
-    inst->registry = "/tmp";
-    inst->dirname = "passenger.Old1234";
-    inst->path = "/tmp/passenger.Old1234";
-    inst->state = state;
     inst->reason = reason;
-    inst->core_pid = -1;
     return inst;
-}
-
-/* A process with nothing given but its pid. */
-static papi_pool_process *bare_process(apr_pool_t *p, apr_int64_t pid)
-{
-    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
-    apr_int64_t *fields[] = { &proc->concurrency, &proc->sessions, &proc->busyness,
-                              &proc->processed, &proc->spawner_creation_time,
-                              &proc->spawn_start_time, &proc->spawn_end_time, &proc->last_used,
-                              &proc->cpu, &proc->rss, &proc->pss, &proc->private_dirty,
-                              &proc->swap, &proc->real_memory, &proc->vmsize,
-                              &proc->process_group_id };
-    size_t i;
-
-    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        *fields[i] = PAPI_POOL_NONE;
-    proc->pid = pid;
-    proc->has_metrics = -1;
-    proc->sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
-    return proc;
 }
 
 static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t real_memory)
 {
-    papi_pool_process *proc = bare_process(p, pid);
+    papi_pool_process *proc = papi_mk_process(p, pid);
 
     proc->concurrency = 1;
     proc->sessions = 0;
@@ -102,9 +62,8 @@ static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t re
 
 static papi_pool_group *group(apr_pool_t *p, const char *name, const char *app_root)
 {
-    papi_pool_group *g = apr_pcalloc(p, sizeof(*g));
+    papi_pool_group *g = papi_mk_group(p, name);
 
-    g->name = name;
     g->component_name = name;
     g->app_root = app_root;
     g->app_type = "ruby";
@@ -119,31 +78,18 @@ static papi_pool_group *group(apr_pool_t *p, const char *name, const char *app_r
     g->processes_being_spawned = 0;
     g->enabled_process_count = 2;
     g->disabling_process_count = g->disabled_process_count = 0;
-    g->processes = apr_array_make(p, 2, sizeof(papi_pool_process *));
     return g;
 }
 
 static papi_pool *pool(apr_pool_t *p)
 {
-    papi_pool *pl = apr_pcalloc(p, sizeof(*pl));
+    papi_pool *pl = papi_mk_pool(p, "6.0.17");
 
-    pl->passenger_version = "6.0.17";
+    pl->group_count = pl->process_count = 0;
     pl->max = 6;
     pl->capacity_used = 3;
     pl->get_wait_list_size = 0;
-    pl->groups = apr_array_make(p, 2, sizeof(papi_pool_group *));
     return pl;
-}
-
-static void add_view(apr_array_header_t *views, const papi_instance *inst, int status,
-                     const char *error, const papi_pool *pl)
-{
-    papi_view *v = apr_array_push(views);
-
-    v->inst = inst;
-    v->status = status;
-    v->error = error;
-    v->pool = pl;
 }
 
 static int count(const char *hay, const char *needle)
@@ -216,7 +162,7 @@ static apr_array_header_t *rich_views(apr_pool_t *p)
     papi_pool *pl = pool(p);
     papi_pool_group *web = group(p, "/srv/" EVIL_NAME " (production)", "/srv/" EVIL_NAME);
     papi_pool_group *api = group(p, "/srv/api (staging)", "/srv/api");
-    papi_pool_process *idle = bare_process(p, 4101);
+    papi_pool_process *idle = papi_mk_process(p, 4101);
 
     APR_ARRAY_PUSH(web->processes, papi_pool_process *) = process(p, 3576, 409600);
     APR_ARRAY_PUSH(web->processes, papi_pool_process *) = process(p, 3595, 204800);
@@ -235,10 +181,11 @@ static apr_array_header_t *rich_views(apr_pool_t *p)
     pl->process_count = 3;
     pl->capacity_used = 2;
 
-    add_view(views, instance(p, "UKbNs4kX", "passenger.wxidl3k"), 200, NULL, pl);
-    add_view(views, instance(p, "Zq9Failed", "passenger.Fail000"), 502, "bad <b>&\"' answer", NULL);
-    add_view(views, bad_instance(p, PAPI_INST_STALE, "core.pid names no process; " EVIL_REASON), 0,
-             NULL, NULL);
+    papi_mk_view(views, instance(p, "UKbNs4kX", "passenger.wxidl3k"), 200, NULL, pl);
+    papi_mk_view(views, instance(p, "Zq9Failed", "passenger.Fail000"), 502, "bad <b>&\"' answer",
+                 NULL);
+    papi_mk_view(views, bad_instance(p, PAPI_INST_STALE, "core.pid names no process; " EVIL_REASON),
+                 0, NULL, NULL);
     return views;
 }
 
@@ -346,8 +293,8 @@ static void only_bad_candidates(void **state)
     apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
     papi_buf *b = papi_buf_make(p, 16);
 
-    add_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
-    add_view(views, bad_instance(p, PAPI_INST_NOT_FINALIZED, NULL), 0, NULL, NULL);
+    papi_mk_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    papi_mk_view(views, bad_instance(p, PAPI_INST_NOT_FINALIZED, NULL), 0, NULL, NULL);
     papi_dashboard_write(b, p, views, &opts);
     assert_clean_page(b);
     assert_has(b, "None of the 2 instance directories found is usable");
@@ -369,17 +316,18 @@ static void untrusted_entries_are_counted(void **state)
     papi_buf *small = papi_buf_make(p, 16), *b = papi_buf_make(p, 16);
     int i;
 
-    add_view(views, instance(p, "Good1234", "passenger.Good123"), 200, NULL, pool(p));
-    add_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    papi_mk_view(views, instance(p, "Good1234", "passenger.Good123"), 200, NULL, pool(p));
+    papi_mk_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
     papi_dashboard_write(small, p, views, &opts);
     for (i = 0; i < PAPI_REGISTRY_BOUND - 3; i++)
-        add_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
-    add_view(views, bad_instance(p, PAPI_INST_STALE, "its lock is not held"), 0, NULL, NULL);
+        papi_mk_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL,
+                     NULL);
+    papi_mk_view(views, bad_instance(p, PAPI_INST_STALE, "its lock is not held"), 0, NULL, NULL);
     summary->dirname = NULL;
     summary->path = "/tmp";
     summary->more_untrusted = 19937;
     summary->more_uninspected = 2;
-    add_view(views, summary, 0, NULL, NULL);
+    papi_mk_view(views, summary, 0, NULL, NULL);
     papi_dashboard_write(b, p, views, &opts);
     assert_clean_page(b);
     assert_has(b, "/tmp: 19999 entries");
@@ -403,8 +351,8 @@ static void empty_pool_and_group(void **state)
     papi_buf *b = papi_buf_make(p, 16);
 
     APR_ARRAY_PUSH(quiet->groups, papi_pool_group *) = group(p, "/srv/q (production)", "/srv/q");
-    add_view(views, a, 200, NULL, empty);
-    add_view(views, c, 200, NULL, quiet);
+    papi_mk_view(views, a, 200, NULL, empty);
+    papi_mk_view(views, c, 200, NULL, quiet);
     papi_dashboard_write(b, p, views, &base_slash);
     assert_clean_page(b);
     assert_has(b, "No app groups");
@@ -425,7 +373,7 @@ static void escapes_attributes_and_controls(void **state)
     papi_buf *b = papi_buf_make(p, 16);
 
     a->path = "/reg/passenger.Ctl0001\x01\x1b[31m";
-    add_view(views, a, 504, "deadline passed", NULL);
+    papi_mk_view(views, a, 504, "deadline passed", NULL);
     papi_dashboard_write(b, p, views, &odd);
     assert_clean_page(b);
     assert_has(b, "href=\"/x&quot;&gt;&lt;b&gt;&#39;/metrics\"");

@@ -2,6 +2,7 @@
  * be sent, the headers that go and come back, the request text, and the connect password never
  * coming back. Plus health.json's verdict. */
 #include "papi_test.h"
+#include "papi_model.h"
 #include "papi_direct.h"
 #include "papi_health.h"
 
@@ -12,11 +13,9 @@
 static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, const char *protocol,
                                   const char *address)
 {
-    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
+    papi_pool_process *proc = papi_mk_process(p, pid);
     papi_pool_socket *s;
 
-    proc->pid = pid;
-    proc->sockets = apr_array_make(p, 2, sizeof(papi_pool_socket *));
     if (address) {
         s = apr_pcalloc(p, sizeof(*s));
         s->protocol = protocol;
@@ -164,22 +163,20 @@ static void password_never_comes_back(void **state)
 static void find_by_pid(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool pool = { 0 };
-    papi_pool_group group = { 0 };
+    papi_pool *pool = papi_mk_pool(p, NULL);
+    papi_pool_group *group = papi_mk_group(p, NULL);
     papi_instance inst = { .name = "AbCd1234", .state = PAPI_INST_GOOD };
     apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
     papi_direct_target t;
 
-    pool.groups = apr_array_make(p, 1, sizeof(papi_pool_group *));
-    group.processes = apr_array_make(p, 2, sizeof(papi_pool_process *));
-    APR_ARRAY_PUSH(group.processes, papi_pool_process *) = process(p, 11, NULL, NULL);
-    APR_ARRAY_PUSH(group.processes, papi_pool_process *) = process(p, 12, NULL, NULL);
-    APR_ARRAY_PUSH(pool.groups, papi_pool_group *) = &group;
-    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 502, "down", NULL };
-    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, &pool };
+    APR_ARRAY_PUSH(group->processes, papi_pool_process *) = process(p, 11, NULL, NULL);
+    APR_ARRAY_PUSH(group->processes, papi_pool_process *) = process(p, 12, NULL, NULL);
+    APR_ARRAY_PUSH(pool->groups, papi_pool_group *) = group;
+    papi_mk_view(views, &inst, 502, "down", NULL);
+    papi_mk_view(views, &inst, 200, NULL, pool);
     assert_true(papi_direct_find(views, 12, &t));
     assert_int_equal(t.proc->pid, 12);
-    assert_ptr_equal(t.group, &group);
+    assert_ptr_equal(t.group, group);
     assert_false(papi_direct_find(views, 13, &t));
 }
 
@@ -195,8 +192,8 @@ static void health_verdict(void **state)
     json_error_t err;
     json_t *j;
 
-    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, NULL };
-    *(papi_view *)apr_array_push(views) = (papi_view){ &stale, 0, NULL, NULL };
+    papi_mk_view(views, &inst, 200, NULL, NULL);
+    papi_mk_view(views, &stale, 0, NULL, NULL);
     *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
         &group, process(p, 1, NULL, NULL), NULL, 200, 1, 1500, NULL };
     *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),

@@ -3,6 +3,7 @@
  * large, wrong listener), requests are wiped, and large requests go out as the socket takes them. */
 #include "papi_test.h"
 #include "papi_fixture.h"
+#include "papi_fakeserver.h"
 #include "papi_exchange.h"
 
 #include <arpa/inet.h>
@@ -29,12 +30,8 @@ typedef struct fake_spec {
     uid_t uid;              /* listen as this uid (0: as we are) */
 } fake_spec;
 
-typedef struct fake {
-    const char *path;       /* Unix socket, or NULL for TCP */
-    apr_port_t port;
-    pid_t pid;
-    int report;             /* read end: the first bytes the server received */
-} fake;
+/* Its report: the first bytes the server received. */
+typedef papi_fake_server fake;
 
 /* Reads the request as the spec says; returns how much of it fits in buf. */
 static size_t fake_read_request(int fd, const fake_spec *s, char *buf, size_t size)
@@ -78,89 +75,35 @@ static void fake_serve(apr_pool_t *p, int lfd, const fake_spec *s, int report)
     _exit(0);
 }
 
-/* The listening socket, made in the child so that SO_PEERCRED shows the spec's uid. */
-static int fake_listen(const char *path, apr_port_t *port)
+typedef struct fake_run {
+    apr_pool_t *p;
+    const fake_spec *spec;
+} fake_run;
+
+static void fake_run_spec(int lfd, int report, void *run)
 {
-    int lfd;
-
-    if (path) {
-        struct sockaddr_un addr = { .sun_family = AF_UNIX };
-        lfd = socket(AF_UNIX, SOCK_STREAM, 0);
-        strcpy(addr.sun_path, path);
-        if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 4))
-            _exit(3);
-    }
-    else {
-        struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t len = sizeof(addr);
-        lfd = socket(AF_INET, SOCK_STREAM, 0);
-        if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 4)
-            || getsockname(lfd, (struct sockaddr *)&addr, &len))
-            _exit(3);
-        *port = ntohs(addr.sin_port);
-    }
-    return lfd;
-}
-
-/* The test's pool ends the server even when an assertion cut the test short. */
-static apr_status_t fake_kill(void *data)
-{
-    pid_t pid = (pid_t)(intptr_t)data;
-
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return APR_SUCCESS;
+    fake_serve(((fake_run *)run)->p, lfd, ((fake_run *)run)->spec, report);
 }
 
 /* Forks a server for one connection on dir/name (or on TCP when dir is NULL). */
 static fake fake_start(apr_pool_t *p, const char *dir, const char *name, fake_spec s)
 {
-    fake f = { dir ? apr_pstrcat(p, dir, "/", name, NULL) : NULL, 0, 0, -1 };
-    int report[2], ready[2];
+    fake_run run = { p, &s };
 
-    assert_int_equal(pipe(report), 0);
-    assert_int_equal(pipe(ready), 0);
-    f.pid = fork();
-    if (f.pid == 0) {
-        int lfd;
-        /* A crash here must end this process, not resume the test run in it (cmocka's handlers). */
-        signal(SIGSEGV, SIG_DFL);
-        signal(SIGBUS, SIG_DFL);
-        signal(SIGILL, SIG_DFL);
-        signal(SIGFPE, SIG_DFL);
-        close(report[0]);
-        if (s.uid && setuid(s.uid) != 0)
-            _exit(2);
-        lfd = fake_listen(f.path, &f.port);
-        (void)!write(ready[1], &f.port, sizeof(f.port));
-        fake_serve(p, lfd, &s, report[1]);
-    }
-    apr_pool_cleanup_register(p, (void *)(intptr_t)f.pid, fake_kill, apr_pool_cleanup_null);
-    close(report[1]);
-    close(ready[1]);
-    assert_int_equal(read(ready[0], &f.port, sizeof(f.port)), sizeof(f.port));
-    close(ready[0]);
-    f.report = report[0];
-    return f;
+    return papi_fake_server_start(p, dir ? apr_pstrcat(p, dir, "/", name, NULL) : NULL, s.uid,
+                                  fake_run_spec, &run);
 }
 
 /* What the server received (reading ends when it closed its end). */
-static const char *received(apr_pool_t *p, fake *f)
+static const char *received(apr_pool_t *p, const fake *f)
 {
-    char buf[4096];
-    size_t got = 0;
-    ssize_t n;
-
-    while (got < sizeof(buf) - 1 && (n = read(f->report, buf + got, sizeof(buf) - 1 - got)) > 0)
-        got += (size_t)n;
-    buf[got] = '\0';
-    return apr_pstrdup(p, buf);
+    return papi_fake_server_received(p, f);
 }
 
+/* Killed now; reaped with the test's pool. */
 static void fake_stop(fake *f)
 {
     kill(f->pid, SIGKILL);
-    close(f->report);
 }
 
 static char *request_text(apr_pool_t *p, const char *method, const char *path, apr_size_t *len)
@@ -449,54 +392,48 @@ static void send_alone(int fd, const char *s)
     usleep(20 * 1000);
 }
 
+/* Answers one connection after another, each request with "conn <c> req <r>". */
+static void keeper_serve(int lfd, int report, void *spec)
+{
+    keeper_spec s = *(const keeper_spec *)spec;
+    int conn_no = 0;
+
+    for (;;) {
+        int fd = accept(lfd, NULL, NULL), req_no = 0;
+        char buf[4096];
+        size_t got = 0;
+        ssize_t n;
+        conn_no++;
+        while ((n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
+            char *end;
+            got += (size_t)n;
+            buf[got] = '\0';
+            while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
+                char body[64], answer[512];
+                snprintf(body, sizeof(body), "conn %d req %d", conn_no, ++req_no);
+                if (s.preface)
+                    send_alone(fd, s.preface);
+                snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                         "%s\r\n%s%s", strlen(body), s.header ? s.header : "", body,
+                         s.trailer ? s.trailer : "");
+                (void)!write(fd, answer, strlen(answer));
+                if (s.late)
+                    send_alone(fd, s.late);
+                got -= (size_t)(end + 4 - buf);
+                memmove(buf, end + 4, got + 1);
+            }
+            if (s.per_connection && req_no >= s.per_connection)
+                break;
+        }
+        close(fd);
+    }
+}
+
 /* A server on dir/name answering one connection after another, each request with
  * "conn <c> req <r>", so a test sees which connection carried it. */
 static pid_t keeper_start(apr_pool_t *p, const char *path, keeper_spec s)
 {
-    int ready[2];
-    pid_t pid;
-    char c;
-
-    assert_int_equal(pipe(ready), 0);
-    if ((pid = fork()) == 0) {
-        int lfd = fake_listen(path, NULL), conn_no = 0;
-        signal(SIGSEGV, SIG_DFL);
-        (void)!write(ready[1], "r", 1);
-        for (;;) {
-            int fd = accept(lfd, NULL, NULL), req_no = 0;
-            char buf[4096];
-            size_t got = 0;
-            ssize_t n;
-            conn_no++;
-            while ((n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
-                char *end;
-                got += (size_t)n;
-                buf[got] = '\0';
-                while ((end = strstr(buf, "\r\n\r\n")) != NULL) {
-                    char body[64], answer[512];
-                    snprintf(body, sizeof(body), "conn %d req %d", conn_no, ++req_no);
-                    if (s.preface)
-                        send_alone(fd, s.preface);
-                    snprintf(answer, sizeof(answer), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
-                             "%s\r\n%s%s", strlen(body), s.header ? s.header : "", body,
-                             s.trailer ? s.trailer : "");
-                    (void)!write(fd, answer, strlen(answer));
-                    if (s.late)
-                        send_alone(fd, s.late);
-                    got -= (size_t)(end + 4 - buf);
-                    memmove(buf, end + 4, got + 1);
-                }
-                if (s.per_connection && req_no >= s.per_connection)
-                    break;
-            }
-            close(fd);
-        }
-    }
-    apr_pool_cleanup_register(p, (void *)(intptr_t)pid, fake_kill, apr_pool_cleanup_null);
-    close(ready[1]);
-    assert_int_equal(read(ready[0], &c, 1), 1);
-    close(ready[0]);
-    return pid;
+    return papi_fake_server_start(p, path, 0, keeper_serve, &s).pid;
 }
 
 /* One GET to the keeper at path, keeping the connection, on reuse_fd if >= 0. */

@@ -2,6 +2,7 @@
  * request, label escaping, omitted values, duplicate instance names, and promtool's verdict on
  * the whole text. */
 #include "papi_test.h"
+#include "papi_model.h"
 #include "papi_metrics.h"
 
 #include <apr_hash.h>
@@ -14,80 +15,27 @@
 
 #define N PAPI_POOL_NONE
 
-static apr_status_t decref_properties(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
 static papi_instance *instance(apr_pool_t *p, const char *name, papi_inst_state state,
                                const char *properties)
 {
-    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
-    json_error_t err;
-
-    inst->registry = "/reg";
-    inst->dirname = apr_pstrcat(p, "passenger.", name, NULL);
-    inst->path = apr_pstrcat(p, "/reg/", inst->dirname, NULL);
-    inst->state = state;
-    inst->name = name;
-    inst->core_pid = -1;
-    if (properties) {
-        inst->properties = json_loads(properties, 0, &err);
-        assert_non_null(inst->properties);
-        apr_pool_cleanup_register(p, inst->properties, decref_properties, apr_pool_cleanup_null);
-    }
-    return inst;
+    return papi_mk_instance(p, "/reg", apr_pstrcat(p, "passenger.", name, NULL), state, name,
+                            properties);
 }
 
 /* A process with every number not given but the ones named. */
 static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t spawn_start)
 {
-    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
+    papi_pool_process *proc = papi_mk_process(p, pid);
 
-    proc->pid = pid;
-    proc->concurrency = proc->sessions = proc->busyness = proc->processed = N;
-    proc->spawner_creation_time = proc->spawn_end_time = proc->last_used = N;
-    proc->cpu = proc->rss = proc->pss = proc->private_dirty = proc->swap = N;
-    proc->real_memory = proc->vmsize = proc->process_group_id = N;
     proc->spawn_start_time = spawn_start;
-    proc->has_metrics = -1;
-    proc->sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
     return proc;
-}
-
-static papi_pool_group *group(apr_pool_t *p, const char *name)
-{
-    papi_pool_group *g = apr_pcalloc(p, sizeof(*g));
-
-    g->name = name;
-    g->uid = g->gid = N;
-    g->enabled_process_count = g->disabling_process_count = g->disabled_process_count = N;
-    g->capacity_used = g->get_wait_list_size = g->disable_wait_list_size = N;
-    g->processes_being_spawned = N;
-    g->processes = apr_array_make(p, 4, sizeof(papi_pool_process *));
-    return g;
-}
-
-static papi_pool *pool(apr_pool_t *p, const char *version)
-{
-    papi_pool *pl = apr_pcalloc(p, sizeof(*pl));
-
-    pl->passenger_version = version;
-    pl->group_count = pl->process_count = pl->max = pl->capacity_used = pl->get_wait_list_size = N;
-    pl->groups = apr_array_make(p, 4, sizeof(papi_pool_group *));
-    return pl;
 }
 
 static void add_view(apr_array_header_t *views, const papi_instance *inst, int status,
                      const papi_pool *pl)
 {
-    papi_view *v = apr_array_push(views);
-
-    v->inst = inst;
-    v->status = status;
-    v->error = status && status != 200 ? "could not connect" : NULL;
-    v->pool = status == 200 ? pl : NULL;
+    papi_mk_view(views, inst, status, status && status != 200 ? "could not connect" : NULL,
+                 status == 200 ? pl : NULL);
 }
 
 static const char evil_group[] = "/srv/b \"q\" \\ \n<script>\xc3\xa9\xff";
@@ -98,8 +46,8 @@ static const char evil_label[] = "/srv/b \\\"q\\\" \\\\ \\n<script>\xc3\xa9\xef\
 static apr_array_header_t *sample_views(apr_pool_t *p)
 {
     apr_array_header_t *views = apr_array_make(p, 8, sizeof(papi_view));
-    papi_pool *pl = pool(p, "6.0.99"), *dup = pool(p, "6.0.17");
-    papi_pool_group *a = group(p, "/srv/a (production)"), *b = group(p, evil_group);
+    papi_pool *pl = papi_mk_pool(p, "6.0.99"), *dup = papi_mk_pool(p, "6.0.17");
+    papi_pool_group *a = papi_mk_group(p, "/srv/a (production)"), *b = papi_mk_group(p, evil_group);
     papi_pool_process *newer = process(p, 2001, APR_INT64_C(1700000100000000));
     papi_pool_process *older = process(p, 2002, APR_INT64_C(1700000000000000));
     papi_pool_process *lone = process(p, 3001, APR_INT64_C(1700000200000000));
@@ -145,7 +93,7 @@ static apr_array_header_t *sample_views(apr_pool_t *p)
     APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = a;
     APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = b;
     dup->max = 99;
-    APR_ARRAY_PUSH(dup->groups, papi_pool_group *) = group(p, "/srv/dup (production)");
+    APR_ARRAY_PUSH(dup->groups, papi_pool_group *) = papi_mk_group(p, "/srv/dup (production)");
 
     add_view(views, instance(p, "AbCd1234", PAPI_INST_GOOD,
                              "{\"name\":\"AbCd1234\",\"passenger_version\":\"6.0.17\","
@@ -405,8 +353,8 @@ static void slots_by_spawn_start(void **state)
 {
     apr_pool_t *p = *state;
     apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
-    papi_pool *pl = pool(p, "6.0.17");
-    papi_pool_group *g = group(p, "/srv/c (staging)");
+    papi_pool *pl = papi_mk_pool(p, "6.0.17");
+    papi_pool_group *g = papi_mk_group(p, "/srv/c (staging)");
     const char *t;
 
     APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 10, N);

@@ -1,6 +1,7 @@
 /* processes.json: real pool.xml captures come out as typed JSON, with no secret, and a failed
  * instance says why. */
 #include "papi_test.h"
+#include "papi_model.h"
 #include "papi_processes.h"
 
 #include <apr_strings.h>
@@ -8,24 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static apr_status_t papi_decref(void *j)
-{
-    json_decref(j);
-    return APR_SUCCESS;
-}
-
 static papi_instance *instance(apr_pool_t *p, const char *name, papi_inst_state state)
 {
-    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
-    json_error_t err;
+    papi_instance *inst = papi_mk_instance(p, "/reg", apr_pstrcat(p, "passenger.", name, NULL),
+                                           state, name,
+                                           apr_psprintf(p, "{\"name\":\"%s\",\"passenger_version\":"
+                                                        "\"6.0.17\"}", name));
 
-    inst->path = apr_pstrcat(p, "/reg/passenger.", name, NULL);
-    inst->state = state;
     inst->core_pid = 3399;
-    inst->name = name;
-    inst->properties = json_loads(apr_psprintf(p, "{\"name\":\"%s\",\"passenger_version\":"
-                                               "\"6.0.17\"}", name), 0, &err);
-    apr_pool_cleanup_register(p, inst->properties, papi_decref, apr_pool_cleanup_null);
     return inst;
 }
 
@@ -34,15 +25,11 @@ static apr_array_header_t *views_from_sample(apr_pool_t *p, const char *sample)
     apr_array_header_t *views = apr_array_make(p, 3, sizeof(papi_view));
     const char *xml = papi_test_sample_body(p, sample);
     papi_pool *pool;
-    papi_view *v;
 
     assert_null(papi_pool_parse(p, xml, strlen(xml), &pool));
-    v = apr_array_push(views);
-    *v = (papi_view){ instance(p, "UKbNs4kX", PAPI_INST_GOOD), 200, NULL, pool };
-    v = apr_array_push(views);
-    *v = (papi_view){ instance(p, "Broken12", PAPI_INST_GOOD), 504, "deadline passed", NULL };
-    v = apr_array_push(views);
-    *v = (papi_view){ instance(p, "Stale123", PAPI_INST_STALE), 0, NULL, NULL };
+    papi_mk_view(views, instance(p, "UKbNs4kX", PAPI_INST_GOOD), 200, NULL, pool);
+    papi_mk_view(views, instance(p, "Broken12", PAPI_INST_GOOD), 504, "deadline passed", NULL);
+    papi_mk_view(views, instance(p, "Stale123", PAPI_INST_STALE), 0, NULL, NULL);
     return views;
 }
 
@@ -57,7 +44,7 @@ static json_t *write_and_parse(apr_pool_t *p, const apr_array_header_t *views, p
     j = json_loadb(b->data, b->len, 0, &err);
     if (!j)
         fail_msg("not JSON (%s): %s", err.text, b->data);
-    apr_pool_cleanup_register(p, j, papi_decref, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, j, papi_mk_decref, apr_pool_cleanup_null);
     if (out)
         *out = b;
     return j;

@@ -1,0 +1,102 @@
+/* Building by hand what the registry scan and pool.xml give the views, for the unit tests: an
+ * instance, a pool, its groups and processes, and the view of one instance. Every number a
+ * builder does not take is "not given" (PAPI_POOL_NONE), as when pool.xml leaves it out; a test
+ * sets what it needs. Include after papi_test.h. */
+#ifndef PAPI_MODEL_H
+#define PAPI_MODEL_H
+
+#include "papi_view.h"
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+static inline apr_status_t papi_mk_decref(void *json)
+{
+    json_decref(json);
+    return APR_SUCCESS;
+}
+
+/* registry/dirname as the scan finds it in state, with no core.pid. properties (JSON text, or
+ * NULL) are freed with p, as papi_properties_parse frees them: a failed assertion then leaks
+ * nothing either. */
+static inline papi_instance *papi_mk_instance(apr_pool_t *p, const char *registry,
+                                              const char *dirname, papi_inst_state state,
+                                              const char *name, const char *properties)
+{
+    papi_instance *inst = apr_pcalloc(p, sizeof(*inst));
+    json_error_t err;
+
+    inst->registry = registry;
+    inst->dirname = dirname;
+    inst->path = apr_pstrcat(p, registry, "/", dirname, NULL);
+    inst->state = state;
+    inst->name = name;
+    inst->core_pid = -1;
+    if (properties) {
+        inst->properties = json_loads(properties, 0, &err);
+        assert_non_null(inst->properties);
+        apr_pool_cleanup_register(p, inst->properties, papi_mk_decref, apr_pool_cleanup_null);
+    }
+    return inst;
+}
+
+/* A process with nothing given but its pid, and no socket. */
+static inline papi_pool_process *papi_mk_process(apr_pool_t *p, apr_int64_t pid)
+{
+    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
+    apr_int64_t *numbers[] = { &proc->concurrency, &proc->sessions, &proc->busyness,
+                               &proc->processed, &proc->spawner_creation_time,
+                               &proc->spawn_start_time, &proc->spawn_end_time, &proc->last_used,
+                               &proc->cpu, &proc->rss, &proc->pss, &proc->private_dirty,
+                               &proc->swap, &proc->real_memory, &proc->vmsize,
+                               &proc->process_group_id };
+    size_t i;
+
+    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
+        *numbers[i] = PAPI_POOL_NONE;
+    proc->pid = pid;
+    proc->has_metrics = -1;
+    proc->sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
+    return proc;
+}
+
+/* An app group with nothing given but its name, and no process. */
+static inline papi_pool_group *papi_mk_group(apr_pool_t *p, const char *name)
+{
+    papi_pool_group *g = apr_pcalloc(p, sizeof(*g));
+
+    g->name = name;
+    g->uid = g->gid = PAPI_POOL_NONE;
+    g->enabled_process_count = g->disabling_process_count = PAPI_POOL_NONE;
+    g->disabled_process_count = g->capacity_used = PAPI_POOL_NONE;
+    g->get_wait_list_size = g->disable_wait_list_size = PAPI_POOL_NONE;
+    g->processes_being_spawned = PAPI_POOL_NONE;
+    g->processes = apr_array_make(p, 4, sizeof(papi_pool_process *));
+    return g;
+}
+
+/* A pool of Passenger version (or NULL) with nothing else given, and no group. */
+static inline papi_pool *papi_mk_pool(apr_pool_t *p, const char *version)
+{
+    papi_pool *pl = apr_pcalloc(p, sizeof(*pl));
+
+    pl->passenger_version = version;
+    pl->group_count = pl->process_count = pl->max = PAPI_POOL_NONE;
+    pl->capacity_used = pl->get_wait_list_size = PAPI_POOL_NONE;
+    pl->groups = apr_array_make(p, 4, sizeof(papi_pool_group *));
+    return pl;
+}
+
+/* The view of inst: status 0 (not asked), 200 with pl, or a failure with error. */
+static inline void papi_mk_view(apr_array_header_t *views, const papi_instance *inst, int status,
+                                const char *error, const papi_pool *pl)
+{
+    papi_view *v = apr_array_push(views);
+
+    v->inst = inst;
+    v->status = status;
+    v->error = error;
+    v->pool = pl;
+}
+
+#endif
