@@ -7,6 +7,7 @@
 #include "http_config.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "ap_listen.h"
@@ -38,6 +39,7 @@
 #include "papi_health.h"
 #include "papi_host.h"
 #include "papi_instcache.h"
+#include "papi_log.h"
 #include "papi_metrics.h"
 #include "papi_policy.h"
 #include "papi_pool.h"
@@ -1278,8 +1280,23 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
 }
 
+/* The library's log (papi_log.h) goes to httpd's error log at this module's LogLevel: with
+ * "LogLevel passenger_api:trace1" a request's way through the caches, joined calls, kept
+ * connections and the helper is written down. */
+static int papi_log_wanted(void *baton, papi_log_level level)
+{
+    return ap_server_conf && APLOG_MODULE_IS_LEVEL(ap_server_conf, APLOG_MODULE_INDEX, (int)level);
+}
+
+static void papi_log_write(void *baton, const char *file, int line, papi_log_level level,
+                           apr_status_t rv, const char *message)
+{
+    ap_log_error(file, line, APLOG_MODULE_INDEX, (int)level, rv, ap_server_conf, "%s", message);
+}
+
 static void papi_register_hooks(apr_pool_t *p)
 {
+    papi_log_set(papi_log_wanted, papi_log_write, NULL);
     ap_hook_child_init(papi_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(papi_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(papi_handler, NULL, NULL, APR_HOOK_MIDDLE);

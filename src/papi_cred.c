@@ -1,4 +1,5 @@
 #include "papi_cred.h"
+#include "papi_log.h"
 #include "papi_core.h"
 #include "papi_fs.h"
 
@@ -245,6 +246,8 @@ static apr_status_t papi_cred_connect(apr_pool_t *p, const char *socket_path, ap
         if (!(APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ECONNREFUSED(rv) || APR_STATUS_IS_EAGAIN(rv))
             || apr_time_now() + pause > give_up)
             return rv;
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, rv, "credential helper not reachable yet: "
+                 "again in %d ms", (int)apr_time_msec(pause));
         apr_sleep(pause);
         pause *= 2;
     }
@@ -290,6 +293,8 @@ const char *papi_cred_ask(apr_pool_t *p, const char *socket_path, papi_cred_leve
         if (got || APR_STATUS_IS_TIMEUP(rv) || apr_time_now() + pause > give_up)
             return APR_STATUS_IS_TIMEUP(rv) ? "the credential helper did not answer in time"
                                             : "the credential helper gave no answer";
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "credential helper closed without an answer "
+                 "(a restart?): asking again in %d ms", (int)apr_time_msec(pause));
         apr_sleep(pause);
         pause *= 2;
     }

@@ -1,4 +1,5 @@
 #include "papi_exchange.h"
+#include "papi_log.h"
 #include "papi_tcptable.h"
 
 #include <apr_poll.h>
@@ -303,6 +304,8 @@ static int papi_x_retry(papi_run *run, papi_x *t)
 {
     if (!t->reused || t->received > 0)
         return 0;
+    papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "kept connection to %s closed by the peer before "
+             "it answered: the request goes again on a new one", papi_x_peer(t));
     papi_x_close(run, t);
     papi_x_connect(run, t);
     return 1;
@@ -326,6 +329,8 @@ static void papi_x_start(papi_run *run, papi_x *t)
     t->x->res = (papi_core_result){ 0, NULL, NULL };
     t->x->kept_fd = -1;
     if (t->x->reuse_fd >= 0 && !papi_fd_silent(t->x->reuse_fd)) {
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "kept connection to %s was not silent while "
+                 "idle: closed, a new one is made", papi_x_peer(t));
         close(t->x->reuse_fd);
         t->x->reuse_fd = -1;
     }

@@ -1,6 +1,7 @@
 #include "papi_fanout.h"
 #include "papi_answer.h"
 #include "papi_coalesce.h"
+#include "papi_log.h"
 #include "papi_redact.h"
 
 #include <apr_strings.h>
@@ -17,9 +18,14 @@ static const char *papi_password_for(apr_pool_t *p, const papi_fanout_config *cf
 
     if ((*password = papi_instcache_password(cfg->cache, p, inst, cfg->level)) != NULL) {
         *kept = 1;
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: its %s password is kept",
+                 inst->name, papi_cred_user(cfg->level));
         return NULL;
     }
     *kept = 0;
+    papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: no %s password kept: %s", inst->name,
+             papi_cred_user(cfg->level), inst->owner == geteuid() || !cfg->helper_socket
+             ? "read from its directory" : "asked of the credential helper");
     if (inst->owner == geteuid() || !cfg->helper_socket)
         why = papi_cred_read(p, inst, cfg->level, password);
     else
@@ -102,6 +108,8 @@ static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg, pap
     x->keep_alive = cfg->cache != NULL;
     if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD"))
         x->reuse_fd = papi_instcache_take_connection(cfg->cache, a->inst);
+    papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: %s %s on %s", a->inst->name,
+             req->method, req->path, x->reuse_fd >= 0 ? "a kept connection" : "a new connection");
     return 1;
 }
 
@@ -139,8 +147,11 @@ static void papi_fanout_run(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
 /* A call another request is making: its answer, or the deadline, set as a's outcome. */
 static void papi_fanout_followed(papi_ask *a, papi_http_response *resp)
 {
-    if (a->role == PAPI_TURN_ANSWERED)
+    if (a->role == PAPI_TURN_ANSWERED) {
         *a->res = (papi_core_result){ 0, NULL, resp };
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: answered by a call another "
+                 "request made", a->inst->name);
+    }
     else if (a->role == PAPI_TURN_TIMEOUT)
         *a->res = (papi_core_result){ 504, "deadline passed while waiting for the same call, "
                                            "made by another request", NULL };
@@ -163,6 +174,10 @@ static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
         asks[i].role = key ? papi_coalesce_join(cfg->coalesce, key, &asks[i].turn) : PAPI_TURN_LEAD;
         if (asks[i].role == PAPI_TURN_LEAD)
             lead[nl++] = &asks[i];
+        else
+            papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: %s %s joined: the same call "
+                     "is in flight, this request waits for the next one", asks[i].inst->name,
+                     req->method, req->path);
     }
     for (;;) {
         papi_ask *blocked = NULL;

@@ -1,4 +1,5 @@
 #include "papi_instcache.h"
+#include "papi_log.h"
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -423,6 +424,8 @@ static papi_registry_listing *papi_cached_listing(papi_instcache *c, apr_pool_t 
     if (l && l->settled && papi_stamp_same(&l->stamp, &stamp))
         found = papi_listing_copy(p, l);
     apr_thread_mutex_unlock(c->mutex);
+    papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "registry %s: %s", dir,
+             found ? "listing kept (unchanged)" : "listed afresh");
     if (found)
         return found;
     found = papi_registry_list(p, dir, trust, notes);
@@ -545,10 +548,15 @@ static papi_instance *papi_cached_instance(papi_instcache *c, apr_pool_t *p, con
         if (!pid_ok || !papi_stamp_same(&cached_pid, &core_pid))
             inst = NULL;
     }
-    if (inst)
+    if (inst) {
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE2, 0, "%s: kept (%s)", path,
+                 papi_inst_state_name(inst->state));
         return inst;
+    }
     papi_stamp_of(pid_path, &core_pid);
     inst = papi_instance_inspect(p, registry, dirname, trust);
+    papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "%s: inspected afresh (%s)", path,
+             papi_inst_state_name(inst->state));
     if (inst->state == PAPI_INST_GOOD || inst->state == PAPI_INST_STALE)
         lock_fd = papi_instance_lock_open(inst);
     if (inst->state == PAPI_INST_GOOD)
