@@ -35,6 +35,7 @@
 #include "papi_dashboard.h"
 #include "papi_direct.h"
 #include "papi_fanout.h"
+#include "papi_flight.h"
 #include "papi_health.h"
 #include "papi_host.h"
 #include "papi_instcache.h"
@@ -112,13 +113,9 @@ static int papi_in_use;
  * child answers one request at a time). */
 static papi_coalesce *papi_coalescer;
 
-/* The requests to this API the child is answering, by start time (0: a free slot), and how many
- * of them may be stuck at once by default. A request waiting longer than PAPI_STUCK is stuck: a
- * wedged core or process holds it. Past the cap, new requests are refused, so such a wedge can
- * hold only part of a child's threads, while quick answers are never refused however many. */
-static apr_thread_mutex_t *papi_flight_lock;
-static apr_time_t *papi_flight;
-static int papi_flight_slots;
+/* This child's requests to this API in flight (papi_flight.h), and how many of them may be stuck
+ * at once by default. */
+static papi_flight *papi_inflight;
 static int papi_default_in_flight = 1;
 
 /* ---- configuration ---------------------------------------------------------------------------- */
@@ -976,6 +973,7 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     papi_fanout_config f;
     papi_exchange x;
     papi_verdict v;
+    int status;
 
     if (!PAPI_GET(c, process_requests, 1))
         return papi_refuse(r, HTTP_FORBIDDEN, "requests to single processes are switched off here "
@@ -997,25 +995,16 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     if (!papi_direct_find(views, pid, &t))
         return papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no process %" APR_INT64_T_FMT
                            " in any good instance's pool (see processes.json)", pid));
-    if ((why = papi_direct_contact_error(r->pool, t.proc)) != NULL)
-        return papi_refuse(r, HTTP_SERVICE_UNAVAILABLE, why);
-    if ((why = papi_direct_socket(r->pool, t.proc, &x)) != NULL)
-        return papi_refuse(r, HTTP_NOT_IMPLEMENTED, why);
-    if ((why = papi_direct_require_owner(r->pool, t.group, &x)) != NULL)
-        return papi_refuse(r, HTTP_BAD_GATEWAY, why);
-    if (!t.group->api_key)
-        return papi_refuse(r, HTTP_BAD_GATEWAY, "pool.xml gave no connect password for the "
-                           "process's app group");
+    headers = apr_array_make(r->pool, 8, sizeof(papi_http_header));
+    apr_table_do(papi_collect_header, headers, r->headers_in, NULL);
+    req = (papi_direct_request){ r->method, target, headers, NULL, body, body_len };
+    if ((why = papi_direct_prepare(r->pool, t.group, t.proc, &req, f.limits,
+                                   papi_fanout_deadline(&f), &x, &status)) != NULL)
+        return papi_refuse(r, status, why);
     if (v.write)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(041) "%s %s forwarded to process "
                       "%" APR_INT64_T_FMT " of instance %s", r->method, target, pid,
                       t.view->inst->name);
-    headers = apr_array_make(r->pool, 8, sizeof(papi_http_header));
-    apr_table_do(papi_collect_header, headers, r->headers_in, NULL);
-    req = (papi_direct_request){ r->method, target, headers, t.group->api_key, body, body_len };
-    papi_direct_request_text(r->pool, &req, &x);
-    x.limits = f.limits;
-    x.deadline = papi_fanout_deadline(&f);
     papi_exchange_run(r->pool, &x, 1);
     if (x.res.failure) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(032) "process %" APR_INT64_T_FMT
@@ -1024,45 +1013,6 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     }
     papi_direct_scrub(r->pool, x.res.resp, t.group->api_key);
     return papi_relay_process(r, x.res.resp);
-}
-
-/* The good instance named name, or else the only one whose name starts with it; NULL when there
- * is none, or several (*matches says how many). */
-static const papi_instance *papi_pick(const apr_array_header_t *found, const char *name, int *matches)
-{
-    const papi_instance *picked = NULL;
-    int i;
-
-    *matches = 0;
-    for (i = 0; i < found->nelts; i++) {
-        const papi_instance *inst = APR_ARRAY_IDX(found, i, const papi_instance *);
-        if (inst->state != PAPI_INST_GOOD || strncmp(inst->name, name, strlen(name)))
-            continue;
-        if (!strcmp(inst->name, name)) {
-            *matches = 1;
-            return inst;
-        }
-        picked = inst;
-        ++*matches;
-    }
-    return *matches == 1 ? picked : NULL;
-}
-
-/* The media type a core's answer is relayed with: only the types Passenger's core uses, and never
- * one a browser would run (its error pages say text/html: they are shown as text). */
-static const char *papi_safe_type(const papi_http_response *resp)
-{
-    static const char *const relayed[] = { "application/json", "text/plain", "text/xml" };
-    const char *type = papi_http_header_get(resp, "Content-Type");
-    apr_size_t i, n;
-
-    if (!type)
-        return "application/octet-stream";
-    n = strcspn(type, "; ");
-    for (i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
-        if (n == strlen(relayed[i]) && !strncasecmp(type, relayed[i], n))
-            return relayed[i];
-    return strncasecmp(type, "text/", 5) ? "application/octet-stream" : "text/plain";
 }
 
 static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char *name,
@@ -1188,9 +1138,7 @@ static int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, c
 
 static apr_status_t papi_leave(void *slot)
 {
-    apr_thread_mutex_lock(papi_flight_lock);
-    *(apr_time_t *)slot = 0;
-    apr_thread_mutex_unlock(papi_flight_lock);
+    papi_flight_leave(papi_inflight, slot);
     return APR_SUCCESS;
 }
 
@@ -1198,27 +1146,16 @@ static apr_status_t papi_leave(void *slot)
  * when its pool goes, whatever way the request ends. */
 static int papi_enter(request_rec *r, int cap)
 {
-    apr_time_t now = apr_time_now(), *free_slot = NULL;
-    int i, stuck = 0;
+    apr_time_t *slot;
 
-    if (!papi_flight_lock)
+    if (!papi_inflight)
         return 1;
-    apr_thread_mutex_lock(papi_flight_lock);
-    for (i = 0; i < papi_flight_slots; i++) {
-        if (!papi_flight[i])
-            free_slot = free_slot ? free_slot : &papi_flight[i];
-        else if (now - papi_flight[i] > PAPI_STUCK)
-            stuck++;
-    }
-    if (stuck < cap && free_slot)
-        *free_slot = now;
-    apr_thread_mutex_unlock(papi_flight_lock);
-    if (stuck >= cap) {
+    if (!papi_flight_enter(papi_inflight, apr_time_now(), cap, &slot)) {
         apr_table_setn(r->err_headers_out, "Retry-After", "1");
         return 0;
     }
-    if (free_slot)
-        apr_pool_cleanup_register(r->pool, free_slot, papi_leave, apr_pool_cleanup_null);
+    if (slot)
+        apr_pool_cleanup_register(r->pool, slot, papi_leave, apr_pool_cleanup_null);
     return 1;
 }
 
@@ -1270,10 +1207,7 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
         threads = 1;
     papi_default_in_flight = threads > 1 ? threads / 2 : 1;
-    papi_flight_slots = threads;
-    papi_flight = apr_pcalloc(p, threads * sizeof(*papi_flight));
-    if (apr_thread_mutex_create(&papi_flight_lock, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS)
-        papi_flight_lock = NULL;
+    papi_inflight = papi_flight_create(p, threads, PAPI_STUCK);
     papi_cache = papi_in_use ? papi_instcache_create(p, PAPI_INSTCACHE_SETTLE) : NULL;
     papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
 }
