@@ -9,8 +9,9 @@
 #include "http_config.h"
 #include "http_log.h"
 
-#include "papi_coalesce.h"
 #include "papi_buf.h"
+#include "papi_coalesce.h"
+#include "papi_fanout.h"
 #include "papi_instcache.h"
 #include "papi_policy.h"
 #include "papi_probes.h"
@@ -126,11 +127,42 @@ const char *papi_forged(request_rec *r);
  * NULL. */
 const char *papi_foreign(request_rec *r);
 
-/* ---- routes (mod_passenger_api_routes.c) ---- */
+/* ---- routes (mod_passenger_api_routes.c, mod_passenger_api_views.c) ---- */
+
+/* One request being routed. */
+typedef struct papi_call {
+    request_rec *r;
+    const papi_dir_conf *c;
+    const char *rel;            /* the URL after the <Location>'s path ("" for the Location) */
+    const char *body;           /* NULL: none */
+    apr_size_t body_len;
+    apr_time_t start;           /* when routing began */
+} papi_call;
 
 /* Answers the request for rel (the URL after the <Location>'s path) with its body (NULL for
- * none). */
+ * none): the first row of the route table that matches. */
 int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, const char *body,
                apr_size_t body_len);
+
+/* Every candidate instance this request may see; NULL with *why for a bad registry header. */
+apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char **why);
+
+/* How this request asks instances: its deadlines, limits, credential and scrubbing. */
+void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
+                       papi_fanout_config *f);
+
+/* Logs every instance's failure (const char *) as a warning. */
+void papi_log_failures(request_rec *r, const apr_array_header_t *failures);
+
+/* Every candidate instance with its pool, read with core_path (and the read-only credential; f
+ * says how); NULL with *why for a bad registry header. */
+apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
+                               papi_fanout_config *f, const char **why);
+
+/* The pool views' routes (GET and HEAD). */
+int papi_route_dashboard(const papi_call *k);
+int papi_route_processes_json(const papi_call *k);
+int papi_route_metrics(const papi_call *k);
+int papi_route_health(const papi_call *k);
 
 #endif

@@ -1,26 +1,17 @@
-/* mod_passenger_api's routes: what each URL under a <Location> answers, and how (the scan of
- * registries, the fan-out to instances, the pool views, requests to one process). */
+/* mod_passenger_api's routes: the table of what each URL under a <Location> answers, the scan of
+ * registries and the fan-out to instances, core paths and requests to one process (the pool
+ * views are in mod_passenger_api_views.c). */
 
 #include "mod_passenger_api.h"
 
 #include "http_protocol.h"
 
-#include <apr_base64.h>
 #include <apr_strings.h>
 
 #include "papi_answer.h"
-#include "papi_dashboard.h"
 #include "papi_direct.h"
 #include "papi_fanout.h"
-#include "papi_health.h"
-#include "papi_metrics.h"
-#include "papi_processes.h"
 #include "papi_request.h"
-#include "papi_view.h"
-
-#define PAPI_DASHBOARD_REFRESH 5
-/* How long a health probe's result is shown with its process. */
-#define PAPI_PROBE_MAX_AGE apr_time_from_sec(600)
 
 /* The registry directories this request may see: the configured ones, narrowed by the registry
  * header where that is allowed. NULL with *why for a bad header. */
@@ -41,7 +32,7 @@ static apr_array_header_t *papi_request_registries(request_rec *r, const papi_di
 }
 
 /* Every candidate instance this request may see; NULL with *why for a bad registry header. */
-static apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char **why)
+apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char **why)
 {
     apr_array_header_t *dirs = papi_request_registries(r, c, why), *notes, *warnings, *found;
     papi_trust trust;
@@ -64,7 +55,7 @@ static apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, con
 }
 
 /* How this request asks instances: its deadlines, limits, credential and scrubbing. */
-static void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
+void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
                               papi_fanout_config *f)
 {
     papi_http_limits *limits = apr_palloc(r->pool, sizeof(*limits));
@@ -82,22 +73,7 @@ static void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi
     f->coalesce = papi_coalescer;
 }
 
-static int papi_instances_json(request_rec *r, const papi_dir_conf *c)
-{
-    const char *why;
-    apr_array_header_t *found;
-    papi_buf *b;
-
-    if (r->method_number != M_GET)
-        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, "instances.json answers GET and HEAD only");
-    if (!(found = papi_scan(r, c, &why)))
-        return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    b = papi_buf_make(r->pool, 4096);
-    papi_answer_instances(b, found);
-    return papi_send_json(r, HTTP_OK, b);
-}
-
-static void papi_log_failures(request_rec *r, const apr_array_header_t *failures)
+void papi_log_failures(request_rec *r, const apr_array_header_t *failures)
 {
     int i;
 
@@ -106,114 +82,34 @@ static void papi_log_failures(request_rec *r, const apr_array_header_t *failures
                       APR_ARRAY_IDX(failures, i, const char *));
 }
 
-static int papi_aggregate(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
-                          const papi_core_request *req)
+/* ---- the routes that ask instances or processes ------------------------------------------------------------------------------- */
+
+static int papi_instances_json(const papi_call *k)
 {
     const char *why;
-    apr_array_header_t *found = papi_scan(r, c, &why), *failures;
-    papi_fanout_config f;
+    apr_array_header_t *found;
     papi_buf *b;
 
-    if (!found)
-        return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    papi_fanout_setup(r, c, v, &f);
-    failures = apr_array_make(r->pool, 1, sizeof(const char *));
-    b = papi_buf_make(r->pool, 8192);
-    papi_fanout_aggregate(b, r->pool, &f, found, req, failures);
-    papi_log_failures(r, failures);
-    return papi_send_json(r, HTTP_OK, b);
+    if (!(found = papi_scan(k->r, k->c, &why)))
+        return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    b = papi_buf_make(k->r->pool, 4096);
+    papi_answer_instances(b, found);
+    return papi_send_json(k->r, HTTP_OK, b);
 }
 
-/* The dashboard: one page whose only style sheet carries a fresh nonce, the one thing its CSP
- * lets in. */
-static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
-                               const apr_array_header_t *views)
+/* The access mode's verdict v on a request to what, for every route that may write: refused as
+ * decided, or as a forged write, or (to_process: a process's own pages may act on a read) as a
+ * read another site made the browser send. 0 when admitted, else the status to refuse with and
+ * *why. */
+static int papi_admit(request_rec *r, const papi_verdict *v, const char *what, int to_process,
+                      const char **why)
 {
-    unsigned char random[16];
-    char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
-    papi_dashboard_opts opts;
-    papi_buf *b = papi_buf_make(r->pool, 32768);
-
-    if (apr_generate_random_bytes(random, sizeof(random)) != APR_SUCCESS)
-        return papi_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "no random bytes for the page's nonce");
-    apr_base64_encode(nonce, (const char *)random, sizeof(random));
-    opts.base = c->base;
-    opts.now = apr_time_now();
-    opts.refresh = PAPI_DASHBOARD_REFRESH;
-    opts.nonce = nonce;
-    opts.probes = papi_probe_table;
-    opts.probe_max_age = PAPI_PROBE_MAX_AGE;
-    papi_dashboard_write(b, r->pool, views, &opts);
-    return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
-                         apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
-                                     "'; frame-ancestors 'none'; base-uri 'none'; "
-                                     "form-action 'none'", NULL),
-                         b->data, b->len);
-}
-
-/* The names, scheme and ports this server is addressed by: what its configuration and the
- * connection say, never what the request says. */
-/* Every candidate instance with its pool (read with core_path); NULL with *why for a bad
- * registry header. */
-static apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
-                                      papi_fanout_config *f, const char **why)
-{
-    static const papi_verdict read = { 0, NULL, 0, PAPI_CRED_RO, 0 };
-    apr_array_header_t *found, *failures, *views;
-
-    if (!(found = papi_scan(r, c, why)))
-        return NULL;
-    papi_fanout_setup(r, c, &read, f);
-    failures = apr_array_make(r->pool, 1, sizeof(const char *));
-    views = papi_view_collect(r->pool, f, found, core_path, failures);
-    papi_log_failures(r, failures);
-    return views;
-}
-
-/* The views drawn from every instance's pool.xml: processes.json, /metrics and the dashboard. */
-static int papi_pool_view(request_rec *r, const papi_dir_conf *c, const char *rel)
-{
-    apr_time_t start = apr_time_now();
-    const char *why;
-    apr_array_header_t *views;
-    papi_fanout_config f;
-    papi_buf *b;
-
-    if (r->method_number != M_GET)
-        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, apr_pstrcat(r->pool, *rel ? rel + 1 : "the "
-                           "dashboard", " answers GET and HEAD only", NULL));
-    if (!(views = papi_views(r, c, "/pool.xml", &f, &why)))
-        return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    if (!strcmp(rel, "/processes.json")) {
-        b = papi_buf_make(r->pool, 16384);
-        papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
-        return papi_send_json(r, HTTP_OK, b);
+    if (v->status) {
+        *why = apr_pstrcat(r->pool, r->method, " ", what, ": ", v->why, NULL);
+        return v->status;
     }
-    if (!strcmp(rel, "/metrics")) {
-        papi_metrics_opts opts = { apr_time_now() - start, papi_conf_metrics_pid_label(c) };
-        b = papi_buf_make(r->pool, 16384);
-        papi_metrics_write(b, r->pool, views, &opts);
-        return papi_send(r, HTTP_OK, PAPI_METRICS_TYPE, b->data, b->len);
-    }
-    return papi_send_dashboard(r, c, views);
-}
-
-/* health.json: every process probed at once, 200 when all are healthy, else 503. */
-static int papi_health(request_rec *r, const papi_dir_conf *c)
-{
-    const char *why, *path = papi_conf_health_path(c);
-    apr_array_header_t *views, *probes;
-    papi_fanout_config f;
-    papi_buf *b;
-
-    if (r->method_number != M_GET)
-        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, "health.json answers GET and HEAD only");
-    if (!(views = papi_views(r, c, "/pool.xml?secrets=true", &f, &why)))
-        return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    probes = papi_health_probe(r->pool, views, path, papi_fanout_deadline(&f), f.limits);
-    papi_health_record(papi_probe_table, probes, apr_time_now());
-    b = papi_buf_make(r->pool, 4096);
-    return papi_send_json(r, papi_health_write(b, views, probes, path), b);
+    *why = v->write ? papi_forged(r) : to_process ? papi_foreign(r) : NULL;
+    return *why ? HTTP_FORBIDDEN : 0;
 }
 
 static int papi_collect_header(void *headers, const char *name, const char *value)
@@ -241,10 +137,10 @@ static int papi_relay_process(request_rec *r, const papi_http_response *resp)
 }
 
 /* /processes/<pid>/<path>: the request straight to that process's HTTP socket. */
-static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, const char *body,
-                       apr_size_t body_len)
+static int papi_direct(const papi_call *k)
 {
-    const char *digits = rel + sizeof("/processes/") - 1, *path = digits + strspn(digits, "0123456789");
+    request_rec *r = k->r;
+    const char *digits = k->rel + sizeof("/processes/") - 1, *path = digits + strspn(digits, "0123456789");
     const char *why, *target;
     apr_int64_t pid = apr_atoi64(digits);
     apr_array_header_t *views, *headers;
@@ -255,29 +151,27 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     papi_verdict v;
     int status;
 
-    if (!papi_conf_process_requests(c))
+    if (!papi_conf_process_requests(k->c))
         return papi_refuse(r, HTTP_FORBIDDEN, "requests to single processes are switched off here "
                            "(PassengerApiProcessRequests off)");
     if (path == digits || path - digits > 10 || (*path && *path != '/') || pid <= 0)
         return papi_refuse(r, HTTP_NOT_FOUND, "use /processes/<pid>/<path>, e.g. /processes/1234/");
-    papi_policy_direct(papi_conf_access(c), r->method, body != NULL, &v);
-    if (v.status)
-        return papi_refuse(r, v.status, apr_pstrcat(r->pool, r->method, " ", rel, ": ", v.why, NULL));
-    if ((why = v.write ? papi_forged(r) : papi_foreign(r)) != NULL)
-        return papi_refuse(r, HTTP_FORBIDDEN, why);
+    papi_policy_direct(papi_conf_access(k->c), r->method, k->body != NULL, &v);
+    if ((status = papi_admit(r, &v, k->rel, 1, &why)) != 0)
+        return papi_refuse(r, status, why);
     target = ap_escape_uri(r->pool, *path ? path : "/");
     if (r->args)
         target = apr_pstrcat(r->pool, target, "?", r->args, NULL);
     if ((why = papi_direct_target_error(target)) != NULL)
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    if (!(views = papi_views(r, c, "/pool.xml?secrets=true", &f, &why)))
+    if (!(views = papi_views(r, k->c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
     if (!papi_direct_find(views, pid, &t))
         return papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no process %" APR_INT64_T_FMT
                            " in any good instance's pool (see processes.json)", pid));
     headers = apr_array_make(r->pool, 8, sizeof(papi_http_header));
     apr_table_do(papi_collect_header, headers, r->headers_in, NULL);
-    req = (papi_direct_request){ r->method, target, headers, NULL, body, body_len };
+    req = (papi_direct_request){ r->method, target, headers, NULL, k->body, k->body_len };
     if ((why = papi_direct_prepare(r->pool, t.group, t.proc, &req, f.limits,
                                    papi_fanout_deadline(&f), &x, &status)) != NULL)
         return papi_refuse(r, status, why);
@@ -295,27 +189,97 @@ static int papi_direct(request_rec *r, const papi_dir_conf *c, const char *rel, 
     return papi_relay_process(r, x.res.resp);
 }
 
-static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char *name,
-                             const papi_verdict *v, const papi_core_request *req)
+/* A request for a core: its path rest (after /instances/<name> when name is set) and query
+ * checked, the access mode's verdict *v, and *req with, for writes, the body. NULL, or why not
+ * with *status. */
+static const char *papi_core_request_of(const papi_call *k, const char *rest, const char *query,
+                                        const char *name, papi_verdict *v, papi_core_request *req,
+                                        int *status)
 {
-    int matches;
+    request_rec *r = k->r;
     const char *why;
-    apr_array_header_t *found;
-    const papi_instance *inst;
-    papi_fanout_config f;
-    papi_core_result res = { 0, NULL, NULL };
 
+    *status = HTTP_NOT_FOUND;
+    if (!*rest || !strcmp(rest, "/"))
+        return "name a core path, e.g. /instances/<name>/pool.txt";
+    if ((why = papi_core_path_error(rest)) != NULL)
+        return why;
+    papi_policy_decide(papi_conf_access(k->c), r->method, rest, query, v);
+    if ((*status = papi_admit(r, v, rest, 0, &why)) != 0)
+        return why;
+    *req = (papi_core_request){ "GET", NULL, NULL, NULL, NULL, NULL, 0 };
+    if (v->write) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(040) "%s %s%s%s forwarded to %s "
+                      "with the admin credential", r->method, rest, *query ? "?" : "", query,
+                      name ? name : "every good instance");
+        req->method = r->method;
+        req->body = k->body ? k->body : "";
+        req->body_len = k->body_len;
+        req->content_type = "application/json";
+    }
+    req->path = *query ? apr_pstrcat(r->pool, rest, "?", query, NULL) : rest;
+    return NULL;
+}
+
+/* A core path, asked of every good instance: the aggregate array. */
+static int papi_core_all(const papi_call *k)
+{
+    request_rec *r = k->r;
+    const char *query, *why;
+    apr_array_header_t *found, *failures;
+    papi_core_request req;
+    papi_fanout_config f;
+    papi_verdict v;
+    papi_buf *b;
+    int status;
+
+    if (!(query = papi_query_rebuild(r->pool, r->args, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if ((why = papi_core_request_of(k, k->rel, query, NULL, &v, &req, &status)) != NULL)
+        return papi_refuse(r, status, why);
+    if (!(found = papi_scan(r, k->c, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    papi_fanout_setup(r, k->c, &v, &f);
+    failures = apr_array_make(r->pool, 1, sizeof(const char *));
+    b = papi_buf_make(r->pool, 8192);
+    papi_fanout_aggregate(b, r->pool, &f, found, &req, failures);
+    papi_log_failures(r, failures);
+    return papi_send_json(r, HTTP_OK, b);
+}
+
+/* /instances/<name>/<core path>: one instance, picked by its name or a prefix of it; its answer
+ * relayed as it is, in a media type nothing runs. */
+static int papi_core_one(const papi_call *k)
+{
+    request_rec *r = k->r;
+    const char *query, *why, *rest, *name = k->rel + sizeof("/instances/") - 1;
+    const papi_instance *inst;
+    apr_array_header_t *found;
+    papi_core_result res = { 0, NULL, NULL };
+    papi_core_request req;
+    papi_fanout_config f;
+    papi_verdict v;
+    int status, matches;
+
+    if (!(query = papi_query_rebuild(r->pool, r->args, &why)))
+        return papi_refuse(r, HTTP_BAD_REQUEST, why);
+    if (!(rest = strchr(name, '/')))
+        return papi_refuse(r, HTTP_NOT_FOUND, "use /instances/<name>/<core path>, e.g. "
+                           "/instances/AbCd1234/pool.txt");
+    name = apr_pstrmemdup(r->pool, name, rest - name);
+    if ((why = papi_core_request_of(k, rest, query, name, &v, &req, &status)) != NULL)
+        return papi_refuse(r, status, why);
     if (!papi_instance_name_ok(name))
         return papi_refuse(r, HTTP_NOT_FOUND, "an instance name is 1-64 letters and digits");
-    if (!(found = papi_scan(r, c, &why)))
+    if (!(found = papi_scan(r, k->c, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
     if (!(inst = papi_pick(found, name, &matches)))
         return matches ? papi_refuse(r, HTTP_CONFLICT, apr_psprintf(r->pool, "%d good instances have "
                                      "names starting with '%s': give more of the name", matches, name))
                        : papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no good instance is "
                                      "named '%s' (see instances.json)", name));
-    papi_fanout_setup(r, c, v, &f);
-    papi_fanout_call(r->pool, &f, inst, req, &res);
+    papi_fanout_setup(r, k->c, &v, &f);
+    papi_fanout_call(r->pool, &f, inst, &req, &res);
     if (res.failure) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(031) "instance %s (%s): %d %s",
                       inst->name, inst->path, res.failure, res.error);
@@ -325,53 +289,45 @@ static int papi_one_instance(request_rec *r, const papi_dir_conf *c, const char 
                      res.resp->body_len);
 }
 
-/* A core request: validated core path and query, this mode's verdict, and for writes the body. */
+/* ---- the table -------------------------------------------------------------------------------- */
+
+/* The methods a route takes: GET and HEAD only, whatever the access mode (this module's own
+ * reads, with the read-only credential); or what the access mode allows for the method and path
+ * (papi_policy: writes need full access, and are checked for forgery by papi_admit). */
+typedef enum { PAPI_GET_HEAD, PAPI_BY_ACCESS } papi_methods;
+
+typedef struct papi_route_row {
+    const char *path;
+    int prefix;                     /* path is a prefix of the URLs it takes, else the URL */
+    papi_methods methods;
+    const char *name;               /* how a refusal names it */
+    int (*answer)(const papi_call *k);
+} papi_route_row;
+
+/* In order: the first row that matches answers. */
+static const papi_route_row papi_routes[] = {
+    /* path               prefix  methods          name               answer */
+    { "",                 0,      PAPI_GET_HEAD,   "the dashboard",   papi_route_dashboard },
+    { "/",                0,      PAPI_GET_HEAD,   "the dashboard",   papi_route_dashboard },
+    { "/processes.json",  0,      PAPI_GET_HEAD,   "processes.json",  papi_route_processes_json },
+    { "/metrics",         0,      PAPI_GET_HEAD,   "metrics",         papi_route_metrics },
+    { "/instances.json",  0,      PAPI_GET_HEAD,   "instances.json",  papi_instances_json },
+    { "/health.json",     0,      PAPI_GET_HEAD,   "health.json",     papi_route_health },
+    { "/processes/",      1,      PAPI_BY_ACCESS,  NULL,              papi_direct },
+    { "/instances/",      1,      PAPI_BY_ACCESS,  NULL,              papi_core_one },
+    { "",                 1,      PAPI_BY_ACCESS,  NULL,              papi_core_all },
+};
+
 int papi_route(request_rec *r, const papi_dir_conf *c, const char *rel, const char *body,
                apr_size_t body_len)
 {
-    papi_core_request req = { "GET", NULL, NULL, NULL, NULL, NULL, 0 };
-    papi_verdict v;
-    const char *query, *why, *rest, *name = NULL;
+    papi_call k = { r, c, rel, body, body_len, apr_time_now() };
+    const papi_route_row *row = papi_routes;
 
-    if (!strcmp(rel, "/instances.json"))
-        return papi_instances_json(r, c);
-    if (!*rel || !strcmp(rel, "/") || !strcmp(rel, "/processes.json") || !strcmp(rel, "/metrics"))
-        return papi_pool_view(r, c, rel);
-    if (!strcmp(rel, "/health.json"))
-        return papi_health(r, c);
-    if (!strncmp(rel, "/processes/", 11))
-        return papi_direct(r, c, rel, body, body_len);
-    if (!(query = papi_query_rebuild(r->pool, r->args, &why)))
-        return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    if (!strncmp(rel, "/instances/", 11)) {
-        name = rel + 11;
-        rest = strchr(name, '/');
-        if (!rest)
-            return papi_refuse(r, HTTP_NOT_FOUND, "use /instances/<name>/<core path>, e.g. "
-                               "/instances/AbCd1234/pool.txt");
-        name = apr_pstrmemdup(r->pool, name, rest - name);
-    }
-    else
-        rest = rel;
-    if (!*rest || !strcmp(rest, "/"))
-        return papi_refuse(r, HTTP_NOT_FOUND, "name a core path, e.g. /instances/<name>/pool.txt");
-    if ((why = papi_core_path_error(rest)) != NULL)
-        return papi_refuse(r, HTTP_NOT_FOUND, why);
-    papi_policy_decide(papi_conf_access(c), r->method, rest, query, &v);
-    if (v.status)
-        return papi_refuse(r, v.status, apr_pstrcat(r->pool, r->method, " ", rest, ": ", v.why, NULL));
-    if (v.write) {
-        if ((why = papi_forged(r)) != NULL)
-            return papi_refuse(r, HTTP_FORBIDDEN, why);
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(040) "%s %s%s%s forwarded to %s "
-                      "with the admin credential", r->method, rest, *query ? "?" : "", query,
-                      name ? name : "every good instance");
-        req.method = r->method;
-        req.body = body ? body : "";
-        req.body_len = body_len;
-        req.content_type = "application/json";
-    }
-    req.path = *query ? apr_pstrcat(r->pool, rest, "?", query, NULL) : rest;
-    return name ? papi_one_instance(r, c, name, &v, &req) : papi_aggregate(r, c, &v, &req);
+    while (row->prefix ? strncmp(rel, row->path, strlen(row->path)) : strcmp(rel, row->path))
+        row++;
+    if (row->methods == PAPI_GET_HEAD && r->method_number != M_GET)
+        return papi_refuse(r, HTTP_METHOD_NOT_ALLOWED, apr_pstrcat(r->pool, row->name,
+                           " answers GET and HEAD only", NULL));
+    return row->answer(&k);
 }
-
