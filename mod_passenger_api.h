@@ -31,6 +31,10 @@
 
 extern module AP_MODULE_DECLARE_DATA passenger_api_module;
 
+/* Every glue file but mod_passenger_api.c (where AP_DECLARE_MODULE does it) says
+ * APLOG_USE_MODULE(passenger_api) after this header, so that its log lines carry the module's
+ * name and LogLevel passenger_api:... applies to them. */
+
 /* ---- configuration (mod_passenger_api_config.c) ---- */
 
 /* Per <Location> (and server). Unset fields are PAPI_UNSET or NULL; read them with the getters

@@ -4,6 +4,8 @@
 
 #include "mod_passenger_api.h"
 
+APLOG_USE_MODULE(passenger_api);
+
 #include "http_core.h"
 #include "ap_mpm.h"
 #include "unixd.h"

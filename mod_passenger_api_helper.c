@@ -5,6 +5,8 @@
 
 #include "mod_passenger_api.h"
 
+APLOG_USE_MODULE(passenger_api);
+
 #include "http_core.h"
 #include "ap_listen.h"
 #include "ap_mpm.h"

@@ -3,6 +3,8 @@
 
 #include "mod_passenger_api.h"
 
+APLOG_USE_MODULE(passenger_api);
+
 #include <apr_base64.h>
 #include <apr_strings.h>
 
