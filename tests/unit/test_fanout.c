@@ -43,6 +43,13 @@ static const char *instance_dir(apr_pool_t *p, const registry *reg, int i)
     return apr_psprintf(p, "%s/passenger.%c000000", reg->dir, 'a' + i);
 }
 
+/* A fake core for the i-th good instance, answering 200 with body. */
+static papi_fake_core core(apr_pool_t *p, const registry *reg, int i, const char *type,
+                           const char *body)
+{
+    return papi_fake_core_start(p, instance_dir(p, reg, i), papi_fake_answer(p, 200, type, body));
+}
+
 static void end_registry(apr_pool_t *p, registry *reg)
 {
     int i;
@@ -89,12 +96,8 @@ static void every_good_instance_is_asked_in_order(void **state)
 {
     apr_pool_t *p = *state;
     registry reg = make_registry(p, 2);
-    papi_fake_core a = papi_fake_core_start(p, instance_dir(p, &reg, 0),
-                                            papi_fake_answer(p, 200, "application/json",
-                                                             "{\"a\":1}"));
-    papi_fake_core b = papi_fake_core_start(p, instance_dir(p, &reg, 1),
-                                            papi_fake_answer(p, 200, "application/json",
-                                                             "{\"b\":2}"));
+    papi_fake_core a = core(p, &reg, 0, "application/json", "{\"a\":1}");
+    papi_fake_core b = core(p, &reg, 1, "application/json", "{\"b\":2}");
     papi_fanout_config f = config(PAPI_CRED_RO);
     apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
     json_t *array = aggregate(p, &f, &reg, failures);
@@ -121,8 +124,7 @@ static void full_access_asks_with_the_admin_credential(void **state)
 {
     apr_pool_t *p = *state;
     registry reg = make_registry(p, 1);
-    papi_fake_core a = papi_fake_core_start(p, instance_dir(p, &reg, 0),
-                                            papi_fake_answer(p, 200, "application/json", "{}"));
+    papi_fake_core a = core(p, &reg, 0, "application/json", "{}");
     papi_fanout_config f = config(PAPI_CRED_FULL);
     papi_core_result res;
 
@@ -140,8 +142,7 @@ static void one_failure_does_not_touch_another(void **state)
 {
     apr_pool_t *p = *state;
     registry reg = make_registry(p, 2);
-    papi_fake_core b = papi_fake_core_start(p, instance_dir(p, &reg, 1),
-                                            papi_fake_answer(p, 200, "text/plain", "fine"));
+    papi_fake_core b = core(p, &reg, 1, "text/plain", "fine");
     papi_fanout_config f = config(PAPI_CRED_RO);
     apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
     json_t *array = aggregate(p, &f, &reg, failures);
@@ -163,10 +164,8 @@ static void instances_past_the_cap_are_not_asked(void **state)
 {
     apr_pool_t *p = *state;
     registry reg = make_registry(p, 2);
-    papi_fake_core a = papi_fake_core_start(p, instance_dir(p, &reg, 0),
-                                            papi_fake_answer(p, 200, "text/plain", "a"));
-    papi_fake_core b = papi_fake_core_start(p, instance_dir(p, &reg, 1),
-                                            papi_fake_answer(p, 200, "text/plain", "b"));
+    papi_fake_core a = core(p, &reg, 0, "text/plain", "a");
+    papi_fake_core b = core(p, &reg, 1, "text/plain", "b");
     papi_fanout_config f = config(PAPI_CRED_RO);
     apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
     json_t *array;
@@ -188,8 +187,7 @@ static void nobody_is_asked_after_the_request_deadline(void **state)
 {
     apr_pool_t *p = *state;
     registry reg = make_registry(p, 2);
-    papi_fake_core a = papi_fake_core_start(p, instance_dir(p, &reg, 0),
-                                            papi_fake_answer(p, 200, "text/plain", "a"));
+    papi_fake_core a = core(p, &reg, 0, "text/plain", "a");
     papi_fanout_config f = config(PAPI_CRED_RO);
     apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
     json_t *array;
