@@ -84,7 +84,7 @@ void papi_log_failures(request_rec *r, const apr_array_header_t *failures)
                       APR_ARRAY_IDX(failures, i, const char *));
 }
 
-/* ---- the routes that ask instances or processes ------------------------------------------------------------------------------- */
+/* ---- the routes that ask instances or processes ----------------------------------------------- */
 
 static int papi_instances_json(const papi_call *k)
 {
