@@ -26,13 +26,7 @@ APLOG_USE_MODULE(passenger_api);
 #include <unistd.h>
 
 #include "papi_cred.h"
-
-/* A helper that dies this soon after its start failed at startup rather than crashed; after
- * PAPI_HELPER_TRIES such deaths in a row it is not started again in this generation (it would
- * only die again), and each restart before that waits twice as long as the one before: at once,
- * then 1, 2, 4 s (at the earliest: the MPM runs the monitor hook about every 10 s). */
-#define PAPI_HELPER_QUICK apr_time_from_sec(10)
-#define PAPI_HELPER_TRIES 5
+#include "papi_restart.h"
 
 struct papi_helper {
     apr_pool_t *pool;               /* pconf: the helper lives for one generation */
@@ -41,8 +35,9 @@ struct papi_helper {
     papi_cred_config cfg;
     apr_proc_t proc;
     apr_time_t started;             /* when proc was started */
-    int quick_deaths;               /* in a row, each within PAPI_HELPER_QUICK of its start */
-    apr_time_t restart_at;          /* a restart put off until then; 0: none */
+    papi_restart backoff;           /* its deaths at startup in a row (papi_restart.h) */
+    apr_time_t restart_at;          /* a restart put off until then (the monitor hook runs about
+                                     * every 10 s: at the earliest); 0: none */
 };
 
 const char *papi_helper_socket;
@@ -197,26 +192,17 @@ static void papi_helper_restart(papi_helper *h)
 
 /* ---- supervision ------------------------------------------------------------------------------ */
 
-/* How long the restart of a helper that just died waits: -1 for never again (logged once). */
-static apr_interval_time_t papi_helper_backoff(papi_helper *h, apr_time_t now)
-{
-    h->quick_deaths = now - h->started < PAPI_HELPER_QUICK ? h->quick_deaths + 1 : 0;
-    if (h->quick_deaths >= PAPI_HELPER_TRIES)
-        return -1;
-    return h->quick_deaths < 2 ? 0 : apr_time_from_sec(1 << (h->quick_deaths - 2));
-}
-
 static void papi_helper_died(papi_helper *h, pid_t dead)
 {
     apr_time_t now = apr_time_now();
-    apr_interval_time_t wait = papi_helper_backoff(h, now);
+    apr_interval_time_t wait = papi_restart_delay(&h->backoff, now - h->started);
 
     if (wait < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->server, PAPI_LOGNO(016)
                      "credential helper (pid %ld) died within %d s of its start %d times in a "
                      "row: not restarting it; instances whose passwords only root can read stay "
                      "unreachable until httpd restarts", (long)dead,
-                     (int)apr_time_sec(PAPI_HELPER_QUICK), PAPI_HELPER_TRIES);
+                     (int)apr_time_sec(PAPI_RESTART_QUICK), PAPI_RESTART_TRIES);
         unlink(h->socket_path);
         return;
     }
@@ -228,7 +214,7 @@ static void papi_helper_died(papi_helper *h, pid_t dead)
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, h->server, PAPI_LOGNO(010)
                  "credential helper (pid %ld) exited, restarting it in %d s (%d quick exits in "
-                 "a row)", (long)dead, (int)apr_time_sec(wait), h->quick_deaths);
+                 "a row)", (long)dead, (int)apr_time_sec(wait), h->backoff.quick_deaths);
     h->restart_at = now + wait;
     papi_helper_pending = h;
 }
