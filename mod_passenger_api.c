@@ -276,8 +276,7 @@ static int papi_handler(request_rec *r)
     r->allowed = (AP_METHOD_BIT << M_GET);
     if (papi_conf_access(c) == PAPI_ACCESS_FULL)
         r->allowed |= (AP_METHOD_BIT << M_POST) | (AP_METHOD_BIT << M_PUT) | (AP_METHOD_BIT << M_DELETE);
-    if ((status = papi_read_body(r, papi_conf_limit_body(c), &body,
-                                 &body_len)) != OK) {
+    if ((status = papi_read_body(r, papi_conf_limit_body(c), &body, &body_len)) != OK) {
         /* The rest of the body stays unread: the connection cannot be reused. */
         r->connection->keepalive = AP_CONN_CLOSE;
         return papi_refuse(r, status, status == HTTP_REQUEST_ENTITY_TOO_LARGE
