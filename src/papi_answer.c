@@ -4,6 +4,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <string.h>
+#include <strings.h>
 
 static int papi_dump_to_buf(const char *data, size_t size, void *baton)
 {
@@ -131,4 +132,19 @@ void papi_answer_error(papi_buf *b, int status, const char *error)
     papi_buf_printf(b, "{\"status\":%d,\"error\":", status);
     papi_json_cstr(b, error);
     papi_buf_puts(b, "}\n");
+}
+
+const char *papi_safe_type(const papi_http_response *resp)
+{
+    static const char *const relayed[] = { "application/json", "text/plain", "text/xml" };
+    const char *type = papi_http_header_get(resp, "Content-Type");
+    apr_size_t i, n;
+
+    if (!type)
+        return "application/octet-stream";
+    n = strcspn(type, "; ");
+    for (i = 0; i < sizeof(relayed) / sizeof(relayed[0]); i++)
+        if (n == strlen(relayed[i]) && !strncasecmp(type, relayed[i], n))
+            return relayed[i];
+    return strncasecmp(type, "text/", 5) ? "application/octet-stream" : "text/plain";
 }

@@ -21,6 +21,10 @@ void papi_answer_element(papi_buf *b, apr_pool_t *p, const papi_instance *inst,
  * "not_inspected", "reason"}. */
 void papi_answer_instances(papi_buf *b, const apr_array_header_t *instances);
 
+/* The media type a core's answer is relayed with: only the types Passenger's core uses, and never
+ * one a browser would run (its error pages say text/html: they are shown as text/plain). */
+const char *papi_safe_type(const papi_http_response *resp);
+
 /* {"status": N, "error": "..."}: the module's own error answers. */
 void papi_answer_error(papi_buf *b, int status, const char *error);
 

@@ -245,3 +245,30 @@ void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, pap
     memcpy(x->request + n1 + n2, rest->data, rest->len);
     x->head = !strcmp(req->method, "HEAD");
 }
+
+const char *papi_direct_prepare(apr_pool_t *p, const papi_pool_group *group,
+                                const papi_pool_process *proc, const papi_direct_request *req,
+                                const papi_http_limits *limits, apr_time_t deadline,
+                                papi_exchange *x, int *status)
+{
+    papi_direct_request sent = *req;
+    const char *why;
+
+    *status = 503;
+    if ((why = papi_direct_contact_error(p, proc)) != NULL)
+        return why;
+    *status = 501;
+    if ((why = papi_direct_socket(p, proc, x)) != NULL)
+        return why;
+    *status = 502;
+    if ((why = papi_direct_require_owner(p, group, x)) != NULL)
+        return why;
+    if (!group->api_key)
+        return "pool.xml gave no connect password for the process's app group";
+    *status = 0;
+    sent.password = group->api_key;
+    papi_direct_request_text(p, &sent, x);
+    x->limits = limits;
+    x->deadline = deadline;
+    return NULL;
+}

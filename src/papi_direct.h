@@ -63,4 +63,15 @@ void papi_direct_scrub(apr_pool_t *p, papi_http_response *resp, const char *pass
  * password, and the exchange wipes it once sent. */
 void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, papi_exchange *x);
 
+/* Calling one application process, as /processes/<pid>/ and health.json both do: sets x up to
+ * send req (its password is group's API key) to proc, answered by deadline within limits, once
+ * every check holds: the process is alive and enabled (else 503), has an HTTP socket this module
+ * reaches (else 501), its listener can be checked to be group's user's (else 502) and group has a
+ * connect password (else 502). Returns NULL, or why not with *status the HTTP status it calls
+ * for. */
+const char *papi_direct_prepare(apr_pool_t *p, const papi_pool_group *group,
+                                const papi_pool_process *proc, const papi_direct_request *req,
+                                const papi_http_limits *limits, apr_time_t deadline,
+                                papi_exchange *x, int *status);
+
 #endif

@@ -38,20 +38,11 @@ apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *v
 
     for (i = 0; i < probes->nelts; i++) {
         papi_probe *probe = &APR_ARRAY_IDX(probes, i, papi_probe);
-        papi_direct_request req = { "GET", path, NULL, probe->group->api_key, NULL, 0 };
-        if ((probe->unreachable = papi_direct_contact_error(p, probe->proc)) != NULL
-            || (probe->unreachable = papi_direct_socket(p, probe->proc, &xs[n])) != NULL)
-            continue;
-        if ((probe->unreachable = papi_direct_require_owner(p, probe->group, &xs[n])) != NULL)
-            continue;
-        if (!req.password) {
-            probe->unreachable = "pool.xml gave no connect password for its app group";
-            continue;
-        }
-        papi_direct_request_text(p, &req, &xs[n]);
-        xs[n].limits = limits;
-        xs[n].deadline = deadline;
-        of[n++] = i;
+        papi_direct_request req = { "GET", path, NULL, NULL, NULL, 0 };
+        int status;
+        if ((probe->unreachable = papi_direct_prepare(p, probe->group, probe->proc, &req, limits,
+                                                      deadline, &xs[n], &status)) == NULL)
+            of[n++] = i;
     }
     papi_exchange_run_some(p, xs, n, PAPI_HEALTH_AT_ONCE);
     for (i = 0; i < n; i++) {

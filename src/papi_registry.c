@@ -55,6 +55,26 @@ int papi_instance_name_ok(const char *name)
     return papi_alnum_run(name, 64);
 }
 
+const papi_instance *papi_pick(const apr_array_header_t *instances, const char *name, int *matches)
+{
+    const papi_instance *picked = NULL;
+    int i;
+
+    *matches = 0;
+    for (i = 0; i < instances->nelts; i++) {
+        const papi_instance *inst = APR_ARRAY_IDX(instances, i, const papi_instance *);
+        if (inst->state != PAPI_INST_GOOD || strncmp(inst->name, name, strlen(name)))
+            continue;
+        if (!strcmp(inst->name, name)) {
+            *matches = 1;
+            return inst;
+        }
+        picked = inst;
+        ++*matches;
+    }
+    return *matches == 1 ? picked : NULL;
+}
+
 /* ---- registry patterns ------------------------------------------------------------------------ */
 
 static int papi_has_glob(const char *s)

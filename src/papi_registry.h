@@ -154,6 +154,11 @@ int papi_instance_dirname_ok(const char *dirname);
 /* The first line of defence for instance names from requests: 1-64 of [A-Za-z0-9]. */
 int papi_instance_name_ok(const char *name);
 
+/* The good instance among instances named name, or else the only good one whose name starts with
+ * it (names are long and random: a prefix is what people type); NULL when there is none, or
+ * several (*matches says how many). */
+const papi_instance *papi_pick(const apr_array_header_t *instances, const char *name, int *matches);
+
 /* The instance's directory opened again (O_PATH) from its path, if it is still the very one
  * that was inspected: the same device, inode and owner. -1 otherwise (errno ESTALE when another
  * directory now has its name). Whatever is read or reached in an instance after its inspection

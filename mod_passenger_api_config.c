@@ -1,0 +1,421 @@
+/* mod_passenger_api's configuration: the directives (each validated when the configuration is
+ * read, so mistakes fail `apachectl -t`), their merge, and the one place where every setting's
+ * default is resolved (papi_defaults and the papi_conf_* getters). */
+
+#include "mod_passenger_api.h"
+
+APLOG_USE_MODULE(passenger_api);
+
+#include "http_core.h"
+#include "ap_mpm.h"
+#include "unixd.h"
+
+#include <apr_strings.h>
+
+#include <pwd.h>
+
+#include "papi_direct.h"
+#include "papi_host.h"
+
+/* Passenger's API refuses bodies over 128 KiB itself. */
+#define PAPI_MAX_LIMIT_BODY (128 * 1024)
+
+/* Every setting's default (registries and trusted have theirs in their getters: they depend on
+ * the system). max_in_flight 0: half the child's threads, at least 1. */
+static const papi_dir_conf papi_defaults = {
+    .timeout = apr_time_from_sec(5),
+    .request_timeout = apr_time_from_sec(15),
+    .max_instances = 32,
+    .limit_body = 64 * 1024,
+    .limit_answer = 8 * 1024 * 1024,
+    .registry_override = 0,
+    .access = PAPI_ACCESS_READONLY,
+    .metrics_pid_label = 0,
+    .health_path = "/",
+    .max_in_flight = 0,
+    .process_requests = 1,
+};
+
+/* A setting's value, or its default. */
+#define PAPI_VALUE(c, field, unset) ((c)->field != (unset) ? (c)->field : papi_defaults.field)
+
+void *papi_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    papi_dir_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    c->timeout = PAPI_UNSET;
+    c->request_timeout = PAPI_UNSET;
+    c->max_instances = PAPI_UNSET;
+    c->limit_body = PAPI_UNSET;
+    c->limit_answer = PAPI_UNSET;
+    c->registry_override = PAPI_UNSET;
+    c->access = PAPI_UNSET;
+    c->metrics_pid_label = PAPI_UNSET;
+    c->max_in_flight = PAPI_UNSET;
+    c->process_requests = PAPI_UNSET;
+    return c;
+}
+
+#define PAPI_MERGE(field, unset) (add->field != (unset) ? add->field : base->field)
+
+void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    papi_dir_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    c->enabled = add->enabled || base->enabled;
+    c->base = PAPI_MERGE(base, NULL);
+    c->registries = PAPI_MERGE(registries, NULL);
+    c->timeout = PAPI_MERGE(timeout, PAPI_UNSET);
+    c->request_timeout = PAPI_MERGE(request_timeout, PAPI_UNSET);
+    c->max_instances = PAPI_MERGE(max_instances, PAPI_UNSET);
+    c->limit_body = PAPI_MERGE(limit_body, PAPI_UNSET);
+    c->limit_answer = PAPI_MERGE(limit_answer, PAPI_UNSET);
+    c->registry_override = PAPI_MERGE(registry_override, PAPI_UNSET);
+    c->access = PAPI_MERGE(access, PAPI_UNSET);
+    c->trusted = PAPI_MERGE(trusted, NULL);
+    c->metrics_pid_label = PAPI_MERGE(metrics_pid_label, PAPI_UNSET);
+    c->health_path = PAPI_MERGE(health_path, NULL);
+    c->max_in_flight = PAPI_MERGE(max_in_flight, PAPI_UNSET);
+    c->process_requests = PAPI_MERGE(process_requests, PAPI_UNSET);
+    return c;
+}
+
+void *papi_create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    return apr_pcalloc(p, sizeof(papi_server_conf));
+}
+
+/* A <VirtualHost>'s own list replaces the main server's. */
+void *papi_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    papi_server_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+
+    c->allowed_hosts = PAPI_MERGE(allowed_hosts, NULL);
+    return c;
+}
+
+/* Every directive: allowed in server config, <VirtualHost> and <Location> with a plain path (never
+ * .htaccess, <Directory> or <Files>). Inside a <Location> it switches the API on there. */
+static const char *papi_context(cmd_parms *cmd, papi_dir_conf *c)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_FILES | NOT_IN_HTACCESS);
+    const ap_directive_t *section = cmd->directive->parent;
+
+    if (err)
+        return err;
+    if (!cmd->path)
+        return NULL;
+    if (!section || strcasecmp(section->directive, "<Location")
+        || (section->args && section->args[0] == '~'))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " belongs in a <Location> with a plain path "
+                           "(not a regular expression), or at server level", NULL);
+    c->enabled = 1;
+    c->base = cmd->path;
+    return NULL;
+}
+
+static const char *papi_set_registry_dir(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    apr_size_t len = strlen(arg);
+    char *dir;
+
+    if (err)
+        return err;
+    while (len > 1 && arg[len - 1] == '/')
+        len--;
+    dir = apr_pstrmemdup(cmd->pool, arg, len);
+    if ((err = papi_registry_pattern_error(cmd->temp_pool, dir)) != NULL)
+        return apr_pstrcat(cmd->pool, "PassengerApiRegistryDir: ", err, NULL);
+    if (!c->registries)
+        c->registries = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(c->registries, const char *) = dir;
+    return NULL;
+}
+
+/* PassengerApiTimeout, PassengerApiRequestTimeout: the field is the command's cmd_data. */
+static const char *papi_set_seconds(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    char *end;
+    double secs;
+
+    if (err)
+        return err;
+    secs = strtod(arg, &end);
+    if (end == arg || *end || !(secs > 0) || secs > 600)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " takes a number of seconds above 0 and at "
+                           "most 600, e.g. 5 or 0.5", NULL);
+    *(apr_interval_time_t *)((char *)c + (apr_size_t)cmd->info) =
+        (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
+    return NULL;
+}
+
+/* A whole number between 1 and max; NULL with *n set, or the error. */
+static const char *papi_parse_count(cmd_parms *cmd, const char *arg, apr_off_t max, apr_off_t *n)
+{
+    char *end;
+
+    if (apr_strtoff(n, arg, &end, 10) != APR_SUCCESS || *end || end == arg || *n < 1 || *n > max)
+        return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to %" APR_OFF_T_FMT,
+                            cmd->cmd->name, max);
+    return NULL;
+}
+
+/* A count from 1 to 1024: cmd->info is the int field's offset in papi_dir_conf. */
+static const char *papi_set_small_count(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    apr_off_t n;
+
+    if (err || (err = papi_parse_count(cmd, arg, 1024, &n)))
+        return err;
+    *(int *)((char *)c + (apr_size_t)cmd->info) = (int)n;
+    return NULL;
+}
+
+static const char *papi_set_limit_body(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    return err ? err : papi_parse_count(cmd, arg, PAPI_MAX_LIMIT_BODY, &c->limit_body);
+}
+
+static const char *papi_set_limit_answer(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    return err ? err : papi_parse_count(cmd, arg, (apr_off_t)1 << 30, &c->limit_answer);
+}
+
+/* An on/off setting: cmd->info is the int field's offset in papi_dir_conf. */
+static const char *papi_set_flag(cmd_parms *cmd, void *conf, int on)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    if (!err)
+        *(int *)((char *)c + (apr_size_t)cmd->info) = on;
+    return err;
+}
+
+static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    if (err)
+        return err;
+    if (!strcasecmp(arg, "readonly"))
+        c->access = PAPI_ACCESS_READONLY;
+    else if (!strcasecmp(arg, "full"))
+        c->access = PAPI_ACCESS_FULL;
+    else
+        return "PassengerApiAccess takes readonly or full";
+    return NULL;
+}
+
+static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+    struct passwd pw, *found = NULL;
+    char buf[4096], *end;
+    uid_t uid;
+
+    if (err)
+        return err;
+    if (arg[0] == '#') {
+        unsigned long n = strtoul(arg + 1, &end, 10);
+        if (!arg[1] || *end)
+            return apr_pstrcat(cmd->pool, "PassengerApiTrustedOwner: '", arg, "' is not #uid", NULL);
+        uid = (uid_t)n;
+    }
+    else {
+        if (getpwnam_r(arg, &pw, buf, sizeof(buf), &found) != 0 || !found)
+            return apr_pstrcat(cmd->pool, "PassengerApiTrustedOwner: no user named '", arg, "'",
+                               NULL);
+        uid = found->pw_uid;
+    }
+    if (!c->trusted)
+        c->trusted = apr_array_make(cmd->pool, 2, sizeof(uid_t));
+    APR_ARRAY_PUSH(c->trusted, uid_t) = uid;
+    return NULL;
+}
+
+static const char *papi_set_health_path(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c), *why;
+
+    if (err)
+        return err;
+    if ((why = papi_direct_target_error(arg)) != NULL)
+        return apr_pstrcat(cmd->pool, "PassengerApiHealthPath: ", why, NULL);
+    c->health_path = arg;
+    return NULL;
+}
+
+static const char *papi_set_allowed_host(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_server_conf *sc = ap_get_module_config(cmd->server->module_config, &passenger_api_module);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE), *why;
+
+    if (err)
+        return err;
+    if ((why = papi_host_name_error(arg)) != NULL)
+        return apr_pstrcat(cmd->pool, "PassengerApiAllowedHost: '", arg, "': ", why, NULL);
+    if (!sc->allowed_hosts)
+        sc->allowed_hosts = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(sc->allowed_hosts, const char *) = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+const command_rec papi_cmds[] = {
+    AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
+                    "Passenger instance registry directories (absolute paths or globs) to scan"),
+    AP_INIT_TAKE1("PassengerApiTimeout", papi_set_seconds,
+                  (void *)APR_OFFSETOF(papi_dir_conf, timeout), RSRC_CONF | ACCESS_CONF,
+                  "Seconds one instance has to answer, connect included (default 5)"),
+    AP_INIT_TAKE1("PassengerApiRequestTimeout", papi_set_seconds,
+                  (void *)APR_OFFSETOF(papi_dir_conf, request_timeout), RSRC_CONF | ACCESS_CONF,
+                  "Seconds one request may spend asking instances (default 15)"),
+    AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_small_count,
+                  (void *)APR_OFFSETOF(papi_dir_conf, max_instances), RSRC_CONF | ACCESS_CONF,
+                  "Good instances asked in one request at the most (default 32)"),
+    AP_INIT_TAKE1("PassengerApiLimitRequestBody", papi_set_limit_body, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Bytes of request body accepted at the most (default 65536, at most 131072)"),
+    AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_limit_answer, NULL, RSRC_CONF | ACCESS_CONF,
+                  "Bytes of one instance's answer body accepted at the most (default 8 MiB)"),
+    AP_INIT_FLAG("PassengerApiRegistryOverride", papi_set_flag,
+                 (void *)APR_OFFSETOF(papi_dir_conf, registry_override), RSRC_CONF | ACCESS_CONF,
+                 "Honour the " PAPI_REGISTRY_HEADER " request header, which can only narrow the "
+                 "configured registries (default off)"),
+    AP_INIT_TAKE1("PassengerApiAccess", papi_set_access, NULL, RSRC_CONF | ACCESS_CONF,
+                  "readonly (default) or full"),
+    AP_INIT_ITERATE("PassengerApiTrustedOwner", papi_set_trusted_owner, NULL,
+                    RSRC_CONF | ACCESS_CONF,
+                    "Users (names or #uid) whose instance directories are trusted (default: root "
+                    "and the httpd User)"),
+    AP_INIT_FLAG("PassengerApiMetricsPidLabel", papi_set_flag,
+                 (void *)APR_OFFSETOF(papi_dir_conf, metrics_pid_label), RSRC_CONF | ACCESS_CONF,
+                 "Label /metrics' per-process series with the pid too (default off: a slot per "
+                 "app group keeps the number of series bounded)"),
+    AP_INIT_TAKE1("PassengerApiMaxInFlight", papi_set_small_count,
+                  (void *)APR_OFFSETOF(papi_dir_conf, max_in_flight), RSRC_CONF | ACCESS_CONF,
+                  "Requests to this API one httpd child may have stuck (waiting over a second) at "
+                  "once; beyond, new ones get a 503 (default: half its threads, at least 1)"),
+    AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, RSRC_CONF | ACCESS_CONF,
+                  "The path (and query) health.json requests from every process (default /)"),
+    AP_INIT_ITERATE("PassengerApiAllowedHost", papi_set_allowed_host, NULL, RSRC_CONF,
+                    "Host names or addresses this server may be addressed by, besides ServerName, "
+                    "ServerAlias, the listener's address and localhost (server config and "
+                    "virtual host only)"),
+    AP_INIT_FLAG("PassengerApiProcessRequests", papi_set_flag,
+                 (void *)APR_OFFSETOF(papi_dir_conf, process_requests), RSRC_CONF | ACCESS_CONF,
+                 "Relay requests to single processes at /processes/<pid>/ (default on; health.json "
+                 "is not affected)"),
+    { NULL }
+};
+
+/* ---- every setting, resolved ------------------------------------------------------------------ */
+
+apr_interval_time_t papi_conf_timeout(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, timeout, PAPI_UNSET);
+}
+
+apr_interval_time_t papi_conf_request_timeout(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, request_timeout, PAPI_UNSET);
+}
+
+int papi_conf_max_instances(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, max_instances, PAPI_UNSET);
+}
+
+apr_off_t papi_conf_limit_body(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, limit_body, PAPI_UNSET);
+}
+
+apr_off_t papi_conf_limit_answer(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, limit_answer, PAPI_UNSET);
+}
+
+int papi_conf_registry_override(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, registry_override, PAPI_UNSET) == 1;
+}
+
+papi_access papi_conf_access(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, access, PAPI_UNSET) == PAPI_ACCESS_FULL ? PAPI_ACCESS_FULL
+                                                                 : PAPI_ACCESS_READONLY;
+}
+
+int papi_conf_metrics_pid_label(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, metrics_pid_label, PAPI_UNSET) == 1;
+}
+
+const char *papi_conf_health_path(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, health_path, NULL);
+}
+
+int papi_child_threads(void)
+{
+    int threads = 1;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS || threads < 1)
+        threads = 1;
+    return threads;
+}
+
+int papi_conf_max_in_flight(const papi_dir_conf *c)
+{
+    int threads;
+
+    if (c->max_in_flight != PAPI_UNSET)
+        return c->max_in_flight;
+    threads = papi_child_threads();
+    return threads > 1 ? threads / 2 : 1;
+}
+
+int papi_conf_process_requests(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, process_requests, PAPI_UNSET) != 0;
+}
+
+/* Default: Passenger's own search list. */
+const apr_array_header_t *papi_conf_registries(apr_pool_t *p, const papi_dir_conf *c)
+{
+    return c->registries ? c->registries : papi_registry_default_patterns(p);
+}
+
+/* Default: root and the httpd User. */
+papi_trust papi_conf_trust(apr_pool_t *p, const papi_dir_conf *c)
+{
+    papi_trust trust;
+    uid_t *uids;
+
+    if (c->trusted) {
+        trust.uids = (const uid_t *)c->trusted->elts;
+        trust.count = c->trusted->nelts;
+        return trust;
+    }
+    uids = apr_palloc(p, 2 * sizeof(uid_t));
+    uids[0] = 0;
+    uids[1] = ap_unixd_config.user_id;
+    trust.uids = uids;
+    trust.count = uids[1] == 0 ? 1 : 2;
+    return trust;
+}

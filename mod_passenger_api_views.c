@@ -1,0 +1,121 @@
+/* mod_passenger_api's pool views: every instance's pool.xml read with the read-only credential,
+ * drawn as the dashboard, processes.json and /metrics, and every process probed for health.json. */
+
+#include "mod_passenger_api.h"
+
+APLOG_USE_MODULE(passenger_api);
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+
+#include "papi_dashboard.h"
+#include "papi_health.h"
+#include "papi_metrics.h"
+#include "papi_processes.h"
+#include "papi_view.h"
+
+#define PAPI_DASHBOARD_REFRESH 5
+/* How long a health probe's result is shown with its process. */
+#define PAPI_PROBE_MAX_AGE apr_time_from_sec(600)
+
+/* Every candidate instance with its pool (read with core_path); NULL with *why for a bad
+ * registry header. */
+apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
+                               papi_fanout_config *f, const char **why)
+{
+    static const papi_verdict read = { 0, NULL, 0, PAPI_CRED_RO, 0 };
+    apr_array_header_t *found, *failures, *views;
+
+    if (!(found = papi_scan(r, c, why)))
+        return NULL;
+    papi_fanout_setup(r, c, &read, f);
+    failures = apr_array_make(r->pool, 1, sizeof(const char *));
+    views = papi_view_collect(r->pool, f, found, core_path, failures);
+    papi_log_failures(r, failures);
+    return views;
+}
+
+/* The dashboard: one page whose only style sheet carries a fresh nonce, the one thing its CSP
+ * lets in. */
+static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
+                               const apr_array_header_t *views)
+{
+    unsigned char random[16];
+    char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
+    papi_dashboard_opts opts;
+    papi_buf *b = papi_buf_make(r->pool, 32768);
+
+    if (apr_generate_random_bytes(random, sizeof(random)) != APR_SUCCESS)
+        return papi_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "no random bytes for the page's nonce");
+    apr_base64_encode(nonce, (const char *)random, sizeof(random));
+    opts.base = c->base;
+    opts.now = apr_time_now();
+    opts.refresh = PAPI_DASHBOARD_REFRESH;
+    opts.nonce = nonce;
+    opts.probes = papi_probe_table;
+    opts.probe_max_age = PAPI_PROBE_MAX_AGE;
+    papi_dashboard_write(b, r->pool, views, &opts);
+    return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
+                         apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
+                                     "'; frame-ancestors 'none'; base-uri 'none'; "
+                                     "form-action 'none'", NULL),
+                         b->data, b->len);
+}
+
+/* The pool views: every instance's pool.xml, drawn as the dashboard, processes.json or /metrics. */
+int papi_route_dashboard(const papi_call *k)
+{
+    const char *why;
+    apr_array_header_t *views;
+    papi_fanout_config f;
+
+    if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
+        return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    return papi_send_dashboard(k->r, k->c, views);
+}
+
+int papi_route_processes_json(const papi_call *k)
+{
+    const char *why;
+    apr_array_header_t *views;
+    papi_fanout_config f;
+    papi_buf *b;
+
+    if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
+        return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    b = papi_buf_make(k->r->pool, 16384);
+    papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
+    return papi_send_json(k->r, HTTP_OK, b);
+}
+
+int papi_route_metrics(const papi_call *k)
+{
+    const char *why;
+    apr_array_header_t *views;
+    papi_fanout_config f;
+    papi_metrics_opts opts;
+    papi_buf *b;
+
+    if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
+        return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    opts = (papi_metrics_opts){ apr_time_now() - k->start, papi_conf_metrics_pid_label(k->c) };
+    b = papi_buf_make(k->r->pool, 16384);
+    papi_metrics_write(b, k->r->pool, views, &opts);
+    return papi_send(k->r, HTTP_OK, PAPI_METRICS_TYPE, b->data, b->len);
+}
+
+/* health.json: every process probed at once, 200 when all are healthy, else 503. */
+int papi_route_health(const papi_call *k)
+{
+    const char *why, *path = papi_conf_health_path(k->c);
+    apr_array_header_t *views, *probes;
+    papi_fanout_config f;
+    papi_buf *b;
+
+    if (!(views = papi_views(k->r, k->c, "/pool.xml?secrets=true", &f, &why)))
+        return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    probes = papi_health_probe(k->r->pool, views, path, papi_fanout_deadline(&f), f.limits);
+    papi_health_record(papi_probe_table, probes, apr_time_now());
+    b = papi_buf_make(k->r->pool, 4096);
+    return papi_send_json(k->r, papi_health_write(b, views, probes, path), b);
+}

@@ -1,0 +1,111 @@
+/* Calling one application process, shared by /processes/<pid>/ and health.json: each check in
+ * order with the status it calls for, and once they hold, the request with the group's connect
+ * password, the limits and the deadline. */
+#include "papi_test.h"
+#include "papi_direct.h"
+
+#define T_DEADLINE apr_time_from_sec(12345)
+
+typedef struct target {
+    papi_pool_group group;
+    papi_pool_process proc;
+    papi_pool_socket socket;
+} target;
+
+/* A process pool.xml shows alive and enabled on a loopback HTTP socket, of uid 1000's group. */
+static target *good_target(apr_pool_t *p)
+{
+    target *t = apr_pcalloc(p, sizeof(*t));
+
+    t->socket.protocol = "http";
+    t->socket.address = "tcp://127.0.0.1:39543";
+    t->proc.pid = 4242;
+    t->proc.life_status = "ALIVE";
+    t->proc.enabled = "ENABLED";
+    t->proc.sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
+    APR_ARRAY_PUSH(t->proc.sockets, papi_pool_socket *) = &t->socket;
+    t->group.uid = 1000;
+    t->group.api_key = "ConnectPassword0123";
+    return t;
+}
+
+static const papi_direct_request probe = { "GET", "/health?deep=1", NULL, NULL, NULL, 0 };
+
+static const char *prepare(apr_pool_t *p, const target *t, papi_exchange *x, int *status)
+{
+    return papi_direct_prepare(p, &t->group, &t->proc, &probe, &papi_http_default_limits,
+                               T_DEADLINE, x, status);
+}
+
+static void a_good_process_gets_the_request_with_its_password(void **state)
+{
+    apr_pool_t *p = *state;
+    target *t = good_target(p);
+    papi_exchange x;
+    int status = -1;
+    const char *text;
+
+    assert_null(prepare(p, t, &x, &status));
+    assert_int_equal(status, 0);
+    assert_string_equal(x.ip, "127.0.0.1");
+    assert_int_equal(x.port, 39543);
+    assert_true(x.check_tcp_owner);
+    assert_int_equal(x.owner, 1000);
+    assert_ptr_equal(x.limits, &papi_http_default_limits);
+    assert_true(x.deadline == T_DEADLINE);
+    text = apr_pstrmemdup(p, x.request, x.request_len);
+    assert_non_null(strstr(text, "GET /health?deep=1 HTTP/1.1\r\n"));
+    assert_non_null(strstr(text, "\r\nX-Passenger-Connect-Password: ConnectPassword0123\r\n"));
+}
+
+static void a_process_not_alive_and_enabled_is_a_503(void **state)
+{
+    apr_pool_t *p = *state;
+    target *t = good_target(p);
+    papi_exchange x;
+    int status;
+
+    t->proc.enabled = "DETACHED";
+    assert_non_null(strstr(prepare(p, t, &x, &status), "ALIVE and ENABLED"));
+    assert_int_equal(status, 503);
+}
+
+static void a_process_without_a_reachable_socket_is_a_501(void **state)
+{
+    apr_pool_t *p = *state;
+    target *t = good_target(p);
+    papi_exchange x;
+    int status;
+
+    t->socket.address = "unix:/reg/apps.s/x";
+    assert_non_null(strstr(prepare(p, t, &x, &status), "a Unix socket"));
+    assert_int_equal(status, 501);
+}
+
+static void a_group_without_uid_or_password_is_a_502(void **state)
+{
+    apr_pool_t *p = *state;
+    target *t = good_target(p);
+    papi_exchange x;
+    int status;
+
+    t->group.uid = PAPI_POOL_NONE;
+    assert_non_null(strstr(prepare(p, t, &x, &status), "no uid"));
+    assert_int_equal(status, 502);
+    t = good_target(p);
+    t->group.api_key = NULL;
+    assert_non_null(strstr(prepare(p, t, &x, &status), "no connect password"));
+    assert_int_equal(status, 502);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(a_good_process_gets_the_request_with_its_password),
+        PAPI_TEST(a_process_not_alive_and_enabled_is_a_503),
+        PAPI_TEST(a_process_without_a_reachable_socket_is_a_501),
+        PAPI_TEST(a_group_without_uid_or_password_is_a_502),
+    };
+
+    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
+}
