@@ -58,7 +58,7 @@ apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char
 
 /* How this request asks instances: its deadlines, limits, credential and scrubbing. */
 void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdict *v,
-                              papi_fanout_config *f)
+                       papi_fanout_config *f)
 {
     papi_http_limits *limits = apr_palloc(r->pool, sizeof(*limits));
 
