@@ -422,7 +422,8 @@ class Httpd:
             os.unlink(self.pid_file)
         r = self._apache2("-k", "start")
         if r.returncode != 0:
-            kind, evidence = self.crash_evidence() if r.returncode < 0 else (None, "")
+            # A crash before httpd detaches: a signal, or ASan's exit code 1 after its report.
+            kind, evidence = self.crash_evidence()
             if kind == crashes.UPSTREAM and retry:
                 crashes.note_upstream(f"{self!r} apache2 -k start", evidence)
                 return self.start(timeout, retry=False)

@@ -444,6 +444,35 @@ def test_asan_runtimes_let_a_cxx_module_throw(tmp_path):
     assert cured.returncode == 0 and "AddressSanitizer" not in cured.stderr, cured
 
 
+@pytest.mark.parametrize("kind", [crashes.UPSTREAM, crashes.UNKNOWN])
+def test_a_start_that_passenger_crashed_is_tried_once_more(httpd_factory, monkeypatch, kind):
+    """`apache2 -k start` dying before httpd detaches (ASan exits with 1 after its report, glibc's
+    abort is a signal) is started once more when the evidence says it was Passenger's own
+    crash, and fails the start otherwise."""
+    h = httpd_factory(start=False, mpm="event", module="auto", passenger=False)
+    real = h._apache2
+    starts = []
+
+    def crashing_first(*args, **kw):
+        if args == ("-k", "start"):
+            starts.append(args)
+            if len(starts) == 1:
+                return subprocess.CompletedProcess(args, 1, "", "")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(h, "_apache2", crashing_first)
+    monkeypatch.setattr(h, "crash_evidence", lambda pid=None: (kind, "the evidence"))
+    noted = len(crashes.UPSTREAM)
+    if kind == crashes.UPSTREAM:
+        h.start()
+        assert len(starts) == 2 and h.get("/").status_code == 200
+        assert crashes.UPSTREAM.pop()[1] == "the evidence" and len(crashes.UPSTREAM) == noted
+    else:
+        with pytest.raises(RuntimeError, match="(?s)start failed.*the evidence"):
+            h.start()
+        assert len(starts) == 1 and not h.running()
+
+
 def test_asan_environment_only_with_the_module(httpd_factory):
     h = httpd_factory(start=False, mpm="event", module="auto", passenger=False)
     env = h._env()
