@@ -1,19 +1,12 @@
-/* A fake core for the unit tests of what asks cores (papi_fanout, papi_view): a forked server on
- * an instance's agents.s/core_api that answers every request with one canned HTTP response and
- * reports what it received. */
+/* A fake core for the unit tests of what asks cores (papi_fanout, papi_view): a fake server
+ * (papi_fakeserver.h) on an instance's agents.s/core_api that answers every request with one
+ * canned HTTP response and reports each request's head. Include after papi_test.h. */
 #ifndef PAPI_FAKECORE_H
 #define PAPI_FAKECORE_H
 
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
+#include "papi_fakeserver.h"
 
-typedef struct papi_fake_core {
-    pid_t pid;
-    int report;     /* read end: every request head received, one after the other */
-} papi_fake_core;
+typedef papi_fake_server papi_fake_core;
 
 /* A whole HTTP response with body, framed by its length. */
 static inline const char *papi_fake_answer(apr_pool_t *p, int status, const char *type,
@@ -25,59 +18,41 @@ static inline const char *papi_fake_answer(apr_pool_t *p, int status, const char
     return apr_pstrcat(p, head, body, NULL);
 }
 
-/* Listens on instance_dir/agents.s/core_api (in this process, so it is ready before the call),
- * and forks the server that answers each connection's request with answer, then closes it. */
+/* Each connection: its request's head reported, the canned answer (baton) sent, then closed. */
+static void papi_fake_core_serve(int lfd, int report, void *baton)
+{
+    const char *answer = baton;
+
+    for (;;) {
+        char buf[8192];
+        size_t got = 0;
+        ssize_t n;
+        int fd = accept(lfd, NULL, NULL);
+
+        while (got < sizeof(buf) - 1 && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
+            got += (size_t)n;
+            buf[got] = '\0';
+            if (strstr(buf, "\r\n\r\n"))
+                break;
+        }
+        (void)!write(report, buf, got);
+        (void)!write(fd, answer, strlen(answer));
+        close(fd);
+    }
+}
+
 static inline papi_fake_core papi_fake_core_start(apr_pool_t *p, const char *instance_dir,
                                                   const char *answer)
 {
-    struct sockaddr_un addr = { .sun_family = AF_UNIX };
-    papi_fake_core core = { -1, -1 };
-    int lfd = socket(AF_UNIX, SOCK_STREAM, 0), report[2];
-
-    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/agents.s/core_api", instance_dir);
-    assert_int_equal(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-    assert_int_equal(listen(lfd, 16), 0);
-    assert_int_equal(pipe(report), 0);
-    if ((core.pid = fork()) == 0) {
-        /* A failed assertion leaves the test without stopping it: it goes with the test. */
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        close(report[0]);
-        for (;;) {
-            char buf[8192];
-            size_t got = 0;
-            ssize_t n;
-            int fd = accept(lfd, NULL, NULL);
-            while (got < sizeof(buf) - 1
-                   && (n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0)) > 0) {
-                got += (size_t)n;
-                buf[got] = '\0';
-                if (strstr(buf, "\r\n\r\n"))
-                    break;
-            }
-            (void)!write(report[1], buf, got);
-            (void)!write(fd, answer, strlen(answer));
-            close(fd);
-        }
-    }
-    close(lfd);
-    close(report[1]);
-    core.report = report[0];
-    return core;
+    return papi_fake_server_start(p, apr_pstrcat(p, instance_dir, "/agents.s/core_api", NULL), 0,
+                                  papi_fake_core_serve, (void *)answer);
 }
 
-/* Stops the server; returns everything it received. */
+/* Stops the core; returns every request head it received. */
 static inline const char *papi_fake_core_stop(apr_pool_t *p, papi_fake_core *core)
 {
-    char buf[65536];
-    size_t got = 0;
-    ssize_t n;
-
-    kill(core->pid, SIGKILL);
-    waitpid(core->pid, NULL, 0);
-    while (got < sizeof(buf) - 1 && (n = read(core->report, buf + got, sizeof(buf) - 1 - got)) > 0)
-        got += (size_t)n;
-    close(core->report);
-    return apr_pstrmemdup(p, buf, got);
+    papi_fake_server_stop(p, core);
+    return papi_fake_server_received(p, core);
 }
 
 #endif
