@@ -257,7 +257,7 @@ static int papi_core_one(const papi_call *k)
     const char *query, *why, *rest, *name = k->rel + sizeof("/instances/") - 1;
     const papi_instance *inst;
     apr_array_header_t *found;
-    papi_core_result res = { 0, NULL, NULL };
+    papi_exchange_result res = { 0, NULL, NULL };
     papi_core_request req;
     papi_fanout_config f;
     papi_verdict v;

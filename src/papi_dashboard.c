@@ -153,7 +153,7 @@ static void put_word(papi_buf *b, apr_pool_t *p, const char *s)
 
 static void put_int(papi_buf *b, apr_int64_t v)
 {
-    if (v == PAPI_POOL_NONE)
+    if (v == PAPI_PROCPOOL_NONE)
         put_text(b, NULL);
     else
         papi_buf_printf(b, "%" APR_INT64_T_FMT, v);
@@ -167,7 +167,7 @@ static void put_memory(papi_buf *b, apr_int64_t kib)
     apr_int64_t whole, scale = 1;
     int u = 0;
 
-    if (kib == PAPI_POOL_NONE || kib < 0) {
+    if (kib == PAPI_PROCPOOL_NONE || kib < 0) {
         put_text(b, NULL);
         return;
     }
@@ -225,7 +225,7 @@ static void put_time_since(const papi_dash *d, apr_int64_t t, int ago)
 {
     apr_int64_t s;
 
-    if (t == PAPI_POOL_NONE || t <= 0) {
+    if (t == PAPI_PROCPOOL_NONE || t <= 0) {
         put_text(d->b, NULL);
         return;
     }
@@ -257,7 +257,7 @@ static void put_bar(papi_buf *b, apr_int64_t value, apr_int64_t full, const char
     apr_int64_t tenths;
     char width[16];
 
-    if (value == PAPI_POOL_NONE || full == PAPI_POOL_NONE || full <= 0)
+    if (value == PAPI_PROCPOOL_NONE || full == PAPI_PROCPOOL_NONE || full <= 0)
         return;
     if (value <= 0)
         tenths = 0;
@@ -315,17 +315,17 @@ static const char *prop_string(const papi_instance *inst, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* instance_dir.created_at (seconds since the epoch) in µs, or PAPI_POOL_NONE. */
+/* instance_dir.created_at (seconds since the epoch) in µs, or PAPI_PROCPOOL_NONE. */
 static apr_int64_t instance_created_at(const papi_instance *inst)
 {
     json_t *v = json_object_get(json_object_get(inst->properties, "instance_dir"), "created_at");
     json_int_t s;
 
     if (!json_is_integer(v))
-        return PAPI_POOL_NONE;
+        return PAPI_PROCPOOL_NONE;
     s = json_integer_value(v);
     if (s <= 0 || s > APR_INT64_MAX / APR_USEC_PER_SEC)
-        return PAPI_POOL_NONE;
+        return PAPI_PROCPOOL_NONE;
     return (apr_int64_t)s * APR_USEC_PER_SEC;
 }
 
@@ -334,14 +334,14 @@ static const char *instance_title(const papi_instance *inst)
     return inst->name ? inst->name : inst->dirname ? inst->dirname : inst->path;
 }
 
-static const papi_pool_group *group_at(const papi_pool *pool, int i)
+static const papi_procpool_group *group_at(const papi_procpool *procpool, int i)
 {
-    return APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *);
+    return APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
 }
 
-static const papi_pool_process *process_at(const papi_pool_group *g, int i)
+static const papi_procpool_process *process_at(const papi_procpool_group *g, int i)
 {
-    return APR_ARRAY_IDX(g->processes, i, const papi_pool_process *);
+    return APR_ARRAY_IDX(g->processes, i, const papi_procpool_process *);
 }
 
 static const papi_view *view_at(const apr_array_header_t *views, int i)
@@ -351,7 +351,7 @@ static const papi_view *view_at(const apr_array_header_t *views, int i)
 
 static int view_has_pool(const papi_view *v)
 {
-    return v->status == 200 && v->pool;
+    return v->status == 200 && v->procpool;
 }
 
 /* The page-wide figures: the summary, and the biggest process the memory bars are drawn against. */
@@ -369,15 +369,15 @@ static void count_views(papi_dash *d, const apr_array_header_t *views)
             d->good++;
         if (!view_has_pool(v))
             continue;
-        for (j = 0; v->pool->groups && j < v->pool->groups->nelts; j++) {
-            const papi_pool_group *g = group_at(v->pool, j);
+        for (j = 0; v->procpool->groups && j < v->procpool->groups->nelts; j++) {
+            const papi_procpool_group *g = group_at(v->procpool, j);
 
             d->groups++;
             for (k = 0; g->processes && k < g->processes->nelts; k++) {
                 apr_int64_t mem = process_at(g, k)->real_memory;
 
                 d->processes++;
-                if (mem == PAPI_POOL_NONE || mem < 0)
+                if (mem == PAPI_PROCPOOL_NONE || mem < 0)
                     continue;
                 d->memory = (d->memory < 0 ? 0 : d->memory) + mem;
                 if (mem > d->biggest)
@@ -429,13 +429,13 @@ static void put_header(const papi_dash *d)
     put_int(b, d->processes);
     end_fact(b);
     start_fact(b, "Memory", NULL);
-    put_memory(b, d->memory < 0 ? PAPI_POOL_NONE : d->memory);
+    put_memory(b, d->memory < 0 ? PAPI_PROCPOOL_NONE : d->memory);
     end_fact(b);
     papi_buf_puts(b, "</dl>\n</header>\n");
 }
 
 /* A process's state in one tag: green while it is alive and takes requests. */
-static void put_process_state(const papi_dash *d, const papi_pool_process *proc)
+static void put_process_state(const papi_dash *d, const papi_procpool_process *proc)
 {
     int fine = proc->life_status && !strcmp(proc->life_status, "ALIVE") && proc->enabled &&
                !strcmp(proc->enabled, "ENABLED");
@@ -448,7 +448,8 @@ static void put_process_state(const papi_dash *d, const papi_pool_process *proc)
 }
 
 /* The process's last health probe, when a recent one is recorded: a second tag under its state. */
-static void put_process_probe(const papi_dash *d, const char *name, const papi_pool_process *proc)
+static void put_process_probe(const papi_dash *d, const char *name,
+                              const papi_procpool_process *proc)
 {
     papi_probe_result r;
 
@@ -469,7 +470,7 @@ static void put_process_probe(const papi_dash *d, const char *name, const papi_p
     papi_buf_printf(d->b, "\">probe %s</span>", r.healthy ? "ok" : "failed");
 }
 
-static void put_process_row(const papi_dash *d, const char *name, const papi_pool_process *proc)
+static void put_process_row(const papi_dash *d, const char *name, const papi_procpool_process *proc)
 {
     papi_buf *b = d->b;
 
@@ -482,7 +483,7 @@ static void put_process_row(const papi_dash *d, const char *name, const papi_poo
     /* Passenger's concurrency 0 means no limit (multithreaded and evented apps). */
     if (proc->concurrency == 0)
         papi_buf_puts(b, " / \xE2\x88\x9E");
-    else if (proc->concurrency != PAPI_POOL_NONE)
+    else if (proc->concurrency != PAPI_PROCPOOL_NONE)
         papi_buf_printf(b, " / %" APR_INT64_T_FMT, proc->concurrency);
     papi_buf_puts(b, "</td>");
     start_cell(b, "Processed", "n");
@@ -490,7 +491,7 @@ static void put_process_row(const papi_dash *d, const char *name, const papi_poo
     papi_buf_puts(b, "</td>");
     start_cell(b, "CPU", "n");
     put_int(b, proc->cpu);
-    if (proc->cpu != PAPI_POOL_NONE)
+    if (proc->cpu != PAPI_PROCPOOL_NONE)
         papi_buf_putc(b, '%');
     papi_buf_puts(b, "</td>");
     start_cell(b, "Memory", "n mem");
@@ -512,7 +513,7 @@ static void put_process_row(const papi_dash *d, const char *name, const papi_poo
     papi_buf_puts(b, "</td></tr>\n");
 }
 
-static void put_processes(const papi_dash *d, const char *name, const papi_pool_group *g)
+static void put_processes(const papi_dash *d, const char *name, const papi_procpool_group *g)
 {
     int i;
 
@@ -531,7 +532,7 @@ static void put_processes(const papi_dash *d, const char *name, const papi_pool_
     papi_buf_puts(d->b, "</tbody>\n</table></div>\n");
 }
 
-static void put_group(const papi_dash *d, const char *name, const papi_pool_group *g)
+static void put_group(const papi_dash *d, const char *name, const papi_procpool_group *g)
 {
     papi_buf *b = d->b;
 
@@ -563,32 +564,32 @@ static void put_group(const papi_dash *d, const char *name, const papi_pool_grou
     papi_buf_puts(b, "</section>\n");
 }
 
-static void put_pool(const papi_dash *d, const char *name, const papi_pool *pool)
+static void put_procpool(const papi_dash *d, const char *name, const papi_procpool *procpool)
 {
     papi_buf *b = d->b;
     int i;
 
     papi_buf_puts(b, "<dl class=\"tiles\">\n");
     start_fact(b, "Processes", NULL);
-    put_int(b, pool->process_count);
+    put_int(b, procpool->process_count);
     papi_buf_puts(b, " <small>of ");
-    put_int(b, pool->max);
+    put_int(b, procpool->max);
     papi_buf_puts(b, "</small>");
-    put_bar(b, pool->process_count, pool->max, "the pool");
+    put_bar(b, procpool->process_count, procpool->max, "the pool");
     end_fact(b);
     start_fact(b, "Capacity used", NULL);
-    put_int(b, pool->capacity_used);
-    put_bar(b, pool->capacity_used, pool->max, "the pool");
+    put_int(b, procpool->capacity_used);
+    put_bar(b, procpool->capacity_used, procpool->max, "the pool");
     end_fact(b);
     start_fact(b, "Queue", NULL);
-    put_int(b, pool->get_wait_list_size);
+    put_int(b, procpool->get_wait_list_size);
     end_fact(b);
     papi_buf_puts(b, "</dl>\n");
-    if (!pool->groups || pool->groups->nelts == 0)
+    if (!procpool->groups || procpool->groups->nelts == 0)
         papi_buf_puts(b, "<p class=\"note\">No app groups: no application has been started "
                          "yet.</p>\n");
-    for (i = 0; pool->groups && i < pool->groups->nelts; i++)
-        put_group(d, name, group_at(pool, i));
+    for (i = 0; procpool->groups && i < procpool->groups->nelts; i++)
+        put_group(d, name, group_at(procpool, i));
 }
 
 static void put_instance(const papi_dash *d, const papi_view *v)
@@ -606,12 +607,12 @@ static void put_instance(const papi_dash *d, const papi_view *v)
     put_word(b, d->p, papi_inst_state_name(inst->state));
     papi_buf_puts(b, "</span></div>\n<dl class=\"facts\">\n");
     if (!version && view_has_pool(v))
-        version = v->pool->passenger_version;
+        version = v->procpool->passenger_version;
     put_text_fact(b, "Passenger", version, NULL);
     put_text_fact(b, "Integration", prop_string(inst, "integration_mode"), NULL);
     put_text_fact(b, "Server", prop_string(inst, "server_software"), NULL);
     start_fact(b, "Core pid", NULL);
-    put_int(b, inst->core_pid > 0 ? inst->core_pid : PAPI_POOL_NONE);
+    put_int(b, inst->core_pid > 0 ? inst->core_pid : PAPI_PROCPOOL_NONE);
     end_fact(b);
     start_fact(b, "Age", NULL);
     put_time_since(d, created, 0);
@@ -619,7 +620,7 @@ static void put_instance(const papi_dash *d, const papi_view *v)
     put_text_fact(b, "Directory", inst->path, "path");
     papi_buf_puts(b, "</dl>\n");
     if (view_has_pool(v)) {
-        put_pool(d, inst->name, v->pool);
+        put_procpool(d, inst->name, v->procpool);
     } else {
         papi_buf_printf(b, "<p class=\"error bad\" role=\"alert\">%d: ", v->status);
         put_escaped(b, v->error ? v->error : v->status ? "no pool" : "not asked");

@@ -19,13 +19,13 @@ typedef enum {
 } papi_metrics_unit;
 
 typedef struct metrics_process {
-    const papi_pool_process *proc;
+    const papi_procpool_process *proc;
     int order;                  /* document order, the last tie-breaker for the slot */
     const char *labels;         /* instance_name="…",app_group="…",slot="…"[,pid="…"] */
 } metrics_process;
 
 typedef struct metrics_group {
-    const papi_pool_group *group;
+    const papi_procpool_group *group;
     const char *labels;                 /* instance_name="…",app_group="…" */
     apr_array_header_t *processes;      /* metrics_process, in slot order */
 } metrics_group;
@@ -42,57 +42,57 @@ typedef struct number_family {
     const char *name;
     const char *type;
     const char *help;
-    size_t offset;              /* of an apr_int64_t in papi_pool, papi_pool_group or papi_pool_process */
+    size_t offset;              /* of an apr_int64_t in papi_procpool, its group or process */
     papi_metrics_unit unit;
 } number_family;
 
 static const number_family pool_families[] = {
     { "passenger_pool_max_processes", "gauge", "Most processes the pool may hold (PassengerMaxPoolSize).",
-      offsetof(papi_pool, max), AS_IS },
+      offsetof(papi_procpool, max), AS_IS },
     { "passenger_pool_processes", "gauge", "Processes in the pool.",
-      offsetof(papi_pool, process_count), AS_IS },
+      offsetof(papi_procpool, process_count), AS_IS },
     { "passenger_pool_capacity_used", "gauge", "Pool capacity in use.",
-      offsetof(papi_pool, capacity_used), AS_IS },
+      offsetof(papi_procpool, capacity_used), AS_IS },
     { "passenger_pool_app_groups", "gauge", "Application groups in the pool.",
-      offsetof(papi_pool, group_count), AS_IS },
+      offsetof(papi_procpool, group_count), AS_IS },
     { "passenger_pool_queued_requests", "gauge", "Requests waiting in the top-level queue.",
-      offsetof(papi_pool, get_wait_list_size), AS_IS },
+      offsetof(papi_procpool, get_wait_list_size), AS_IS },
 };
 
 static const number_family group_families[] = {
     { "passenger_app_group_queued_requests", "gauge", "Requests waiting in the app group's queue.",
-      offsetof(papi_pool_group, get_wait_list_size), AS_IS },
+      offsetof(papi_procpool_group, get_wait_list_size), AS_IS },
     { "passenger_app_group_processes_spawning", "gauge", "Processes of the app group being spawned.",
-      offsetof(papi_pool_group, processes_being_spawned), AS_IS },
+      offsetof(papi_procpool_group, processes_being_spawned), AS_IS },
     { "passenger_app_group_capacity_used", "gauge", "Pool capacity the app group uses.",
-      offsetof(papi_pool_group, capacity_used), AS_IS },
+      offsetof(papi_procpool_group, capacity_used), AS_IS },
 };
 
 static const number_family process_families[] = {
     { "passenger_process_sessions", "gauge", "Sessions (requests being handled) open on the process.",
-      offsetof(papi_pool_process, sessions), AS_IS },
+      offsetof(papi_procpool_process, sessions), AS_IS },
     { "passenger_process_concurrency", "gauge", "Sessions the process can handle at once (0: unlimited).",
-      offsetof(papi_pool_process, concurrency), AS_IS },
+      offsetof(papi_procpool_process, concurrency), AS_IS },
     { "passenger_process_requests_total", "counter", "Requests the process has handled since it was spawned.",
-      offsetof(papi_pool_process, processed), AS_IS },
+      offsetof(papi_procpool_process, processed), AS_IS },
     { "passenger_process_cpu_ratio", "gauge", "CPU use of the process, 1 being one CPU fully busy.",
-      offsetof(papi_pool_process, cpu), PERCENT },
+      offsetof(papi_procpool_process, cpu), PERCENT },
     { "passenger_process_rss_bytes", "gauge", "Resident set size of the process.",
-      offsetof(papi_pool_process, rss), KIB },
+      offsetof(papi_procpool_process, rss), KIB },
     { "passenger_process_pss_bytes", "gauge", "Proportional set size of the process.",
-      offsetof(papi_pool_process, pss), KIB },
+      offsetof(papi_procpool_process, pss), KIB },
     { "passenger_process_private_dirty_bytes", "gauge", "Private dirty memory of the process.",
-      offsetof(papi_pool_process, private_dirty), KIB },
+      offsetof(papi_procpool_process, private_dirty), KIB },
     { "passenger_process_swap_bytes", "gauge", "Swap used by the process.",
-      offsetof(papi_pool_process, swap), KIB },
+      offsetof(papi_procpool_process, swap), KIB },
     { "passenger_process_real_memory_bytes", "gauge", "Real memory of the process as Passenger measures it.",
-      offsetof(papi_pool_process, real_memory), KIB },
+      offsetof(papi_procpool_process, real_memory), KIB },
     { "passenger_process_virtual_memory_bytes", "gauge", "Virtual memory size of the process.",
-      offsetof(papi_pool_process, vmsize), KIB },
+      offsetof(papi_procpool_process, vmsize), KIB },
     { "passenger_process_start_time_seconds", "gauge", "When the process finished spawning, in seconds since the epoch.",
-      offsetof(papi_pool_process, spawn_end_time), MICROSECONDS },
+      offsetof(papi_procpool_process, spawn_end_time), MICROSECONDS },
     { "passenger_process_last_used_timestamp_seconds", "gauge", "When the process last handled a request, in seconds since the epoch.",
-      offsetof(papi_pool_process, last_used), MICROSECONDS },
+      offsetof(papi_procpool_process, last_used), MICROSECONDS },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -231,9 +231,9 @@ static int compare_known_first(apr_int64_t a, apr_int64_t b)
 {
     if (a == b)
         return 0;
-    if (a == PAPI_POOL_NONE)
+    if (a == PAPI_PROCPOOL_NONE)
         return 1;
-    if (b == PAPI_POOL_NONE)
+    if (b == PAPI_PROCPOOL_NONE)
         return -1;
     return a < b ? -1 : 1;
 }
@@ -259,7 +259,7 @@ static int compare_slot_order(const void *x, const void *y)
  * price is that a slot's series can move to another process: gauges do not mind, but
  * requests_total then resets or jumps, so its rate is approximate across respawns (the pid label,
  * when asked for, tells the processes apart exactly). */
-static apr_array_header_t *group_processes(apr_pool_t *p, const papi_pool_group *group,
+static apr_array_header_t *group_processes(apr_pool_t *p, const papi_procpool_group *group,
                                            const char *group_labels, int pid_label)
 {
     int i, n = group->processes ? group->processes->nelts : 0;
@@ -267,7 +267,7 @@ static apr_array_header_t *group_processes(apr_pool_t *p, const papi_pool_group 
 
     for (i = 0; i < n; i++) {
         metrics_process *mp = apr_array_push(out);
-        mp->proc = APR_ARRAY_IDX(group->processes, i, const papi_pool_process *);
+        mp->proc = APR_ARRAY_IDX(group->processes, i, const papi_procpool_process *);
         mp->order = i;
     }
     if (n > 1)
@@ -279,7 +279,7 @@ static apr_array_header_t *group_processes(apr_pool_t *p, const papi_pool_group 
         papi_buf_puts(l, group_labels);
         put_label(l, "slot", apr_itoa(p, i));
         if (pid_label)
-            put_label(l, "pid", mp->proc->pid == PAPI_POOL_NONE ? ""
+            put_label(l, "pid", mp->proc->pid == PAPI_PROCPOOL_NONE ? ""
                                 : apr_psprintf(p, "%" APR_INT64_T_FMT, mp->proc->pid));
         mp->labels = l->data;
     }
@@ -288,15 +288,16 @@ static apr_array_header_t *group_processes(apr_pool_t *p, const papi_pool_group 
 
 /* The groups of a read pool. A name seen before in the same pool is skipped, so no label set
  * is ever written twice. */
-static apr_array_header_t *pool_groups(apr_pool_t *p, const papi_pool *pool, const char *name_labels,
-                                       int pid_label)
+static apr_array_header_t *procpool_groups(apr_pool_t *p, const papi_procpool *procpool,
+                                         const char *name_labels, int pid_label)
 {
-    int i, n = pool->groups ? pool->groups->nelts : 0;
+    int i, n = procpool->groups ? procpool->groups->nelts : 0;
     apr_array_header_t *out = apr_array_make(p, n ? n : 1, sizeof(metrics_group));
     apr_hash_t *seen = apr_hash_make(p);
 
     for (i = 0; i < n; i++) {
-        const papi_pool_group *g = APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *);
+        const papi_procpool_group *g =
+            APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
         const char *gname = g->name ? g->name : "";
         metrics_group *mg;
         papi_buf *l;
@@ -342,12 +343,12 @@ static apr_array_header_t *metrics_instances(apr_pool_t *p, const apr_array_head
         mi->name_labels = apr_pstrdup(p, l->data);
         version = property(v->inst, "passenger_version");
         if (!version && v->status == 200)
-            version = v->pool->passenger_version;
+            version = v->procpool->passenger_version;
         mode = property(v->inst, "integration_mode");
         put_label(l, "version", version ? version : "");
         put_label(l, "integration_mode", mode ? mode : "");
         mi->info_labels = l->data;
-        mi->groups = v->status == 200 ? pool_groups(p, v->pool, mi->name_labels, pid_label)
+        mi->groups = v->status == 200 ? procpool_groups(p, v->procpool, mi->name_labels, pid_label)
                                       : apr_array_make(p, 1, sizeof(metrics_group));
     }
     return out;
@@ -417,8 +418,8 @@ static void write_pool_families(papi_buf *b, const apr_array_header_t *insts)
             apr_int64_t v;
             if (mi->view->status != 200)
                 continue;
-            v = number_at(mi->view->pool, fam->offset);
-            if (v != PAPI_POOL_NONE)
+            v = number_at(mi->view->procpool, fam->offset);
+            if (v != PAPI_PROCPOOL_NONE)
                 put_sample(b, fam->name, mi->name_labels, v, fam->unit);
         }
     }
@@ -427,9 +428,9 @@ static void write_pool_families(papi_buf *b, const apr_array_header_t *insts)
 static void write_group_state_family(papi_buf *b, const apr_array_header_t *insts)
 {
     static const char *const states[] = { "enabled", "disabling", "disabled" };
-    static const size_t offsets[] = { offsetof(papi_pool_group, enabled_process_count),
-                                      offsetof(papi_pool_group, disabling_process_count),
-                                      offsetof(papi_pool_group, disabled_process_count) };
+    static const size_t offsets[] = { offsetof(papi_procpool_group, enabled_process_count),
+                                      offsetof(papi_procpool_group, disabling_process_count),
+                                      offsetof(papi_procpool_group, disabled_process_count) };
     const char *name = "passenger_app_group_processes";
     int i, j;
     size_t s;
@@ -441,7 +442,7 @@ static void write_group_state_family(papi_buf *b, const apr_array_header_t *inst
             const metrics_group *mg = &APR_ARRAY_IDX(groups, j, metrics_group);
             for (s = 0; s < COUNT(states); s++) {
                 apr_int64_t v = number_at(mg->group, offsets[s]);
-                if (v != PAPI_POOL_NONE)
+                if (v != PAPI_PROCPOOL_NONE)
                     papi_buf_printf(b, "%s{%s,state=\"%s\"} %" APR_INT64_T_FMT "\n", name, mg->labels,
                                     states[s], v);
             }
@@ -462,7 +463,7 @@ static void write_group_families(papi_buf *b, const apr_array_header_t *insts)
             for (j = 0; j < groups->nelts; j++) {
                 const metrics_group *mg = &APR_ARRAY_IDX(groups, j, metrics_group);
                 apr_int64_t v = number_at(mg->group, fam->offset);
-                if (v != PAPI_POOL_NONE)
+                if (v != PAPI_PROCPOOL_NONE)
                     put_sample(b, fam->name, mg->labels, v, fam->unit);
             }
         }
@@ -484,7 +485,7 @@ static void write_process_families(papi_buf *b, const apr_array_header_t *insts)
                 for (k = 0; k < procs->nelts; k++) {
                     const metrics_process *mp = &APR_ARRAY_IDX(procs, k, metrics_process);
                     apr_int64_t v = number_at(mp->proc, fam->offset);
-                    if (v != PAPI_POOL_NONE)
+                    if (v != PAPI_PROCPOOL_NONE)
                         put_sample(b, fam->name, mp->labels, v, fam->unit);
                 }
             }

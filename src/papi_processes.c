@@ -10,7 +10,7 @@ static void papi_key(papi_buf *b, const char *key)
 
 static void papi_number(papi_buf *b, apr_int64_t n)
 {
-    if (n == PAPI_POOL_NONE)
+    if (n == PAPI_PROCPOOL_NONE)
         papi_buf_puts(b, "null");
     else
         papi_buf_printf(b, "%" APR_INT64_T_FMT, n);
@@ -63,7 +63,7 @@ static void papi_last_probe(papi_buf *b, const papi_procs_ctx *c, apr_int64_t pi
     papi_buf_putc(b, '}');
 }
 
-static void papi_process(papi_buf *b, const papi_pool_process *proc, const papi_procs_ctx *c)
+static void papi_process(papi_buf *b, const papi_procpool_process *proc, const papi_procs_ctx *c)
 {
     apr_time_t now = c->now;
 
@@ -85,8 +85,8 @@ static void papi_process(papi_buf *b, const papi_pool_process *proc, const papi_
     papi_num(b, "spawn_start_time", proc->spawn_start_time);
     papi_num(b, "spawn_end_time", proc->spawn_end_time);
     papi_num(b, "last_used", proc->last_used);
-    papi_num(b, "uptime", proc->spawn_end_time == PAPI_POOL_NONE || proc->spawn_end_time > now
-                          ? PAPI_POOL_NONE : apr_time_sec(now - proc->spawn_end_time));
+    papi_num(b, "uptime", proc->spawn_end_time == PAPI_PROCPOOL_NONE || proc->spawn_end_time > now
+                          ? PAPI_PROCPOOL_NONE : apr_time_sec(now - proc->spawn_end_time));
     papi_str(b, "life_status", proc->life_status);
     papi_str(b, "enabled", proc->enabled);
     papi_flag(b, "has_metrics", proc->has_metrics);
@@ -97,7 +97,7 @@ static void papi_process(papi_buf *b, const papi_pool_process *proc, const papi_
     papi_buf_putc(b, '}');
 }
 
-static void papi_group(papi_buf *b, const papi_pool_group *g, const papi_procs_ctx *c)
+static void papi_group(papi_buf *b, const papi_procpool_group *g, const papi_procs_ctx *c)
 {
     int i;
 
@@ -128,28 +128,28 @@ static void papi_group(papi_buf *b, const papi_pool_group *g, const papi_procs_c
     for (i = 0; i < g->processes->nelts; i++) {
         if (i)
             papi_buf_putc(b, ',');
-        papi_process(b, APR_ARRAY_IDX(g->processes, i, const papi_pool_process *), c);
+        papi_process(b, APR_ARRAY_IDX(g->processes, i, const papi_procpool_process *), c);
     }
     papi_buf_puts(b, "]}");
 }
 
-static void papi_pool_object(papi_buf *b, const papi_pool *pool, const papi_procs_ctx *c)
+static void papi_procpool_object(papi_buf *b, const papi_procpool *procpool, const papi_procs_ctx *c)
 {
     int i;
 
     papi_buf_puts(b, "{\"passenger_version\":");
-    papi_json_cstr(b, pool->passenger_version);
-    papi_num(b, "max", pool->max);
-    papi_num(b, "process_count", pool->process_count);
-    papi_num(b, "group_count", pool->group_count);
-    papi_num(b, "capacity_used", pool->capacity_used);
-    papi_num(b, "get_wait_list_size", pool->get_wait_list_size);
+    papi_json_cstr(b, procpool->passenger_version);
+    papi_num(b, "max", procpool->max);
+    papi_num(b, "process_count", procpool->process_count);
+    papi_num(b, "group_count", procpool->group_count);
+    papi_num(b, "capacity_used", procpool->capacity_used);
+    papi_num(b, "get_wait_list_size", procpool->get_wait_list_size);
     papi_key(b, "app_groups");
     papi_buf_putc(b, '[');
-    for (i = 0; i < pool->groups->nelts; i++) {
+    for (i = 0; i < procpool->groups->nelts; i++) {
         if (i)
             papi_buf_putc(b, ',');
-        papi_group(b, APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *), c);
+        papi_group(b, APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *), c);
     }
     papi_buf_puts(b, "]}");
 }
@@ -177,7 +177,7 @@ void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time
         }
         papi_key(b, "pool");
         c.name = v->inst->name;
-        papi_pool_object(b, v->pool, &c);
+        papi_procpool_object(b, v->procpool, &c);
         papi_buf_putc(b, '}');
     }
     papi_buf_puts(b, "]\n");
