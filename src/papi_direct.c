@@ -18,8 +18,8 @@ int papi_direct_find(const apr_array_header_t *views, apr_int64_t pid, papi_dire
             const papi_procpool_group *g =
                 APR_ARRAY_IDX(v->procpool->groups, j, const papi_procpool_group *);
             for (k = 0; k < g->processes->nelts; k++) {
-                const papi_procpool_process *proc = APR_ARRAY_IDX(g->processes, k,
-                                                              const papi_procpool_process *);
+                const papi_procpool_process *proc =
+                    APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *);
                 if (proc->pid == pid) {
                     t->view = v;
                     t->group = g;

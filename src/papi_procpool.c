@@ -35,7 +35,7 @@
  * which libxml2 takes as it is: decoding as Latin-1 cost more than the rest of the parse. */
 #define PAPI_PROCPOOL_ASCII_ENCODING "UTF-8"
 #define PAPI_PROCPOOL_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING \
-                               | XML_PARSE_IGNORE_ENC)
+                                   | XML_PARSE_IGNORE_ENC)
 
 /* libxml2 2.12 made the structured error handler's argument const. */
 #if LIBXML_VERSION >= 21200

@@ -11,7 +11,7 @@
 #include <string.h>
 
 static papi_procpool_process *process(apr_pool_t *p, apr_int64_t pid, const char *protocol,
-                                  const char *address)
+                                      const char *address)
 {
     papi_procpool_process *proc = papi_mk_process(p, pid);
     papi_procpool_socket *s;

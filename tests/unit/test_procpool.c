@@ -69,8 +69,8 @@ static papi_procpool_socket *socket_at(const papi_procpool_process *proc, int i)
 /* The name of the one group of a document with that group name written as given. */
 static const char *group_name(apr_pool_t *p, const char *name_xml)
 {
-    papi_procpool *procpool = parse_ok(p, one_group(p, apr_pstrcat(p, "<name>", name_xml, "</name>",
-                                                          NULL)));
+    papi_procpool *procpool = parse_ok(p, one_group(p, apr_pstrcat(p, "<name>", name_xml,
+                                                                   "</name>", NULL)));
 
     assert_int_equal(procpool->groups->nelts, 1);
     assert_non_null(group_at(procpool, 0)->name);
