@@ -181,42 +181,6 @@ int papi_direct_header_relayed(const char *name)
     return papi_in_list(name, relayed);
 }
 
-/* s[0..*len) with every occurrence of secret replaced, or s itself when there is none. */
-static char *papi_replace_all(apr_pool_t *p, char *s, apr_size_t *len, const char *secret)
-{
-    static const char redacted[] = "[REDACTED]";
-    apr_size_t n = strlen(secret), rn = sizeof(redacted) - 1, at = 0;
-    papi_buf *out = NULL;
-    const char *hit;
-
-    if (!n)
-        return s;
-    while ((hit = memmem(s + at, *len - at, secret, n)) != NULL) {
-        if (!out)
-            out = papi_buf_make(p, *len + 16);
-        papi_buf_add(out, s + at, (apr_size_t)(hit - s) - at);
-        papi_buf_add(out, redacted, rn);
-        at = (apr_size_t)(hit - s) + n;
-    }
-    if (!out)
-        return s;
-    papi_buf_add(out, s + at, *len - at);
-    *len = out->len;
-    return out->data;
-}
-
-void papi_direct_scrub(apr_pool_t *p, papi_http_response *resp, const char *password)
-{
-    int i;
-
-    resp->body = papi_replace_all(p, resp->body, &resp->body_len, password);
-    for (i = 0; i < resp->headers->nelts; i++) {
-        papi_http_header *h = &APR_ARRAY_IDX(resp->headers, i, papi_http_header);
-        apr_size_t n = strlen(h->value);
-        h->value = papi_replace_all(p, (char *)h->value, &n, password);
-    }
-}
-
 void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, papi_exchange *x)
 {
     papi_buf *rest = papi_buf_make(p, 512 + req->body_len);

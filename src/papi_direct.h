@@ -54,11 +54,6 @@ typedef struct papi_direct_request {
     apr_size_t body_len;
 } papi_direct_request;
 
-/* Passenger's Ruby loader hands the connect password to the app as HTTP_X_PASSENGER_CONNECT_
- * PASSWORD, so any page that shows its request headers would send it back: every occurrence in
- * resp's body and headers is replaced by [REDACTED] before anything is relayed. */
-void papi_direct_scrub(apr_pool_t *p, papi_http_response *resp, const char *password);
-
 /* The request text for x (whose target is set), in one allocation: it carries the connect
  * password, and the exchange wipes it once sent. */
 void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, papi_exchange *x);
