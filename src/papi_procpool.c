@@ -84,7 +84,7 @@ typedef struct papi_procpool_parser {
     int groups;
     int processes;
     int sockets;
-    papi_procpool *procpool;            /* made when the root element opens */
+    papi_procpool *procpool;    /* made when the root element opens */
     int depth;                  /* of the element open now */
     papi_frame frames[PAPI_IN_COUNT];
     int nframes;
@@ -262,77 +262,28 @@ struct papi_field {
     apr_size_t offset;
 };
 
-#define PAPI_FIELD(type, member, kind) { #member, PAPI_FIELD_##kind, offsetof(type, member) }
+#define PAPI_FIELD(type, member, kind) { #member, PAPI_FIELD_##kind, offsetof(type, member) },
 #define PAPI_FIELD_COUNT(fields) ((int)(sizeof(fields) / sizeof(fields[0])))
 
-static const papi_field papi_info_fields[] = {
-    PAPI_FIELD(papi_procpool, passenger_version, STRING),
-    PAPI_FIELD(papi_procpool, group_count, NUMBER),
-    PAPI_FIELD(papi_procpool, process_count, NUMBER),
-    PAPI_FIELD(papi_procpool, max, NUMBER),
-    PAPI_FIELD(papi_procpool, capacity_used, NUMBER),
-    PAPI_FIELD(papi_procpool, get_wait_list_size, NUMBER),
-};
+/* The tables are made from papi_procpool.h's lists: a SECRET is read as a STRING, a DERIVED name
+ * is not a child element. */
+#define PAPI_READ_STRING(type, member) PAPI_FIELD(type, member, STRING)
+#define PAPI_READ_SECRET(type, member) PAPI_FIELD(type, member, STRING)
+#define PAPI_READ_NUMBER(type, member) PAPI_FIELD(type, member, NUMBER)
+#define PAPI_READ_FLAG(type, member) PAPI_FIELD(type, member, FLAG)
+#define PAPI_READ_PRESENT(type, member) PAPI_FIELD(type, member, PRESENT)
+#define PAPI_READ_DERIVED(type, member)
 
+#define PAPI_READ_INFO(member, kind) PAPI_READ_##kind(papi_procpool, member)
+#define PAPI_READ_GROUP(member, kind) PAPI_READ_##kind(papi_procpool_group, member)
+#define PAPI_READ_PROCESS(member, kind) PAPI_READ_##kind(papi_procpool_process, member)
+#define PAPI_READ_SOCKET(member, kind) PAPI_READ_##kind(papi_procpool_socket, member)
+
+static const papi_field papi_info_fields[] = { PAPI_PROCPOOL_INFO_FIELDS(PAPI_READ_INFO) };
 /* Not <options>: it always holds the API key. */
-static const papi_field papi_group_fields[] = {
-    PAPI_FIELD(papi_procpool_group, name, STRING),
-    PAPI_FIELD(papi_procpool_group, component_name, STRING),
-    PAPI_FIELD(papi_procpool_group, app_root, STRING),
-    PAPI_FIELD(papi_procpool_group, app_type, STRING),
-    PAPI_FIELD(papi_procpool_group, environment, STRING),
-    PAPI_FIELD(papi_procpool_group, uuid, STRING),
-    PAPI_FIELD(papi_procpool_group, life_status, STRING),
-    PAPI_FIELD(papi_procpool_group, user, STRING),
-    PAPI_FIELD(papi_procpool_group, group, STRING),
-    PAPI_FIELD(papi_procpool_group, uid, NUMBER),
-    PAPI_FIELD(papi_procpool_group, gid, NUMBER),
-    PAPI_FIELD(papi_procpool_group, enabled_process_count, NUMBER),
-    PAPI_FIELD(papi_procpool_group, disabling_process_count, NUMBER),
-    PAPI_FIELD(papi_procpool_group, disabled_process_count, NUMBER),
-    PAPI_FIELD(papi_procpool_group, capacity_used, NUMBER),
-    PAPI_FIELD(papi_procpool_group, get_wait_list_size, NUMBER),
-    PAPI_FIELD(papi_procpool_group, disable_wait_list_size, NUMBER),
-    PAPI_FIELD(papi_procpool_group, processes_being_spawned, NUMBER),
-    PAPI_FIELD(papi_procpool_group, spawning, PRESENT),
-    PAPI_FIELD(papi_procpool_group, restarting, PRESENT),
-    PAPI_FIELD(papi_procpool_group, api_key, STRING),
-};
-
-static const papi_field papi_process_fields[] = {
-    PAPI_FIELD(papi_procpool_process, pid, NUMBER),
-    PAPI_FIELD(papi_procpool_process, concurrency, NUMBER),
-    PAPI_FIELD(papi_procpool_process, sessions, NUMBER),
-    PAPI_FIELD(papi_procpool_process, busyness, NUMBER),
-    PAPI_FIELD(papi_procpool_process, processed, NUMBER),
-    PAPI_FIELD(papi_procpool_process, spawner_creation_time, NUMBER),
-    PAPI_FIELD(papi_procpool_process, spawn_start_time, NUMBER),
-    PAPI_FIELD(papi_procpool_process, spawn_end_time, NUMBER),
-    PAPI_FIELD(papi_procpool_process, last_used, NUMBER),
-    PAPI_FIELD(papi_procpool_process, cpu, NUMBER),
-    PAPI_FIELD(papi_procpool_process, rss, NUMBER),
-    PAPI_FIELD(papi_procpool_process, pss, NUMBER),
-    PAPI_FIELD(papi_procpool_process, private_dirty, NUMBER),
-    PAPI_FIELD(papi_procpool_process, swap, NUMBER),
-    PAPI_FIELD(papi_procpool_process, real_memory, NUMBER),
-    PAPI_FIELD(papi_procpool_process, vmsize, NUMBER),
-    PAPI_FIELD(papi_procpool_process, process_group_id, NUMBER),
-    PAPI_FIELD(papi_procpool_process, has_metrics, FLAG),
-    PAPI_FIELD(papi_procpool_process, gupid, STRING),
-    PAPI_FIELD(papi_procpool_process, life_status, STRING),
-    PAPI_FIELD(papi_procpool_process, enabled, STRING),
-    PAPI_FIELD(papi_procpool_process, code_revision, STRING),
-    PAPI_FIELD(papi_procpool_process, command, STRING),
-};
-
-static const papi_field papi_socket_fields[] = {
-    PAPI_FIELD(papi_procpool_socket, address, STRING),
-    PAPI_FIELD(papi_procpool_socket, protocol, STRING),
-    PAPI_FIELD(papi_procpool_socket, description, STRING),
-    PAPI_FIELD(papi_procpool_socket, concurrency, NUMBER),
-    PAPI_FIELD(papi_procpool_socket, sessions, NUMBER),
-    PAPI_FIELD(papi_procpool_socket, accept_http_requests, FLAG),
-};
+static const papi_field papi_group_fields[] = { PAPI_PROCPOOL_GROUP_FIELDS(PAPI_READ_GROUP) };
+static const papi_field papi_process_fields[] = { PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_READ_PROCESS) };
+static const papi_field papi_socket_fields[] = { PAPI_PROCPOOL_SOCKET_FIELDS(PAPI_READ_SOCKET) };
 
 /* papi_read_fields marks the fields it has seen in one 64-bit word. */
 _Static_assert(sizeof(papi_process_fields) / sizeof(papi_field) <= 64, "too many fields");

@@ -81,24 +81,28 @@ static int flag_ok(int f)
     return f == -1 || f == 0 || f == 1;
 }
 
+/* Every field of obj by its kind, from papi_procpool.h's lists. */
+#define CHECK_STRING(obj, name) check_string((obj)->name);
+#define CHECK_SECRET(obj, name) check_string((obj)->name);
+#define CHECK_NUMBER(obj, name)
+#define CHECK_FLAG(obj, name) CHECK(flag_ok((obj)->name));
+#define CHECK_PRESENT(obj, name) CHECK((obj)->name == 0 || (obj)->name == 1);
+#define CHECK_DERIVED(obj, name)
+#define CHECK_PROCESS_FIELD(name, kind) CHECK_##kind(proc, name)
+#define CHECK_SOCKET_FIELD(name, kind) CHECK_##kind(s, name)
+#define CHECK_GROUP_FIELD(name, kind) CHECK_##kind(g, name)
+#define CHECK_INFO_FIELD(name, kind) CHECK_##kind(procpool, name)
+
 static void check_process(const papi_procpool_process *proc)
 {
     int i;
 
-    check_string(proc->gupid);
-    check_string(proc->life_status);
-    check_string(proc->enabled);
-    check_string(proc->code_revision);
-    check_string(proc->command);
-    CHECK(flag_ok(proc->has_metrics));
+    PAPI_PROCPOOL_PROCESS_FIELDS(CHECK_PROCESS_FIELD)
     check_array(proc->sockets, 4 * MAX_PROCESSES);
     for (i = 0; i < proc->sockets->nelts; i++) {
         const papi_procpool_socket *s =
             APR_ARRAY_IDX(proc->sockets, i, const papi_procpool_socket *);
-        check_string(s->address);
-        check_string(s->protocol);
-        check_string(s->description);
-        CHECK(flag_ok(s->accept_http_requests));
+        PAPI_PROCPOOL_SOCKET_FIELDS(CHECK_SOCKET_FIELD)
     }
 }
 
@@ -106,24 +110,13 @@ static void check_procpool(const papi_procpool *procpool)
 {
     int i, j, processes = 0;
 
-    check_string(procpool->passenger_version);
+    PAPI_PROCPOOL_INFO_FIELDS(CHECK_INFO_FIELD)
     check_array(procpool->groups, MAX_GROUPS);
     for (i = 0; i < procpool->groups->nelts; i++) {
         const papi_procpool_group *g =
             APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
-        check_string(g->name);
-        check_string(g->component_name);
-        check_string(g->app_root);
-        check_string(g->app_type);
-        check_string(g->environment);
-        check_string(g->uuid);
-        check_string(g->life_status);
-        check_string(g->user);
-        check_string(g->group);
-        check_string(g->api_key);
+        PAPI_PROCPOOL_GROUP_FIELDS(CHECK_GROUP_FIELD)
         CHECK(g->is_default == 0 || g->is_default == 1);
-        CHECK(g->spawning == 0 || g->spawning == 1);
-        CHECK(g->restarting == 0 || g->restarting == 1);
         check_array(g->processes, MAX_PROCESSES);
         processes += g->processes->nelts;
         for (j = 0; j < g->processes->nelts; j++)

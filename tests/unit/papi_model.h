@@ -40,22 +40,25 @@ static inline papi_instance *papi_mk_instance(apr_pool_t *p, const char *registr
     return inst;
 }
 
+/* Every field of obj "not given", as the parser leaves it when pool.xml has no such element:
+ * papi_procpool.h's lists, PAPI_MK_UNSET_<kind>(obj, name). Strings and PRESENT are 0 already. */
+#define PAPI_MK_UNSET_STRING(obj, name)
+#define PAPI_MK_UNSET_SECRET(obj, name)
+#define PAPI_MK_UNSET_NUMBER(obj, name) (obj)->name = PAPI_PROCPOOL_NONE;
+#define PAPI_MK_UNSET_FLAG(obj, name) (obj)->name = -1;
+#define PAPI_MK_UNSET_PRESENT(obj, name)
+#define PAPI_MK_UNSET_DERIVED(obj, name)
+#define PAPI_MK_UNSET_PROCESS(name, kind) PAPI_MK_UNSET_##kind(proc, name)
+#define PAPI_MK_UNSET_GROUP(name, kind) PAPI_MK_UNSET_##kind(g, name)
+#define PAPI_MK_UNSET_INFO(name, kind) PAPI_MK_UNSET_##kind(pl, name)
+
 /* A process with nothing given but its pid, and no socket. */
 static inline papi_procpool_process *papi_mk_process(apr_pool_t *p, apr_int64_t pid)
 {
     papi_procpool_process *proc = apr_pcalloc(p, sizeof(*proc));
-    apr_int64_t *numbers[] = { &proc->concurrency, &proc->sessions, &proc->busyness,
-                               &proc->processed, &proc->spawner_creation_time,
-                               &proc->spawn_start_time, &proc->spawn_end_time, &proc->last_used,
-                               &proc->cpu, &proc->rss, &proc->pss, &proc->private_dirty,
-                               &proc->swap, &proc->real_memory, &proc->vmsize,
-                               &proc->process_group_id };
-    size_t i;
 
-    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
-        *numbers[i] = PAPI_PROCPOOL_NONE;
+    PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_MK_UNSET_PROCESS)
     proc->pid = pid;
-    proc->has_metrics = -1;
     proc->sockets = apr_array_make(p, 1, sizeof(papi_procpool_socket *));
     return proc;
 }
@@ -65,12 +68,8 @@ static inline papi_procpool_group *papi_mk_group(apr_pool_t *p, const char *name
 {
     papi_procpool_group *g = apr_pcalloc(p, sizeof(*g));
 
+    PAPI_PROCPOOL_GROUP_FIELDS(PAPI_MK_UNSET_GROUP)
     g->name = name;
-    g->uid = g->gid = PAPI_PROCPOOL_NONE;
-    g->enabled_process_count = g->disabling_process_count = PAPI_PROCPOOL_NONE;
-    g->disabled_process_count = g->capacity_used = PAPI_PROCPOOL_NONE;
-    g->get_wait_list_size = g->disable_wait_list_size = PAPI_PROCPOOL_NONE;
-    g->processes_being_spawned = PAPI_PROCPOOL_NONE;
     g->processes = apr_array_make(p, 4, sizeof(papi_procpool_process *));
     return g;
 }
@@ -80,9 +79,8 @@ static inline papi_procpool *papi_mk_procpool(apr_pool_t *p, const char *version
 {
     papi_procpool *pl = apr_pcalloc(p, sizeof(*pl));
 
+    PAPI_PROCPOOL_INFO_FIELDS(PAPI_MK_UNSET_INFO)
     pl->passenger_version = version;
-    pl->group_count = pl->process_count = pl->max = PAPI_PROCPOOL_NONE;
-    pl->capacity_used = pl->get_wait_list_size = PAPI_PROCPOOL_NONE;
     pl->groups = apr_array_make(p, 4, sizeof(papi_procpool_group *));
     return pl;
 }
