@@ -21,7 +21,7 @@
 #include "papi_flight.h"
 #include "papi_host.h"
 #include "papi_log.h"
-#include "papi_pool.h"
+#include "papi_procpool.h"
 
 #define PAPI_PROBE_SLOTS 4096
 /* A request to this API waiting longer than this is stuck (papi_flight.h). */
@@ -69,7 +69,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         return OK;
     /* jansson seeds its hash function on first use; do it before any thread could race for it. */
     json_object_seed(0);
-    papi_pool_init();
+    papi_procpool_init();
     h = papi_helper_collect(pconf, s, &papi_in_use);
     if (!papi_in_use)
         return OK;

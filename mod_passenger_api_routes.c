@@ -13,6 +13,7 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_answer.h"
 #include "papi_direct.h"
 #include "papi_fanout.h"
+#include "papi_redact.h"
 #include "papi_request.h"
 
 /* The registry directories this request may see: the configured ones, narrowed by the registry
@@ -187,7 +188,7 @@ static int papi_direct(const papi_call *k)
                       " of instance %s: %d %s", pid, t.view->inst->name, x.res.failure, x.res.error);
         return papi_refuse(r, x.res.failure, x.res.error);
     }
-    papi_direct_scrub(r->pool, x.res.resp, t.group->api_key);
+    papi_redact_secret(r->pool, x.res.resp, t.group->api_key);
     return papi_relay_process(r, x.res.resp);
 }
 
@@ -257,7 +258,7 @@ static int papi_core_one(const papi_call *k)
     const char *query, *why, *rest, *name = k->rel + sizeof("/instances/") - 1;
     const papi_instance *inst;
     apr_array_header_t *found;
-    papi_core_result res = { 0, NULL, NULL };
+    papi_exchange_result res = { 0, NULL, NULL };
     papi_core_request req;
     papi_fanout_config f;
     papi_verdict v;

@@ -97,7 +97,7 @@ static void papi_answer_headers(papi_buf *b, apr_pool_t *p, const papi_http_resp
 }
 
 void papi_answer_element(papi_buf *b, apr_pool_t *p, const papi_instance *inst,
-                         const papi_core_result *res)
+                         const papi_exchange_result *res)
 {
     papi_buf_puts(b, "{\"instance\":");
     papi_answer_instance(b, inst);

@@ -14,7 +14,7 @@ void papi_answer_instance(papi_buf *b, const papi_instance *inst);
 /* One element of the aggregate array: {"instance", "status", "header", "body"} from the core's
  * answer, or with status 502/504 and "error" when the call failed. */
 void papi_answer_element(papi_buf *b, apr_pool_t *p, const papi_instance *inst,
-                         const papi_core_result *res);
+                         const papi_exchange_result *res);
 
 /* A JSON array of every candidate instance; a registry's summary entry (papi_instance_is_summary)
  * is {"instance_dir": {"path": registry}, "state": "omitted", "omitted", "untrusted",

@@ -10,7 +10,7 @@
 
 #define PAPI_BUF_MIN_CAP 64
 
-static apr_status_t buf_cleanup(void *data)
+static apr_status_t papi_buf_cleanup(void *data)
 {
     papi_buf *b = data;
 
@@ -21,7 +21,7 @@ static apr_status_t buf_cleanup(void *data)
 }
 
 /* Like APR, treat running out of memory as fatal rather than as an error to report. */
-static void *checked_realloc(void *old, apr_size_t size)
+static void *papi_checked_realloc(void *old, apr_size_t size)
 {
     void *p = realloc(old, size);
 
@@ -31,7 +31,7 @@ static void *checked_realloc(void *old, apr_size_t size)
 }
 
 /* Makes room for n more bytes plus the terminating NUL, doubling so appends cost O(1) amortised. */
-static void buf_reserve(papi_buf *b, apr_size_t n)
+static void papi_buf_reserve(papi_buf *b, apr_size_t n)
 {
     apr_size_t need, cap;
 
@@ -43,7 +43,7 @@ static void buf_reserve(papi_buf *b, apr_size_t n)
     cap = b->cap;
     while (cap < need)
         cap = cap > APR_SIZE_MAX / 2 ? need : cap * 2;
-    b->data = checked_realloc(b->data, cap);
+    b->data = papi_checked_realloc(b->data, cap);
     b->cap = cap;
 }
 
@@ -52,9 +52,9 @@ papi_buf *papi_buf_make(apr_pool_t *p, apr_size_t initial)
     papi_buf *b = apr_pcalloc(p, sizeof(*b));
 
     b->cap = initial < PAPI_BUF_MIN_CAP ? PAPI_BUF_MIN_CAP : initial;
-    b->data = checked_realloc(NULL, b->cap);
+    b->data = papi_checked_realloc(NULL, b->cap);
     b->data[0] = '\0';
-    apr_pool_cleanup_register(p, b, buf_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, b, papi_buf_cleanup, apr_pool_cleanup_null);
     return b;
 }
 
@@ -62,7 +62,7 @@ void papi_buf_add(papi_buf *b, const void *data, apr_size_t n)
 {
     if (n == 0)
         return;
-    buf_reserve(b, n);
+    papi_buf_reserve(b, n);
     memcpy(b->data + b->len, data, n);
     b->len += n;
     b->data[b->len] = '\0';
@@ -89,7 +89,7 @@ void papi_buf_printf(papi_buf *b, const char *fmt, ...)
     n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
     va_end(ap);
     if (n >= 0 && (apr_size_t)n >= b->cap - b->len) {
-        buf_reserve(b, (apr_size_t)n);
+        papi_buf_reserve(b, (apr_size_t)n);
         n = vsnprintf(b->data + b->len, (apr_size_t)n + 1, fmt, retry);
     }
     va_end(retry);

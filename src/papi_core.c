@@ -101,7 +101,7 @@ void papi_core_exchange(apr_pool_t *p, papi_exchange *x, const char *socket_path
 
 void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
                     const papi_core_request *req, apr_time_t deadline,
-                    const papi_http_limits *limits, papi_core_result *res)
+                    const papi_http_limits *limits, papi_exchange_result *res)
 {
     papi_exchange x;
 

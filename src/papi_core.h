@@ -23,7 +23,7 @@ typedef struct papi_core_request {
     apr_size_t body_len;
 } papi_core_request;
 
-/* papi_core_result (the outcome of one call) is in papi_exchange.h. */
+/* papi_exchange_result (the outcome of one call) is in papi_exchange.h. */
 
 /* The serialised request, in one allocation from p; it carries the credential, so whoever sends
  * it wipes it (the exchange engine does). */
@@ -38,7 +38,7 @@ void papi_core_exchange(apr_pool_t *p, papi_exchange *x, const char *socket_path
 /* One such exchange on its own. Never fails as a whole: the outcome is in *res. */
 void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
                     const papi_core_request *req, apr_time_t deadline,
-                    const papi_http_limits *limits, papi_core_result *res);
+                    const papi_http_limits *limits, papi_exchange_result *res);
 
 /* Connects an AF_UNIX stream socket to path before deadline and returns its listener's uid.
  * Used for the core and for the credential helper. */

@@ -100,7 +100,7 @@ typedef struct papi_dash {
 
 /* Writes s HTML-escaped, for text and for quoted attribute values alike. C0 controls other than
  * tab and newline are not allowed in HTML text, so they become U+FFFD. */
-static void put_escaped(papi_buf *b, const char *s)
+static void papi_put_escaped(papi_buf *b, const char *s)
 {
     const char *run = s;
 
@@ -128,47 +128,47 @@ static void put_escaped(papi_buf *b, const char *s)
 }
 
 /* A string from outside, or a dash when it was not given. */
-static void put_text(papi_buf *b, const char *s)
+static void papi_put_text(papi_buf *b, const char *s)
 {
     if (s && *s)
-        put_escaped(b, s);
+        papi_put_escaped(b, s);
     else
         papi_buf_puts(b, "<span class=\"none\">" DASH "</span>");
 }
 
 /* An upper-case word from Passenger ("SHUTDOWN_TRIGGERED") as it reads in a sentence. */
-static void put_word(papi_buf *b, apr_pool_t *p, const char *s)
+static void papi_put_word(papi_buf *b, apr_pool_t *p, const char *s)
 {
     char *w, *c;
 
     if (!s || !*s) {
-        put_text(b, s);
+        papi_put_text(b, s);
         return;
     }
     w = apr_pstrdup(p, s);
     for (c = w; *c; c++)
         *c = (*c >= 'A' && *c <= 'Z') ? (char)(*c - 'A' + 'a') : *c == '_' ? ' ' : *c;
-    put_escaped(b, w);
+    papi_put_escaped(b, w);
 }
 
-static void put_int(papi_buf *b, apr_int64_t v)
+static void papi_put_int(papi_buf *b, apr_int64_t v)
 {
-    if (v == PAPI_POOL_NONE)
-        put_text(b, NULL);
+    if (v == PAPI_PROCPOOL_NONE)
+        papi_put_text(b, NULL);
     else
         papi_buf_printf(b, "%" APR_INT64_T_FMT, v);
 }
 
 /* KiB in binary multiples, as top and passenger-status count them: "900 KB", "12.3 MB", "512 MB".
  * Integers only: the C library's %f would follow the locale. */
-static void put_memory(papi_buf *b, apr_int64_t kib)
+static void papi_put_memory(papi_buf *b, apr_int64_t kib)
 {
     static const char *const units[] = { "KB", "MB", "GB", "TB", "PB", "EB" };
     apr_int64_t whole, scale = 1;
     int u = 0;
 
-    if (kib == PAPI_POOL_NONE || kib < 0) {
-        put_text(b, NULL);
+    if (kib == PAPI_PROCPOOL_NONE || kib < 0) {
+        papi_put_text(b, NULL);
         return;
     }
     while (kib / scale >= 1024 && u < 5) {
@@ -190,7 +190,7 @@ static void put_memory(papi_buf *b, apr_int64_t kib)
 }
 
 /* A span of seconds in its two largest units: "45s", "5m 27s", "2h 3m", "4d 6h". */
-static void put_duration(papi_buf *b, apr_int64_t s)
+static void papi_put_duration(papi_buf *b, apr_int64_t s)
 {
     if (s < 60)
         papi_buf_printf(b, "%ds", (int)s);
@@ -204,14 +204,14 @@ static void put_duration(papi_buf *b, apr_int64_t s)
 
 /* Seconds from the moment t (µs since the epoch) to now; never negative, so a clock that
  * disagrees a little shows "0s" rather than nonsense. */
-static apr_int64_t seconds_since(const papi_dash *d, apr_int64_t t)
+static apr_int64_t papi_seconds_since(const papi_dash *d, apr_int64_t t)
 {
     apr_int64_t us = d->opts->now - t;
 
     return us > 0 ? us / APR_USEC_PER_SEC : 0;
 }
 
-static void put_iso_time(papi_buf *b, apr_int64_t t, const char *sep, const char *zone)
+static void papi_put_iso_time(papi_buf *b, apr_int64_t t, const char *sep, const char *zone)
 {
     apr_time_exp_t tm;
 
@@ -221,22 +221,22 @@ static void put_iso_time(papi_buf *b, apr_int64_t t, const char *sep, const char
 }
 
 /* A moment as <time>: the reader sees how long ago, a hover shows when. */
-static void put_time_since(const papi_dash *d, apr_int64_t t, int ago)
+static void papi_put_time_since(const papi_dash *d, apr_int64_t t, int ago)
 {
     apr_int64_t s;
 
-    if (t == PAPI_POOL_NONE || t <= 0) {
-        put_text(d->b, NULL);
+    if (t == PAPI_PROCPOOL_NONE || t <= 0) {
+        papi_put_text(d->b, NULL);
         return;
     }
-    s = seconds_since(d, t);
+    s = papi_seconds_since(d, t);
     papi_buf_puts(d->b, "<time datetime=\"");
-    put_iso_time(d->b, t, "T", "Z");
+    papi_put_iso_time(d->b, t, "T", "Z");
     papi_buf_puts(d->b, "\" title=\"");
-    put_iso_time(d->b, t, " ", " UTC");
+    papi_put_iso_time(d->b, t, " ", " UTC");
     papi_buf_puts(d->b, "\">");
     if (!ago)
-        put_duration(d->b, s);
+        papi_put_duration(d->b, s);
     else if (s < 1)
         papi_buf_puts(d->b, "just now");
     else if (s < 60)
@@ -252,12 +252,12 @@ static void put_time_since(const papi_dash *d, apr_int64_t t, int ago)
 
 /* A bar of value against full, in tenths of a percent: "100", "50", "37.5". Nothing when either
  * is unknown. */
-static void put_bar(papi_buf *b, apr_int64_t value, apr_int64_t full, const char *of)
+static void papi_put_bar(papi_buf *b, apr_int64_t value, apr_int64_t full, const char *of)
 {
     apr_int64_t tenths;
     char width[16];
 
-    if (value == PAPI_POOL_NONE || full == PAPI_POOL_NONE || full <= 0)
+    if (value == PAPI_PROCPOOL_NONE || full == PAPI_PROCPOOL_NONE || full <= 0)
         return;
     if (value <= 0)
         tenths = 0;
@@ -275,109 +275,110 @@ static void put_bar(papi_buf *b, apr_int64_t value, apr_int64_t full, const char
                     width, of, width);
 }
 
-static void put_link(const papi_dash *d, const char *path)
+static void papi_put_link(const papi_dash *d, const char *path)
 {
     papi_buf_puts(d->b, "<a href=\"");
-    put_escaped(d->b, d->base);
+    papi_put_escaped(d->b, d->base);
     papi_buf_printf(d->b, "/%s\">%s</a>", path, path);
 }
 
-/* One <div><dt>label</dt><dd>...: the caller writes the value and closes with end_fact. */
-static void start_fact(papi_buf *b, const char *label, const char *dd_class)
+/* One <div><dt>label</dt><dd>...: the caller writes the value and closes with papi_end_fact. */
+static void papi_start_fact(papi_buf *b, const char *label, const char *dd_class)
 {
     papi_buf_printf(b, "<div><dt>%s</dt><dd%s%s%s>", label, dd_class ? " class=\"" : "",
                     dd_class ? dd_class : "", dd_class ? "\"" : "");
 }
 
-static void end_fact(papi_buf *b)
+static void papi_end_fact(papi_buf *b)
 {
     papi_buf_puts(b, "</dd></div>\n");
 }
 
-static void put_text_fact(papi_buf *b, const char *label, const char *value, const char *dd_class)
+static void papi_put_text_fact(papi_buf *b, const char *label, const char *value,
+                               const char *dd_class)
 {
-    start_fact(b, label, dd_class);
-    put_text(b, value);
-    end_fact(b);
+    papi_start_fact(b, label, dd_class);
+    papi_put_text(b, value);
+    papi_end_fact(b);
 }
 
 /* A table cell; data-label names it when a phone shows the row as a card. */
-static void start_cell(papi_buf *b, const char *label, const char *cls)
+static void papi_start_cell(papi_buf *b, const char *label, const char *cls)
 {
     papi_buf_printf(b, "<td data-label=\"%s\"%s%s%s>", label, cls ? " class=\"" : "",
                     cls ? cls : "", cls ? "\"" : "");
 }
 
-static const char *prop_string(const papi_instance *inst, const char *key)
+static const char *papi_prop_string(const papi_instance *inst, const char *key)
 {
     json_t *v = json_object_get(inst->properties, key);
 
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* instance_dir.created_at (seconds since the epoch) in µs, or PAPI_POOL_NONE. */
-static apr_int64_t instance_created_at(const papi_instance *inst)
+/* instance_dir.created_at (seconds since the epoch) in µs, or PAPI_PROCPOOL_NONE. */
+static apr_int64_t papi_instance_created_at(const papi_instance *inst)
 {
     json_t *v = json_object_get(json_object_get(inst->properties, "instance_dir"), "created_at");
     json_int_t s;
 
     if (!json_is_integer(v))
-        return PAPI_POOL_NONE;
+        return PAPI_PROCPOOL_NONE;
     s = json_integer_value(v);
     if (s <= 0 || s > APR_INT64_MAX / APR_USEC_PER_SEC)
-        return PAPI_POOL_NONE;
+        return PAPI_PROCPOOL_NONE;
     return (apr_int64_t)s * APR_USEC_PER_SEC;
 }
 
-static const char *instance_title(const papi_instance *inst)
+static const char *papi_instance_title(const papi_instance *inst)
 {
     return inst->name ? inst->name : inst->dirname ? inst->dirname : inst->path;
 }
 
-static const papi_pool_group *group_at(const papi_pool *pool, int i)
+static const papi_procpool_group *papi_group_at(const papi_procpool *procpool, int i)
 {
-    return APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *);
+    return APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
 }
 
-static const papi_pool_process *process_at(const papi_pool_group *g, int i)
+static const papi_procpool_process *papi_process_at(const papi_procpool_group *g, int i)
 {
-    return APR_ARRAY_IDX(g->processes, i, const papi_pool_process *);
+    return APR_ARRAY_IDX(g->processes, i, const papi_procpool_process *);
 }
 
-static const papi_view *view_at(const apr_array_header_t *views, int i)
+static const papi_view *papi_view_at(const apr_array_header_t *views, int i)
 {
     return &APR_ARRAY_IDX(views, i, papi_view);
 }
 
-static int view_has_pool(const papi_view *v)
+static int papi_view_has_procpool(const papi_view *v)
 {
-    return v->status == 200 && v->pool;
+    return v->status == 200 && v->procpool;
 }
 
 /* The page-wide figures: the summary, and the biggest process the memory bars are drawn against. */
-static void count_views(papi_dash *d, const apr_array_header_t *views)
+static void papi_count_views(papi_dash *d, const apr_array_header_t *views)
 {
     int i, j, k;
 
     d->memory = -1;
     for (i = 0; i < views->nelts; i++) {
-        const papi_view *v = view_at(views, i);
+        const papi_view *v = papi_view_at(views, i);
 
         d->candidates += papi_instance_is_summary(v->inst)
                          ? v->inst->more_untrusted + v->inst->more_uninspected : 1;
         if (v->inst->state == PAPI_INST_GOOD)
             d->good++;
-        if (!view_has_pool(v))
+        if (!papi_view_has_procpool(v))
             continue;
-        for (j = 0; v->pool->groups && j < v->pool->groups->nelts; j++) {
-            const papi_pool_group *g = group_at(v->pool, j);
+        for (j = 0; v->procpool->groups && j < v->procpool->groups->nelts; j++) {
+            const papi_procpool_group *g = papi_group_at(v->procpool, j);
 
             d->groups++;
             for (k = 0; g->processes && k < g->processes->nelts; k++) {
-                apr_int64_t mem = process_at(g, k)->real_memory;
+                apr_int64_t mem = papi_process_at(g, k)->real_memory;
 
                 d->processes++;
-                if (mem == PAPI_POOL_NONE || mem < 0)
+                if (mem == PAPI_PROCPOOL_NONE || mem < 0)
                     continue;
                 d->memory = (d->memory < 0 ? 0 : d->memory) + mem;
                 if (mem > d->biggest)
@@ -387,7 +388,7 @@ static void count_views(papi_dash *d, const apr_array_header_t *views)
     }
 }
 
-static void put_head(const papi_dash *d)
+static void papi_put_head(const papi_dash *d)
 {
     papi_buf *b = d->b;
 
@@ -397,58 +398,59 @@ static void put_head(const papi_dash *d)
     if (d->opts->refresh > 0)
         papi_buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", d->opts->refresh);
     papi_buf_puts(b, "<title>Passenger</title>\n<style nonce=\"");
-    put_escaped(b, d->opts->nonce ? d->opts->nonce : "");
+    papi_put_escaped(b, d->opts->nonce ? d->opts->nonce : "");
     papi_buf_puts(b, "\">\n");
     papi_buf_puts(b, papi_dashboard_css);
     papi_buf_puts(b, "</style>\n</head>\n");
 }
 
-static void put_header(const papi_dash *d)
+static void papi_put_header(const papi_dash *d)
 {
     papi_buf *b = d->b;
 
     papi_buf_puts(b, "<header>\n<div class=\"top\"><h1>Passenger</h1>\n<nav>");
-    put_link(d, "processes.json");
-    put_link(d, "metrics");
-    put_link(d, "instances.json");
+    papi_put_link(d, "processes.json");
+    papi_put_link(d, "metrics");
+    papi_put_link(d, "instances.json");
     papi_buf_puts(b, "</nav></div>\n<p class=\"gen\">Generated <time datetime=\"");
-    put_iso_time(b, d->opts->now, "T", "Z");
+    papi_put_iso_time(b, d->opts->now, "T", "Z");
     papi_buf_puts(b, "\">");
-    put_iso_time(b, d->opts->now, " ", " UTC");
+    papi_put_iso_time(b, d->opts->now, " ", " UTC");
     papi_buf_puts(b, "</time>");
     if (d->opts->refresh > 0)
         papi_buf_printf(b, DOT "refreshes every %d s", d->opts->refresh);
     papi_buf_puts(b, "</p>\n<dl class=\"tiles\">\n");
-    start_fact(b, "Instances", NULL);
+    papi_start_fact(b, "Instances", NULL);
     papi_buf_printf(b, "%d <small>good of %d</small>", d->good, d->candidates);
-    end_fact(b);
-    start_fact(b, "App groups", NULL);
-    put_int(b, d->groups);
-    end_fact(b);
-    start_fact(b, "Processes", NULL);
-    put_int(b, d->processes);
-    end_fact(b);
-    start_fact(b, "Memory", NULL);
-    put_memory(b, d->memory < 0 ? PAPI_POOL_NONE : d->memory);
-    end_fact(b);
+    papi_end_fact(b);
+    papi_start_fact(b, "App groups", NULL);
+    papi_put_int(b, d->groups);
+    papi_end_fact(b);
+    papi_start_fact(b, "Processes", NULL);
+    papi_put_int(b, d->processes);
+    papi_end_fact(b);
+    papi_start_fact(b, "Memory", NULL);
+    papi_put_memory(b, d->memory < 0 ? PAPI_PROCPOOL_NONE : d->memory);
+    papi_end_fact(b);
     papi_buf_puts(b, "</dl>\n</header>\n");
 }
 
 /* A process's state in one tag: green while it is alive and takes requests. */
-static void put_process_state(const papi_dash *d, const papi_pool_process *proc)
+static void papi_put_process_state(const papi_dash *d, const papi_procpool_process *proc)
 {
     int fine = proc->life_status && !strcmp(proc->life_status, "ALIVE") && proc->enabled &&
                !strcmp(proc->enabled, "ENABLED");
 
     papi_buf_printf(d->b, "<span class=\"tag %s\">", fine ? "ok" : "warn");
-    put_word(d->b, d->p, proc->life_status);
+    papi_put_word(d->b, d->p, proc->life_status);
     papi_buf_puts(d->b, DOT);
-    put_word(d->b, d->p, proc->enabled);
+    papi_put_word(d->b, d->p, proc->enabled);
     papi_buf_puts(d->b, "</span>");
 }
 
 /* The process's last health probe, when a recent one is recorded: a second tag under its state. */
-static void put_process_probe(const papi_dash *d, const char *name, const papi_pool_process *proc)
+static void papi_put_process_probe(const papi_dash *d, const char *name,
+                                   const papi_procpool_process *proc)
 {
     papi_probe_result r;
 
@@ -457,62 +459,63 @@ static void put_process_probe(const papi_dash *d, const char *name, const papi_p
         return;
     if (!r.reachable) {
         papi_buf_puts(d->b, " <span class=\"tag\" title=\"");
-        put_escaped(d->b, r.error);
+        papi_put_escaped(d->b, r.error);
         papi_buf_puts(d->b, "\">not probed</span>");
         return;
     }
     papi_buf_printf(d->b, " <span class=\"tag %s\" title=\"", r.healthy ? "ok" : "bad");
     if (r.error[0])
-        put_escaped(d->b, r.error);
+        papi_put_escaped(d->b, r.error);
     else
         papi_buf_printf(d->b, "answered %d in %d ms", r.status, (int)(r.latency / 1000));
     papi_buf_printf(d->b, "\">probe %s</span>", r.healthy ? "ok" : "failed");
 }
 
-static void put_process_row(const papi_dash *d, const char *name, const papi_pool_process *proc)
+static void papi_put_process_row(const papi_dash *d, const char *name,
+                                 const papi_procpool_process *proc)
 {
     papi_buf *b = d->b;
 
     papi_buf_puts(b, "<tr>");
-    start_cell(b, "PID", "pid");
-    put_int(b, proc->pid);
+    papi_start_cell(b, "PID", "pid");
+    papi_put_int(b, proc->pid);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "Sessions", "n");
-    put_int(b, proc->sessions);
+    papi_start_cell(b, "Sessions", "n");
+    papi_put_int(b, proc->sessions);
     /* Passenger's concurrency 0 means no limit (multithreaded and evented apps). */
     if (proc->concurrency == 0)
         papi_buf_puts(b, " / \xE2\x88\x9E");
-    else if (proc->concurrency != PAPI_POOL_NONE)
+    else if (proc->concurrency != PAPI_PROCPOOL_NONE)
         papi_buf_printf(b, " / %" APR_INT64_T_FMT, proc->concurrency);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "Processed", "n");
-    put_int(b, proc->processed);
+    papi_start_cell(b, "Processed", "n");
+    papi_put_int(b, proc->processed);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "CPU", "n");
-    put_int(b, proc->cpu);
-    if (proc->cpu != PAPI_POOL_NONE)
+    papi_start_cell(b, "CPU", "n");
+    papi_put_int(b, proc->cpu);
+    if (proc->cpu != PAPI_PROCPOOL_NONE)
         papi_buf_putc(b, '%');
     papi_buf_puts(b, "</td>");
-    start_cell(b, "Memory", "n mem");
-    put_memory(b, proc->real_memory);
-    put_bar(b, proc->real_memory, d->biggest, "the largest process");
+    papi_start_cell(b, "Memory", "n mem");
+    papi_put_memory(b, proc->real_memory);
+    papi_put_bar(b, proc->real_memory, d->biggest, "the largest process");
     papi_buf_puts(b, "</td>");
-    start_cell(b, "RSS", "n");
-    put_memory(b, proc->rss);
+    papi_start_cell(b, "RSS", "n");
+    papi_put_memory(b, proc->rss);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "Uptime", "n");
-    put_time_since(d, proc->spawn_end_time, 0);
+    papi_start_cell(b, "Uptime", "n");
+    papi_put_time_since(d, proc->spawn_end_time, 0);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "Last used", "n");
-    put_time_since(d, proc->last_used, 1);
+    papi_start_cell(b, "Last used", "n");
+    papi_put_time_since(d, proc->last_used, 1);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "State", "st");
-    put_process_state(d, proc);
-    put_process_probe(d, name, proc);
+    papi_start_cell(b, "State", "st");
+    papi_put_process_state(d, proc);
+    papi_put_process_probe(d, name, proc);
     papi_buf_puts(b, "</td></tr>\n");
 }
 
-static void put_processes(const papi_dash *d, const char *name, const papi_pool_group *g)
+static void papi_put_processes(const papi_dash *d, const char *name, const papi_procpool_group *g)
 {
     int i;
 
@@ -527,16 +530,16 @@ static void put_processes(const papi_dash *d, const char *name, const papi_pool_
                         "<th class=\"n\">Uptime</th><th class=\"n\">Last used</th><th>State</th>"
                         "</tr></thead>\n<tbody>\n");
     for (i = 0; i < g->processes->nelts; i++)
-        put_process_row(d, name, process_at(g, i));
+        papi_put_process_row(d, name, papi_process_at(g, i));
     papi_buf_puts(d->b, "</tbody>\n</table></div>\n");
 }
 
-static void put_group(const papi_dash *d, const char *name, const papi_pool_group *g)
+static void papi_put_group(const papi_dash *d, const char *name, const papi_procpool_group *g)
 {
     papi_buf *b = d->b;
 
     papi_buf_puts(b, "<section class=\"group\">\n<div class=\"head\"><h3>");
-    put_text(b, g->name);
+    papi_put_text(b, g->name);
     papi_buf_puts(b, "</h3>");
     if (g->spawning)
         papi_buf_puts(b, "<span class=\"tag warn\">spawning</span>");
@@ -544,133 +547,134 @@ static void put_group(const papi_dash *d, const char *name, const papi_pool_grou
         papi_buf_puts(b, "<span class=\"tag warn\">restarting</span>");
     if (g->life_status && strcmp(g->life_status, "ALIVE")) {
         papi_buf_puts(b, "<span class=\"tag bad\">");
-        put_word(b, d->p, g->life_status);
+        papi_put_word(b, d->p, g->life_status);
         papi_buf_puts(b, "</span>");
     }
     papi_buf_puts(b, "</div>\n<dl class=\"facts\">\n");
-    put_text_fact(b, "App root", g->app_root, "path");
-    put_text_fact(b, "Environment", g->environment, NULL);
-    put_text_fact(b, "Type", g->app_type, NULL);
-    put_text_fact(b, "User", g->user, NULL);
-    start_fact(b, "Queue", NULL);
-    put_int(b, g->get_wait_list_size);
-    end_fact(b);
-    start_fact(b, "Being spawned", NULL);
-    put_int(b, g->processes_being_spawned);
-    end_fact(b);
+    papi_put_text_fact(b, "App root", g->app_root, "path");
+    papi_put_text_fact(b, "Environment", g->environment, NULL);
+    papi_put_text_fact(b, "Type", g->app_type, NULL);
+    papi_put_text_fact(b, "User", g->user, NULL);
+    papi_start_fact(b, "Queue", NULL);
+    papi_put_int(b, g->get_wait_list_size);
+    papi_end_fact(b);
+    papi_start_fact(b, "Being spawned", NULL);
+    papi_put_int(b, g->processes_being_spawned);
+    papi_end_fact(b);
     papi_buf_puts(b, "</dl>\n");
-    put_processes(d, name, g);
+    papi_put_processes(d, name, g);
     papi_buf_puts(b, "</section>\n");
 }
 
-static void put_pool(const papi_dash *d, const char *name, const papi_pool *pool)
+static void papi_put_procpool(const papi_dash *d, const char *name, const papi_procpool *procpool)
 {
     papi_buf *b = d->b;
     int i;
 
     papi_buf_puts(b, "<dl class=\"tiles\">\n");
-    start_fact(b, "Processes", NULL);
-    put_int(b, pool->process_count);
+    papi_start_fact(b, "Processes", NULL);
+    papi_put_int(b, procpool->process_count);
     papi_buf_puts(b, " <small>of ");
-    put_int(b, pool->max);
+    papi_put_int(b, procpool->max);
     papi_buf_puts(b, "</small>");
-    put_bar(b, pool->process_count, pool->max, "the pool");
-    end_fact(b);
-    start_fact(b, "Capacity used", NULL);
-    put_int(b, pool->capacity_used);
-    put_bar(b, pool->capacity_used, pool->max, "the pool");
-    end_fact(b);
-    start_fact(b, "Queue", NULL);
-    put_int(b, pool->get_wait_list_size);
-    end_fact(b);
+    papi_put_bar(b, procpool->process_count, procpool->max, "the pool");
+    papi_end_fact(b);
+    papi_start_fact(b, "Capacity used", NULL);
+    papi_put_int(b, procpool->capacity_used);
+    papi_put_bar(b, procpool->capacity_used, procpool->max, "the pool");
+    papi_end_fact(b);
+    papi_start_fact(b, "Queue", NULL);
+    papi_put_int(b, procpool->get_wait_list_size);
+    papi_end_fact(b);
     papi_buf_puts(b, "</dl>\n");
-    if (!pool->groups || pool->groups->nelts == 0)
+    if (!procpool->groups || procpool->groups->nelts == 0)
         papi_buf_puts(b, "<p class=\"note\">No app groups: no application has been started "
                          "yet.</p>\n");
-    for (i = 0; pool->groups && i < pool->groups->nelts; i++)
-        put_group(d, name, group_at(pool, i));
+    for (i = 0; procpool->groups && i < procpool->groups->nelts; i++)
+        papi_put_group(d, name, papi_group_at(procpool, i));
 }
 
-static void put_instance(const papi_dash *d, const papi_view *v)
+static void papi_put_instance(const papi_dash *d, const papi_view *v)
 {
     papi_buf *b = d->b;
     const papi_instance *inst = v->inst;
-    apr_int64_t created = instance_created_at(inst);
-    const char *version = prop_string(inst, "passenger_version");
+    apr_int64_t created = papi_instance_created_at(inst);
+    const char *version = papi_prop_string(inst, "passenger_version");
 
     papi_buf_printf(b, "<section class=\"card%s\">\n<div class=\"head\"><h2>",
-                    view_has_pool(v) ? "" : " failed");
-    put_text(b, instance_title(inst));
+                    papi_view_has_procpool(v) ? "" : " failed");
+    papi_put_text(b, papi_instance_title(inst));
     /* Good in the registry, but a tag as green as a working one's would contradict the error. */
-    papi_buf_printf(b, "</h2><span class=\"tag%s\">", view_has_pool(v) ? " ok" : "");
-    put_word(b, d->p, papi_inst_state_name(inst->state));
+    papi_buf_printf(b, "</h2><span class=\"tag%s\">", papi_view_has_procpool(v) ? " ok" : "");
+    papi_put_word(b, d->p, papi_inst_state_name(inst->state));
     papi_buf_puts(b, "</span></div>\n<dl class=\"facts\">\n");
-    if (!version && view_has_pool(v))
-        version = v->pool->passenger_version;
-    put_text_fact(b, "Passenger", version, NULL);
-    put_text_fact(b, "Integration", prop_string(inst, "integration_mode"), NULL);
-    put_text_fact(b, "Server", prop_string(inst, "server_software"), NULL);
-    start_fact(b, "Core pid", NULL);
-    put_int(b, inst->core_pid > 0 ? inst->core_pid : PAPI_POOL_NONE);
-    end_fact(b);
-    start_fact(b, "Age", NULL);
-    put_time_since(d, created, 0);
-    end_fact(b);
-    put_text_fact(b, "Directory", inst->path, "path");
+    if (!version && papi_view_has_procpool(v))
+        version = v->procpool->passenger_version;
+    papi_put_text_fact(b, "Passenger", version, NULL);
+    papi_put_text_fact(b, "Integration", papi_prop_string(inst, "integration_mode"), NULL);
+    papi_put_text_fact(b, "Server", papi_prop_string(inst, "server_software"), NULL);
+    papi_start_fact(b, "Core pid", NULL);
+    papi_put_int(b, inst->core_pid > 0 ? inst->core_pid : PAPI_PROCPOOL_NONE);
+    papi_end_fact(b);
+    papi_start_fact(b, "Age", NULL);
+    papi_put_time_since(d, created, 0);
+    papi_end_fact(b);
+    papi_put_text_fact(b, "Directory", inst->path, "path");
     papi_buf_puts(b, "</dl>\n");
-    if (view_has_pool(v)) {
-        put_pool(d, inst->name, v->pool);
+    if (papi_view_has_procpool(v)) {
+        papi_put_procpool(d, inst->name, v->procpool);
     } else {
         papi_buf_printf(b, "<p class=\"error bad\" role=\"alert\">%d: ", v->status);
-        put_escaped(b, v->error ? v->error : v->status ? "no pool" : "not asked");
+        papi_put_escaped(b, v->error ? v->error : v->status ? "no pool" : "not asked");
         papi_buf_puts(b, "</p>\n");
     }
     papi_buf_puts(b, "</section>\n");
 }
 
 /* One row of the other candidates: its directory, its state as a tag, and why. */
-static void put_other_row(const papi_dash *d, const char *dir, const char *tag_class,
-                          const char *state, const char *reason)
+static void papi_put_other_row(const papi_dash *d, const char *dir, const char *tag_class,
+                               const char *state, const char *reason)
 {
     papi_buf *b = d->b;
 
     papi_buf_puts(b, "<tr>");
-    start_cell(b, "Directory", "path wide");
-    put_text(b, dir);
+    papi_start_cell(b, "Directory", "path wide");
+    papi_put_text(b, dir);
     papi_buf_puts(b, "</td>");
-    start_cell(b, "State", NULL);
+    papi_start_cell(b, "State", NULL);
     papi_buf_printf(b, "<span class=\"tag %s\">", tag_class);
-    put_word(b, d->p, state);
+    papi_put_word(b, d->p, state);
     papi_buf_puts(b, "</span></td>");
-    start_cell(b, "Reason", "wide");
-    put_text(b, reason);
+    papi_start_cell(b, "Reason", "wide");
+    papi_put_text(b, reason);
     papi_buf_puts(b, "</td></tr>\n");
 }
 
 /* A registry's untrusted entries and those beyond the bound, as counts: anyone can fill a shared
  * registry with them, and a page listing each would be as large as they are many. */
-static void put_registry_counts(const papi_dash *d, const char *registry, int untrusted,
-                                int uninspected)
+static void papi_put_registry_counts(const papi_dash *d, const char *registry, int untrusted,
+                                     int uninspected)
 {
     if (untrusted)
-        put_other_row(d, apr_psprintf(d->p, "%s: %d %s", registry ? registry : "", untrusted,
-                                      untrusted == 1 ? "entry" : "entries"), "bad", "untrusted",
-                      "of an untrusted owner, a symbolic link or a mount point: never read; "
-                      "instances.json gives each one's reason");
+        papi_put_other_row(d, apr_psprintf(d->p, "%s: %d %s", registry ? registry : "", untrusted,
+                                           untrusted == 1 ? "entry" : "entries"),
+                           "bad", "untrusted",
+                           "of an untrusted owner, a symbolic link or a mount point: never read; "
+                           "instances.json gives each one's reason");
     if (uninspected)
-        put_other_row(d, apr_psprintf(d->p, "%s: %d %s", registry ? registry : "", uninspected,
-                                      uninspected == 1 ? "entry" : "entries"), "warn",
-                      "not inspected", apr_psprintf(d->p, "of trusted owners, beyond the %d "
-                                                    "looked into per registry directory",
-                                                    PAPI_REGISTRY_BOUND));
+        papi_put_other_row(d, apr_psprintf(d->p, "%s: %d %s", registry ? registry : "", uninspected,
+                                           uninspected == 1 ? "entry" : "entries"),
+                           "warn", "not inspected",
+                           apr_psprintf(d->p, "of trusted owners, beyond the %d looked into per "
+                                        "registry directory", PAPI_REGISTRY_BOUND));
 }
 
-static int same_registry(const char *a, const char *b)
+static int papi_same_registry(const char *a, const char *b)
 {
     return a == b || (a && b && !strcmp(a, b));
 }
 
-static void put_others(const papi_dash *d, const apr_array_header_t *views)
+static void papi_put_others(const papi_dash *d, const apr_array_header_t *views)
 {
     papi_buf *b = d->b;
     const char *registry = NULL;
@@ -682,13 +686,13 @@ static void put_others(const papi_dash *d, const apr_array_header_t *views)
                      "<thead><tr><th>Directory</th><th>State</th><th>Reason</th></tr></thead>\n"
                      "<tbody>\n");
     for (i = 0; i < views->nelts; i++) {
-        const papi_instance *inst = view_at(views, i)->inst;
+        const papi_instance *inst = papi_view_at(views, i)->inst;
 
         if (inst->state == PAPI_INST_GOOD)
             continue;
         /* Views come registry by registry: each one's counts follow its own rows. */
-        if (!same_registry(registry, inst->registry)) {
-            put_registry_counts(d, registry, untrusted, uninspected);
+        if (!papi_same_registry(registry, inst->registry)) {
+            papi_put_registry_counts(d, registry, untrusted, uninspected);
             registry = inst->registry;
             untrusted = uninspected = 0;
         }
@@ -699,20 +703,21 @@ static void put_others(const papi_dash *d, const apr_array_header_t *views)
         else if (inst->state == PAPI_INST_UNTRUSTED)
             untrusted++;
         else
-            put_other_row(d, inst->path, "warn", papi_inst_state_name(inst->state), inst->reason);
+            papi_put_other_row(d, inst->path, "warn", papi_inst_state_name(inst->state),
+                               inst->reason);
     }
-    put_registry_counts(d, registry, untrusted, uninspected);
+    papi_put_registry_counts(d, registry, untrusted, uninspected);
     papi_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
 }
 
-static void put_nothing_found(const papi_dash *d)
+static void papi_put_nothing_found(const papi_dash *d)
 {
     papi_buf_puts(d->b, "<section class=\"card\">\n<div class=\"head\"><h2>No Passenger instance "
                         "found</h2></div>\n<p>No Passenger instance was found in the configured "
                         "registry directories (PassengerApiRegistryDir, or Passenger's own: "
                         "$TMPDIR, /tmp, /var/run/passenger-instreg). Is Passenger running, and "
                         "does it use one of them? ");
-    put_link(d, "instances.json");
+    papi_put_link(d, "instances.json");
     papi_buf_puts(d->b, " lists every directory looked at.</p>\n</section>\n");
 }
 
@@ -727,20 +732,20 @@ void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *
     while (n > 0 && d.base[n - 1] == '/')
         n--;
     d.base = apr_pstrmemdup(p, d.base, n);
-    count_views(&d, views);
-    put_head(&d);
+    papi_count_views(&d, views);
+    papi_put_head(&d);
     papi_buf_puts(b, "<body>\n<div class=\"page\">\n");
-    put_header(&d);
+    papi_put_header(&d);
     papi_buf_puts(b, "<main>\n");
     if (d.candidates == 0)
-        put_nothing_found(&d);
+        papi_put_nothing_found(&d);
     else if (d.good == 0)
         papi_buf_printf(b, "<p class=\"error warn\">None of the %d instance directories found "
                            "is usable: see below why.</p>\n", d.candidates);
     for (i = 0; i < views->nelts; i++)
-        if (view_at(views, i)->inst->state == PAPI_INST_GOOD)
-            put_instance(&d, view_at(views, i));
+        if (papi_view_at(views, i)->inst->state == PAPI_INST_GOOD)
+            papi_put_instance(&d, papi_view_at(views, i));
     if (d.good < d.candidates)
-        put_others(&d, views);
+        papi_put_others(&d, views);
     papi_buf_puts(b, "</main>\n</div>\n</body>\n</html>\n");
 }

@@ -12,13 +12,14 @@ int papi_direct_find(const apr_array_header_t *views, apr_int64_t pid, papi_dire
 
     for (i = 0; i < views->nelts; i++) {
         const papi_view *v = &APR_ARRAY_IDX(views, i, papi_view);
-        if (!v->pool)
+        if (!v->procpool)
             continue;
-        for (j = 0; j < v->pool->groups->nelts; j++) {
-            const papi_pool_group *g = APR_ARRAY_IDX(v->pool->groups, j, const papi_pool_group *);
+        for (j = 0; j < v->procpool->groups->nelts; j++) {
+            const papi_procpool_group *g =
+                APR_ARRAY_IDX(v->procpool->groups, j, const papi_procpool_group *);
             for (k = 0; k < g->processes->nelts; k++) {
-                const papi_pool_process *proc = APR_ARRAY_IDX(g->processes, k,
-                                                              const papi_pool_process *);
+                const papi_procpool_process *proc =
+                    APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *);
                 if (proc->pid == pid) {
                     t->view = v;
                     t->group = g;
@@ -76,7 +77,7 @@ static int papi_parse_tcp(apr_pool_t *p, const char *address, const char **ip, a
     return 1;
 }
 
-const char *papi_direct_contact_error(apr_pool_t *p, const papi_pool_process *proc)
+const char *papi_direct_contact_error(apr_pool_t *p, const papi_procpool_process *proc)
 {
     const char *life = proc->life_status ? proc->life_status : "(not given)";
     const char *enabled = proc->enabled ? proc->enabled : "(not given)";
@@ -88,14 +89,15 @@ const char *papi_direct_contact_error(apr_pool_t *p, const papi_pool_process *pr
                         proc->pid, life, enabled);
 }
 
-const char *papi_direct_socket(apr_pool_t *p, const papi_pool_process *proc, papi_exchange *x)
+const char *papi_direct_socket(apr_pool_t *p, const papi_procpool_process *proc, papi_exchange *x)
 {
     const char *seen = NULL, *ip;
     apr_port_t port;
     int i;
 
     for (i = 0; i < proc->sockets->nelts; i++) {
-        const papi_pool_socket *s = APR_ARRAY_IDX(proc->sockets, i, const papi_pool_socket *);
+        const papi_procpool_socket *s =
+            APR_ARRAY_IDX(proc->sockets, i, const papi_procpool_socket *);
         if (!s->protocol || strcmp(s->protocol, "http") || !s->address)
             continue;
         if (papi_parse_tcp(p, s->address, &ip, &port) && papi_is_loopback_ipv4(ip)) {
@@ -116,11 +118,11 @@ const char *papi_direct_socket(apr_pool_t *p, const papi_pool_process *proc, pap
                         "Passenger's session protocol only", proc->pid);
 }
 
-const char *papi_direct_require_owner(apr_pool_t *p, const papi_pool_group *group,
+const char *papi_direct_require_owner(apr_pool_t *p, const papi_procpool_group *group,
                                       papi_exchange *x)
 {
     /* (uid_t)-1 is no user: it means "unchanged" to the system calls. */
-    if (group->uid == PAPI_POOL_NONE || group->uid < 0 || group->uid >= (apr_int64_t)(uid_t)-1)
+    if (group->uid == PAPI_PROCPOOL_NONE || group->uid < 0 || group->uid >= (apr_int64_t)(uid_t)-1)
         return apr_pstrcat(p, "pool.xml gives no uid for the app group of ", x->peer ? x->peer
                            : "the process", ": who may listen on its port cannot be checked", NULL);
     x->owner = (uid_t)group->uid;
@@ -179,42 +181,6 @@ int papi_direct_header_relayed(const char *name)
     return papi_in_list(name, relayed);
 }
 
-/* s[0..*len) with every occurrence of secret replaced, or s itself when there is none. */
-static char *papi_replace_all(apr_pool_t *p, char *s, apr_size_t *len, const char *secret)
-{
-    static const char redacted[] = "[REDACTED]";
-    apr_size_t n = strlen(secret), rn = sizeof(redacted) - 1, at = 0;
-    papi_buf *out = NULL;
-    const char *hit;
-
-    if (!n)
-        return s;
-    while ((hit = memmem(s + at, *len - at, secret, n)) != NULL) {
-        if (!out)
-            out = papi_buf_make(p, *len + 16);
-        papi_buf_add(out, s + at, (apr_size_t)(hit - s) - at);
-        papi_buf_add(out, redacted, rn);
-        at = (apr_size_t)(hit - s) + n;
-    }
-    if (!out)
-        return s;
-    papi_buf_add(out, s + at, *len - at);
-    *len = out->len;
-    return out->data;
-}
-
-void papi_direct_scrub(apr_pool_t *p, papi_http_response *resp, const char *password)
-{
-    int i;
-
-    resp->body = papi_replace_all(p, resp->body, &resp->body_len, password);
-    for (i = 0; i < resp->headers->nelts; i++) {
-        papi_http_header *h = &APR_ARRAY_IDX(resp->headers, i, papi_http_header);
-        apr_size_t n = strlen(h->value);
-        h->value = papi_replace_all(p, (char *)h->value, &n, password);
-    }
-}
-
 void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, papi_exchange *x)
 {
     papi_buf *rest = papi_buf_make(p, 512 + req->body_len);
@@ -246,8 +212,8 @@ void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, pap
     x->head = !strcmp(req->method, "HEAD");
 }
 
-const char *papi_direct_prepare(apr_pool_t *p, const papi_pool_group *group,
-                                const papi_pool_process *proc, const papi_direct_request *req,
+const char *papi_direct_prepare(apr_pool_t *p, const papi_procpool_group *group,
+                                const papi_procpool_process *proc, const papi_direct_request *req,
                                 const papi_http_limits *limits, apr_time_t deadline,
                                 papi_exchange *x, int *status)
 {

@@ -10,8 +10,8 @@
 
 typedef struct papi_direct_target {
     const papi_view *view;              /* its instance */
-    const papi_pool_group *group;
-    const papi_pool_process *proc;
+    const papi_procpool_group *group;
+    const papi_procpool_process *proc;
 } papi_direct_target;
 
 /* The process with this pid among the read pools of views; 0 when there is none. */
@@ -20,17 +20,17 @@ int papi_direct_find(const apr_array_header_t *views, apr_int64_t pid, papi_dire
 /* Why proc must not be contacted, or NULL: only a process that pool.xml shows alive and enabled
  * is (one detached, disabled or shutting down stays listed for a while, and its port may be
  * anyone's by then). */
-const char *papi_direct_contact_error(apr_pool_t *p, const papi_pool_process *proc);
+const char *papi_direct_contact_error(apr_pool_t *p, const papi_procpool_process *proc);
 
 /* Sets x up for proc's HTTP socket (protocol "http" at tcp://<loopback address>:<port>) and
  * returns NULL, or why the process has none the module reaches (for a 501: session-only apps,
  * an HTTP socket on a Unix path or on an address that is not loopback). */
-const char *papi_direct_socket(apr_pool_t *p, const papi_pool_process *proc, papi_exchange *x);
+const char *papi_direct_socket(apr_pool_t *p, const papi_procpool_process *proc, papi_exchange *x);
 
 /* Makes x (set up by papi_direct_socket) send nothing unless the listener, and then the other end
  * of the connection, belong to group's user (the uid pool.xml gives it) or root: NULL, or why
  * that cannot be checked (pool.xml gives no uid). */
-const char *papi_direct_require_owner(apr_pool_t *p, const papi_pool_group *group,
+const char *papi_direct_require_owner(apr_pool_t *p, const papi_procpool_group *group,
                                       papi_exchange *x);
 
 /* Why target (what follows /processes/<pid> in the request line: a path, still percent-encoded,
@@ -54,11 +54,6 @@ typedef struct papi_direct_request {
     apr_size_t body_len;
 } papi_direct_request;
 
-/* Passenger's Ruby loader hands the connect password to the app as HTTP_X_PASSENGER_CONNECT_
- * PASSWORD, so any page that shows its request headers would send it back: every occurrence in
- * resp's body and headers is replaced by [REDACTED] before anything is relayed. */
-void papi_direct_scrub(apr_pool_t *p, papi_http_response *resp, const char *password);
-
 /* The request text for x (whose target is set), in one allocation: it carries the connect
  * password, and the exchange wipes it once sent. */
 void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, papi_exchange *x);
@@ -69,8 +64,8 @@ void papi_direct_request_text(apr_pool_t *p, const papi_direct_request *req, pap
  * reaches (else 501), its listener can be checked to be group's user's (else 502) and group has a
  * connect password (else 502). Returns NULL, or why not with *status the HTTP status it calls
  * for. */
-const char *papi_direct_prepare(apr_pool_t *p, const papi_pool_group *group,
-                                const papi_pool_process *proc, const papi_direct_request *req,
+const char *papi_direct_prepare(apr_pool_t *p, const papi_procpool_group *group,
+                                const papi_procpool_process *proc, const papi_direct_request *req,
                                 const papi_http_limits *limits, apr_time_t deadline,
                                 papi_exchange *x, int *status);
 

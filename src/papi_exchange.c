@@ -326,7 +326,7 @@ static void papi_x_start(papi_run *run, papi_x *t)
     run->active++;
     t->fd = -1;
     t->limits = t->x->limits ? t->x->limits : &papi_http_default_limits;
-    t->x->res = (papi_core_result){ 0, NULL, NULL };
+    t->x->res = (papi_exchange_result){ 0, NULL, NULL };
     t->x->kept_fd = -1;
     if (t->x->reuse_fd >= 0 && !papi_fd_silent(t->x->reuse_fd)) {
         papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "kept connection to %s was not silent while "

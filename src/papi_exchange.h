@@ -18,12 +18,12 @@
 #include <apr_time.h>
 #include <sys/types.h>
 
-/* The outcome of one exchange (named after its first user, the core client). */
-typedef struct papi_core_result {
+/* The outcome of one exchange, with a core or with an application process. */
+typedef struct papi_exchange_result {
     int failure;                /* 0 (resp is the peer's answer), 502 or 504 */
     const char *error;          /* what went wrong when failure != 0 */
     papi_http_response *resp;   /* the peer's answer when failure == 0 */
-} papi_core_result;
+} papi_exchange_result;
 
 typedef struct papi_exchange {
     /* The target: unix_path when set, else ip:port. */
@@ -54,7 +54,7 @@ typedef struct papi_exchange {
     int keep_alive;                 /* keep the connection open when the answer allows it
                                      * (papi_http_parser_reusable) and nothing came after it */
     /* Filled in by papi_exchange_run. */
-    papi_core_result res;
+    papi_exchange_result res;
     apr_interval_time_t elapsed;    /* from the start of the run to the end of this exchange */
     int kept_fd;                    /* with keep_alive: the connection, open and ready for
                                      * another request (the caller owns it), or -1 */

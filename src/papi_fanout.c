@@ -37,7 +37,7 @@ static const char *papi_password_for(apr_pool_t *p, const papi_fanout_config *cf
 }
 
 /* Read-only mode never lets a secret through, whichever route the answer takes. */
-static void papi_scrub(apr_pool_t *p, const papi_core_request *req, papi_core_result *res)
+static void papi_scrub(apr_pool_t *p, const papi_core_request *req, papi_exchange_result *res)
 {
     const char *path = apr_pstrmemdup(p, req->path, strcspn(req->path, "?"));
 
@@ -55,7 +55,7 @@ apr_time_t papi_fanout_deadline(const papi_fanout_config *cfg)
 /* One instance's call within a request. */
 typedef struct papi_ask {
     const papi_instance *inst;
-    papi_core_result *res;          /* its outcome */
+    papi_exchange_result *res;          /* its outcome */
     apr_time_t deadline;
     papi_coalesce_turn turn;
     papi_coalesce_role role;
@@ -89,17 +89,17 @@ static int papi_fanout_prepare(apr_pool_t *p, const papi_fanout_config *cfg, pap
     papi_core_request mine = *req;
 
     if (agents_fd < 0) {
-        *a->res = (papi_core_result){ 502, apr_pstrcat(p, "the core socket cannot be reached: ", why,
-                                                       NULL), NULL };
+        *a->res = (papi_exchange_result){ 502, apr_pstrcat(p, "the core socket cannot be reached: ",
+                                                           why, NULL), NULL };
         return 0;
     }
     if (!(socket_path = papi_instance_core_socket(p, a->inst, agents_fd))) {
-        *a->res = (papi_core_result){ 502, "the core socket path is too long for a Unix socket "
+        *a->res = (papi_exchange_result){ 502, "the core socket path is too long for a Unix socket "
                                            "address", NULL };
         return 0;
     }
     if ((why = papi_password_for(p, cfg, a->inst, a->deadline, &mine.password, &a->kept))) {
-        *a->res = (papi_core_result){ 502, apr_pstrcat(p, "credential unavailable: ", why, NULL),
+        *a->res = (papi_exchange_result){ 502, apr_pstrcat(p, "credential unavailable: ", why, NULL),
                                       NULL };
         return 0;
     }
@@ -148,12 +148,12 @@ static void papi_fanout_run(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
 static void papi_fanout_followed(papi_ask *a, papi_http_response *resp)
 {
     if (a->role == PAPI_TURN_ANSWERED) {
-        *a->res = (papi_core_result){ 0, NULL, resp };
+        *a->res = (papi_exchange_result){ 0, NULL, resp };
         papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: answered by a call another "
                  "request made", a->inst->name);
     }
     else if (a->role == PAPI_TURN_TIMEOUT)
-        *a->res = (papi_core_result){ 504, "deadline passed while waiting for the same call, "
+        *a->res = (papi_exchange_result){ 504, "deadline passed while waiting for the same call, "
                                            "made by another request", NULL };
 }
 
@@ -212,7 +212,7 @@ static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
 }
 
 void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
-                      const papi_core_request *req, papi_core_result *res)
+                      const papi_core_request *req, papi_exchange_result *res)
 {
     papi_ask a = { inst, res, papi_fanout_deadline(cfg), { NULL, 0, 0 }, PAPI_TURN_LEAD, 0 };
 
@@ -261,7 +261,7 @@ apr_array_header_t *papi_fanout_collect(apr_pool_t *p, const papi_fanout_config 
             continue;
         out = apr_array_push(results);
         out->inst = inst;
-        out->res = (papi_core_result){ 0, NULL, NULL };
+        out->res = (papi_exchange_result){ 0, NULL, NULL };
         if ((out->res.error = papi_not_asked(p, cfg, results->nelts, &out->res.failure))) {
             too_many += out->res.failure == 503;
             too_late += out->res.failure == 504;

@@ -30,11 +30,11 @@ apr_time_t papi_fanout_deadline(const papi_fanout_config *cfg);
 
 /* Calls one good instance with req (whose user/password are filled in here). */
 void papi_fanout_call(apr_pool_t *p, const papi_fanout_config *cfg, const papi_instance *inst,
-                      const papi_core_request *req, papi_core_result *res);
+                      const papi_core_request *req, papi_exchange_result *res);
 
 typedef struct papi_fanout_result {
     const papi_instance *inst;
-    papi_core_result res;
+    papi_exchange_result res;
 } papi_fanout_result;
 
 /* Calls every good instance with req, all at once (their credentials first, one after the

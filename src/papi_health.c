@@ -13,14 +13,15 @@ static apr_array_header_t *papi_health_list(apr_pool_t *p, const apr_array_heade
 
     for (i = 0; i < views->nelts; i++) {
         const papi_view *v = &APR_ARRAY_IDX(views, i, papi_view);
-        for (j = 0; v->pool && j < v->pool->groups->nelts; j++) {
-            const papi_pool_group *g = APR_ARRAY_IDX(v->pool->groups, j, const papi_pool_group *);
+        for (j = 0; v->procpool && j < v->procpool->groups->nelts; j++) {
+            const papi_procpool_group *g =
+                APR_ARRAY_IDX(v->procpool->groups, j, const papi_procpool_group *);
             for (k = 0; k < g->processes->nelts; k++) {
                 papi_probe *probe = apr_array_push(probes);
                 memset(probe, 0, sizeof(*probe));
                 probe->view = v;
                 probe->group = g;
-                probe->proc = APR_ARRAY_IDX(g->processes, k, const papi_pool_process *);
+                probe->proc = APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *);
             }
         }
     }
@@ -47,7 +48,7 @@ apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *v
     papi_exchange_run_some(p, xs, n, PAPI_HEALTH_AT_ONCE);
     for (i = 0; i < n; i++) {
         papi_probe *probe = &APR_ARRAY_IDX(probes, of[i], papi_probe);
-        const papi_core_result *res = &xs[i].res;
+        const papi_exchange_result *res = &xs[i].res;
         probe->latency = xs[i].elapsed;
         if (res->failure) {
             probe->error = res->error;

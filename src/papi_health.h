@@ -16,8 +16,8 @@
 
 typedef struct papi_probe {
     const papi_view *view;          /* its instance */
-    const papi_pool_group *group;
-    const papi_pool_process *proc;
+    const papi_procpool_group *group;
+    const papi_procpool_process *proc;
     const char *unreachable;        /* why it was not probed (not alive and enabled, no HTTP
                                      * socket the module reaches, no uid or connect password),
                                      * or NULL */

@@ -63,7 +63,7 @@ struct papi_http_parser {
 
 /* ---- Small helpers ---- */
 
-static int fail(papi_http_parser *ps, papi_http_error_kind kind, const char *why)
+static int papi_fail(papi_http_parser *ps, papi_http_error_kind kind, const char *why)
 {
     ps->phase = PHASE_ERROR;
     ps->error_kind = kind;
@@ -71,32 +71,32 @@ static int fail(papi_http_parser *ps, papi_http_error_kind kind, const char *why
     return 0;
 }
 
-static int finished(const papi_http_parser *ps)
+static int papi_finished(const papi_http_parser *ps)
 {
     return ps->phase == PHASE_DONE || ps->phase == PHASE_ERROR;
 }
 
-static papi_http_state current_state(const papi_http_parser *ps)
+static papi_http_state papi_current_state(const papi_http_parser *ps)
 {
     if (ps->phase == PHASE_DONE)
         return PAPI_HTTP_DONE;
     return ps->phase == PHASE_ERROR ? PAPI_HTTP_ERROR : PAPI_HTTP_MORE;
 }
 
-static int is_blank(char c)
+static int papi_is_blank(char c)
 {
     return c == ' ' || c == '\t';
 }
 
 /* RFC 7230 tchar. */
-static int is_token_char(char c)
+static int papi_is_token_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || papi_is_digit(c)
            || (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* A decimal number of digits only; 0 when it is empty, has anything else, or overflows. */
-static int parse_decimal(const char *s, apr_uint64_t *out)
+static int papi_parse_decimal(const char *s, apr_uint64_t *out)
 {
     apr_uint64_t v = 0;
 
@@ -114,7 +114,7 @@ static int parse_decimal(const char *s, apr_uint64_t *out)
 /* ---- Lines ---- */
 
 /* Every framing line may hold visible bytes, obs-text, SP and HTAB; nothing else. */
-static int check_line_bytes(papi_http_parser *ps, const char *s, apr_size_t n)
+static int papi_check_line_bytes(papi_http_parser *ps, const char *s, apr_size_t n)
 {
     apr_size_t i;
 
@@ -122,17 +122,17 @@ static int check_line_bytes(papi_http_parser *ps, const char *s, apr_size_t n)
         unsigned char c = (unsigned char)s[i];
 
         if (c == '\r')
-            return fail(ps, PAPI_HTTP_ERR_SYNTAX, "bare CR in the response framing");
+            return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "bare CR in the response framing");
         if (c == '\0')
-            return fail(ps, PAPI_HTTP_ERR_SYNTAX, "NUL byte in the response framing");
+            return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "NUL byte in the response framing");
         if ((c < 0x20 && c != '\t') || c == 0x7F)
-            return fail(ps, PAPI_HTTP_ERR_SYNTAX, "control character in the response framing");
+            return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "control character in the response framing");
     }
     return 1;
 }
 
 /* Strips the line's LF or CRLF, then checks what is left. */
-static int end_line(papi_http_parser *ps)
+static int papi_end_line(papi_http_parser *ps)
 {
     papi_buf *l = ps->line;
 
@@ -140,16 +140,16 @@ static int end_line(papi_http_parser *ps)
     if (l->len > 0 && l->data[l->len - 1] == '\r')
         l->len--;
     l->data[l->len] = '\0';
-    return check_line_bytes(ps, l->data, l->len);
+    return papi_check_line_bytes(ps, l->data, l->len);
 }
 
-static void reset_line(papi_http_parser *ps)
+static void papi_reset_line(papi_http_parser *ps)
 {
     ps->line->len = 0;
     ps->line->data[0] = '\0';
 }
 
-static int in_header_block(const papi_http_parser *ps)
+static int papi_in_header_block(const papi_http_parser *ps)
 {
     return ps->phase == PHASE_STATUS_LINE || ps->phase == PHASE_HEADERS
            || ps->phase == PHASE_TRAILERS;
@@ -159,55 +159,55 @@ static int in_header_block(const papi_http_parser *ps)
 
 /* Checks the start of a status line that may not be complete yet, so that a peer that is not
  * speaking HTTP at all is refused at once rather than when the header limit runs out. */
-static int check_status_prefix(papi_http_parser *ps, const char *s, apr_size_t n)
+static int papi_check_status_prefix(papi_http_parser *ps, const char *s, apr_size_t n)
 {
     static const char expected[] = "HTTP/1.";
 
     if (memcmp(s, expected, n < 5 ? n : 5) != 0)
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "not an HTTP response");
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "not an HTTP response");
     if (memcmp(s, expected, n < 7 ? n : 7) != 0)
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed status line");
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed status line");
     return 1;
 }
 
 /* HTTP/1.<digit> SP 3DIGIT [ SP reason ] */
-static int parse_status_line(papi_http_parser *ps, const char *s, apr_size_t n)
+static int papi_parse_status_line(papi_http_parser *ps, const char *s, apr_size_t n)
 {
-    if (!check_status_prefix(ps, s, n))
+    if (!papi_check_status_prefix(ps, s, n))
         return 0;
     if (n < 12 || !papi_is_digit(s[7]) || s[8] != ' '
         || s[9] < '1' || s[9] > '9' || !papi_is_digit(s[10]) || !papi_is_digit(s[11])
         || (n > 12 && s[12] != ' '))
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed status line");
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed status line");
     ps->resp.minor_version = s[7] - '0';
     ps->resp.status = (s[9] - '0') * 100 + (s[10] - '0') * 10 + (s[11] - '0');
     ps->resp.reason = n > 12 ? apr_pstrmemdup(ps->pool, s + 13, n - 13) : "";
     /* What would follow is another protocol, which nothing here speaks. */
     if (ps->resp.status == 101)
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "101 Switching Protocols refused: this client "
-                    "never upgrades a connection");
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "101 Switching Protocols refused: this client "
+                         "never upgrades a connection");
     return 1;
 }
 
 /* name ":" OWS value OWS; the name must be a token directly followed by the colon. */
-static int parse_field(papi_http_parser *ps, const char *s, apr_size_t n,
-                       papi_http_header *out)
+static int papi_parse_field(papi_http_parser *ps, const char *s, apr_size_t n,
+                            papi_http_header *out)
 {
     apr_size_t name_len = 0, start, end;
 
-    if (is_blank(s[0]))
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "obsolete header line folding");
-    while (name_len < n && is_token_char(s[name_len]))
+    if (papi_is_blank(s[0]))
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "obsolete header line folding");
+    while (name_len < n && papi_is_token_char(s[name_len]))
         name_len++;
     if (name_len == 0 || name_len == n || s[name_len] != ':')
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed header name");
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "malformed header name");
     if (++ps->field_count > ps->limits.max_headers)
-        return fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "too many header fields");
+        return papi_fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "too many header fields");
     start = name_len + 1;
     end = n;
-    while (start < end && is_blank(s[start]))
+    while (start < end && papi_is_blank(s[start]))
         start++;
-    while (end > start && is_blank(s[end - 1]))
+    while (end > start && papi_is_blank(s[end - 1]))
         end--;
     out->name = apr_pstrmemdup(ps->pool, s, name_len);
     out->value = apr_pstrmemdup(ps->pool, s + start, end - start);
@@ -216,12 +216,12 @@ static int parse_field(papi_http_parser *ps, const char *s, apr_size_t n,
 
 /* ---- Framing ---- */
 
-static void finish(papi_http_parser *ps)
+static void papi_finish(papi_http_parser *ps)
 {
     ps->phase = PHASE_DONE;
 }
 
-static int response_has_body(const papi_http_parser *ps)
+static int papi_response_has_body(const papi_http_parser *ps)
 {
     int status = ps->resp.status;
 
@@ -230,8 +230,8 @@ static int response_has_body(const papi_http_parser *ps)
 
 /* Reads Content-Length and Transfer-Encoding. Both are checked even when the response has no
  * body: a peer that gets them wrong is not trusted with anything else either. */
-static int read_framing(papi_http_parser *ps, int *chunked, int *has_length,
-                        apr_uint64_t *length)
+static int papi_read_framing(papi_http_parser *ps, int *chunked, int *has_length,
+                             apr_uint64_t *length)
 {
     const papi_http_header *h = (const papi_http_header *)ps->resp.headers->elts;
     int i;
@@ -242,31 +242,31 @@ static int read_framing(papi_http_parser *ps, int *chunked, int *has_length,
         if (apr_cstr_casecmp(h[i].name, "Content-Length") == 0) {
             apr_uint64_t v;
 
-            if (!parse_decimal(h[i].value, &v))
-                return fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid Content-Length");
+            if (!papi_parse_decimal(h[i].value, &v))
+                return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid Content-Length");
             if (*has_length && v != *length)
-                return fail(ps, PAPI_HTTP_ERR_SYNTAX, "conflicting Content-Length headers");
+                return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "conflicting Content-Length headers");
             *has_length = 1;
             *length = v;
         } else if (apr_cstr_casecmp(h[i].name, "Transfer-Encoding") == 0) {
             if (*chunked || apr_cstr_casecmp(h[i].value, "chunked") != 0)
-                return fail(ps, PAPI_HTTP_ERR_SYNTAX, "unsupported Transfer-Encoding");
+                return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "unsupported Transfer-Encoding");
             *chunked = 1;
         }
     }
     /* RFC 7230 3.3.3: both at once is how smuggling starts, so refuse rather than pick one. */
     if (*chunked && *has_length)
-        return fail(ps, PAPI_HTTP_ERR_SYNTAX, "both Transfer-Encoding and Content-Length");
+        return papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "both Transfer-Encoding and Content-Length");
     return 1;
 }
 
-static void enter_chunk_line(papi_http_parser *ps, parse_phase phase)
+static void papi_enter_chunk_line(papi_http_parser *ps, parse_phase phase)
 {
     ps->phase = phase;
     ps->line_budget = CHUNK_LINE_MAX;
 }
 
-static void start_unknown_length_body(papi_http_parser *ps)
+static void papi_start_unknown_length_body(papi_http_parser *ps)
 {
     apr_size_t max = ps->limits.max_body;
 
@@ -276,11 +276,11 @@ static void start_unknown_length_body(papi_http_parser *ps)
 /* An interim answer (100 Continue, 102 Processing, 103 Early Hints, ...) says nothing about the
  * request's outcome: it is dropped, headers and all, and the final answer read after it. The
  * header budget is not renewed: everything before the final body counts against it. */
-static void end_of_interim(papi_http_parser *ps)
+static void papi_end_of_interim(papi_http_parser *ps)
 {
     if (++ps->interim > INTERIM_MAX) {
-        fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "more than " APR_STRINGIFY(INTERIM_MAX)
-             " interim (1xx) answers");
+        papi_fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "more than " APR_STRINGIFY(INTERIM_MAX)
+                  " interim (1xx) answers");
         return;
     }
     ps->resp.status = 0;
@@ -289,25 +289,25 @@ static void end_of_interim(papi_http_parser *ps)
     ps->phase = PHASE_STATUS_LINE;
 }
 
-static void end_of_headers(papi_http_parser *ps)
+static void papi_end_of_headers(papi_http_parser *ps)
 {
     int chunked, has_length;
     apr_uint64_t length;
 
-    if (!read_framing(ps, &chunked, &has_length, &length))
+    if (!papi_read_framing(ps, &chunked, &has_length, &length))
         return;
     if (ps->resp.status < 200) {
-        end_of_interim(ps);
-    } else if (!response_has_body(ps)) {
-        finish(ps);
+        papi_end_of_interim(ps);
+    } else if (!papi_response_has_body(ps)) {
+        papi_finish(ps);
     } else if (chunked) {
-        start_unknown_length_body(ps);
-        enter_chunk_line(ps, PHASE_CHUNK_SIZE);
+        papi_start_unknown_length_body(ps);
+        papi_enter_chunk_line(ps, PHASE_CHUNK_SIZE);
     } else if (has_length) {
         if (length > ps->limits.max_body || length >= APR_SIZE_MAX) {
-            fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "Content-Length exceeds the body size limit");
+            papi_fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "Content-Length exceeds the body size limit");
         } else if (length == 0) {
-            finish(ps);
+            papi_finish(ps);
         } else {
             /* The size is known and within the limit: one allocation, never regrown. */
             ps->body = papi_buf_make(ps->pool, (apr_size_t)length + 1);
@@ -315,91 +315,91 @@ static void end_of_headers(papi_http_parser *ps)
             ps->phase = PHASE_BODY_LENGTH;
         }
     } else {
-        start_unknown_length_body(ps);
+        papi_start_unknown_length_body(ps);
         ps->phase = PHASE_BODY_CLOSE;
     }
 }
 
 /* chunk-size [ BWS ";" chunk-ext ]; the extensions are ignored. */
-static void on_chunk_size_line(papi_http_parser *ps, const char *s, apr_size_t n)
+static void papi_on_chunk_size_line(papi_http_parser *ps, const char *s, apr_size_t n)
 {
     apr_uint64_t size = 0;
     apr_size_t i = 0, digits_end;
 
     for (; i < n && papi_hex_value(s[i]) >= 0; i++) {
         if (size > (APR_UINT64_MAX >> 4)) {
-            fail(ps, PAPI_HTTP_ERR_SYNTAX, "chunk size out of range");
+            papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "chunk size out of range");
             return;
         }
         size = (size << 4) | (apr_uint64_t)papi_hex_value(s[i]);
     }
     if (i == 0) {
-        fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid chunk size");
+        papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid chunk size");
         return;
     }
     /* Blanks may only come before an extension. */
     digits_end = i;
-    while (i < n && is_blank(s[i]))
+    while (i < n && papi_is_blank(s[i]))
         i++;
     if ((i < n && s[i] != ';') || (i == n && i != digits_end)) {
-        fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid chunk size");
+        papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "invalid chunk size");
         return;
     }
     if (size == 0) {
         ps->phase = PHASE_TRAILERS;
     } else if (size > ps->limits.max_body - ps->body->len) {
-        fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "chunked body exceeds the body size limit");
+        papi_fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "chunked body exceeds the body size limit");
     } else {
         ps->to_read = (apr_size_t)size;
         ps->phase = PHASE_CHUNK_DATA;
     }
 }
 
-static void on_header_line(papi_http_parser *ps, const char *s, apr_size_t n)
+static void papi_on_header_line(papi_http_parser *ps, const char *s, apr_size_t n)
 {
     papi_http_header field;
 
     if (n == 0)
-        end_of_headers(ps);
-    else if (parse_field(ps, s, n, &field))
+        papi_end_of_headers(ps);
+    else if (papi_parse_field(ps, s, n, &field))
         *(papi_http_header *)apr_array_push(ps->resp.headers) = field;
 }
 
 /* Trailers are checked like headers, then dropped: nothing here needs them. */
-static void on_trailer_line(papi_http_parser *ps, const char *s, apr_size_t n)
+static void papi_on_trailer_line(papi_http_parser *ps, const char *s, apr_size_t n)
 {
     papi_http_header field;
 
     if (n == 0)
-        finish(ps);
+        papi_finish(ps);
     else
-        parse_field(ps, s, n, &field);
+        papi_parse_field(ps, s, n, &field);
 }
 
-static void on_line(papi_http_parser *ps)
+static void papi_on_line(papi_http_parser *ps)
 {
     const char *s = ps->line->data;
     apr_size_t n = ps->line->len;
 
     switch (ps->phase) {
     case PHASE_STATUS_LINE:
-        if (parse_status_line(ps, s, n))
+        if (papi_parse_status_line(ps, s, n))
             ps->phase = PHASE_HEADERS;
         break;
     case PHASE_HEADERS:
-        on_header_line(ps, s, n);
+        papi_on_header_line(ps, s, n);
         break;
     case PHASE_CHUNK_SIZE:
-        on_chunk_size_line(ps, s, n);
+        papi_on_chunk_size_line(ps, s, n);
         break;
     case PHASE_CHUNK_END:
         if (n != 0)
-            fail(ps, PAPI_HTTP_ERR_SYNTAX, "chunk data longer than its size");
+            papi_fail(ps, PAPI_HTTP_ERR_SYNTAX, "chunk data longer than its size");
         else
-            enter_chunk_line(ps, PHASE_CHUNK_SIZE);
+            papi_enter_chunk_line(ps, PHASE_CHUNK_SIZE);
         break;
     case PHASE_TRAILERS:
-        on_trailer_line(ps, s, n);
+        papi_on_trailer_line(ps, s, n);
         break;
     default:
         break;
@@ -410,7 +410,7 @@ static void on_line(papi_http_parser *ps)
 
 /* Checks the start of the status line as gathered so far plus n new bytes, before any limit, so
  * that the verdict does not depend on how the bytes were split into feeds. */
-static int check_status_start(papi_http_parser *ps, const char *data, apr_size_t n)
+static int papi_check_status_start(papi_http_parser *ps, const char *data, apr_size_t n)
 {
     char start[7];
     apr_size_t have = ps->line->len < sizeof(start) ? ps->line->len : sizeof(start);
@@ -418,37 +418,38 @@ static int check_status_start(papi_http_parser *ps, const char *data, apr_size_t
 
     memcpy(start, ps->line->data, have);
     memcpy(start + have, data, take);
-    return check_status_prefix(ps, start, have + take);
+    return papi_check_status_prefix(ps, start, have + take);
 }
 
-static apr_size_t take_line_bytes(papi_http_parser *ps, const char *data, apr_size_t len)
+static apr_size_t papi_take_line_bytes(papi_http_parser *ps, const char *data, apr_size_t len)
 {
     const char *lf = memchr(data, '\n', len);
     apr_size_t n = lf ? (apr_size_t)(lf - data) + 1 : len;
-    int header = in_header_block(ps);
+    int header = papi_in_header_block(ps);
     apr_size_t *budget = header ? &ps->header_budget : &ps->line_budget;
 
     /* Only the bytes within the budget are judged: after interim answers a status line may
      * start with little of it left, and the verdict must not depend on the split either way. */
-    if (ps->phase == PHASE_STATUS_LINE && !check_status_start(ps, data, n < *budget ? n : *budget))
+    if (ps->phase == PHASE_STATUS_LINE
+        && !papi_check_status_start(ps, data, n < *budget ? n : *budget))
         return n;
     if (n > *budget) {
-        fail(ps, PAPI_HTTP_ERR_TOO_LARGE,
-             header ? "response header exceeds the size limit" : "chunk size line too long");
+        papi_fail(ps, PAPI_HTTP_ERR_TOO_LARGE,
+                  header ? "response header exceeds the size limit" : "chunk size line too long");
         return n;
     }
     *budget -= n;
     papi_buf_add(ps->line, data, n);
     if (lf) {
-        if (end_line(ps))
-            on_line(ps);
-        reset_line(ps);
+        if (papi_end_line(ps))
+            papi_on_line(ps);
+        papi_reset_line(ps);
     }
     return n;
 }
 
 /* Bytes of a Content-Length body or of a chunk. */
-static apr_size_t take_counted_body(papi_http_parser *ps, const char *data, apr_size_t len)
+static apr_size_t papi_take_counted_body(papi_http_parser *ps, const char *data, apr_size_t len)
 {
     apr_size_t n = len < ps->to_read ? len : ps->to_read;
 
@@ -456,33 +457,33 @@ static apr_size_t take_counted_body(papi_http_parser *ps, const char *data, apr_
     ps->to_read -= n;
     if (ps->to_read == 0) {
         if (ps->phase == PHASE_BODY_LENGTH)
-            finish(ps);
+            papi_finish(ps);
         else
-            enter_chunk_line(ps, PHASE_CHUNK_END);
+            papi_enter_chunk_line(ps, PHASE_CHUNK_END);
     }
     return n;
 }
 
-static apr_size_t take_close_body(papi_http_parser *ps, const char *data, apr_size_t len)
+static apr_size_t papi_take_close_body(papi_http_parser *ps, const char *data, apr_size_t len)
 {
     if (len > ps->limits.max_body - ps->body->len) {
-        fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "body exceeds the body size limit");
+        papi_fail(ps, PAPI_HTTP_ERR_TOO_LARGE, "body exceeds the body size limit");
         return len;
     }
     papi_buf_add(ps->body, data, len);
     return len;
 }
 
-static apr_size_t step(papi_http_parser *ps, const char *data, apr_size_t len)
+static apr_size_t papi_step(papi_http_parser *ps, const char *data, apr_size_t len)
 {
     switch (ps->phase) {
     case PHASE_BODY_LENGTH:
     case PHASE_CHUNK_DATA:
-        return take_counted_body(ps, data, len);
+        return papi_take_counted_body(ps, data, len);
     case PHASE_BODY_CLOSE:
-        return take_close_body(ps, data, len);
+        return papi_take_close_body(ps, data, len);
     default:
-        return take_line_bytes(ps, data, len);
+        return papi_take_line_bytes(ps, data, len);
     }
 }
 
@@ -510,14 +511,14 @@ papi_http_state papi_http_parser_feed(papi_http_parser *ps, const char *data, ap
 {
     apr_size_t pos = 0;
 
-    while (pos < len && !finished(ps))
-        pos += step(ps, data + pos, len - pos);
+    while (pos < len && !papi_finished(ps))
+        pos += papi_step(ps, data + pos, len - pos);
     if (consumed)
         *consumed = pos;
-    return current_state(ps);
+    return papi_current_state(ps);
 }
 
-static const char *truncation_reason(const papi_http_parser *ps)
+static const char *papi_truncation_reason(const papi_http_parser *ps)
 {
     switch (ps->phase) {
     case PHASE_STATUS_LINE:
@@ -538,11 +539,11 @@ papi_http_state papi_http_parser_eof(papi_http_parser *ps)
 {
     if (ps->phase == PHASE_BODY_CLOSE) {
         ps->ended_by_close = 1;
-        finish(ps);
+        papi_finish(ps);
     }
-    else if (!finished(ps))
-        fail(ps, PAPI_HTTP_ERR_TRUNCATED, truncation_reason(ps));
-    return current_state(ps);
+    else if (!papi_finished(ps))
+        papi_fail(ps, PAPI_HTTP_ERR_TRUNCATED, papi_truncation_reason(ps));
+    return papi_current_state(ps);
 }
 
 papi_http_error_kind papi_http_parser_error_kind(const papi_http_parser *ps)
@@ -566,16 +567,16 @@ papi_http_response *papi_http_parser_response(papi_http_parser *ps)
 }
 
 /* One of the comma-separated tokens of a header value is token (case-insensitive). */
-static int has_token(const char *value, const char *token)
+static int papi_has_token(const char *value, const char *token)
 {
     apr_size_t n = strlen(token);
 
     while (*value) {
         apr_size_t len;
-        while (*value == ',' || is_blank(*value))
+        while (*value == ',' || papi_is_blank(*value))
             value++;
         len = strcspn(value, ",");
-        while (len > 0 && is_blank(value[len - 1]))
+        while (len > 0 && papi_is_blank(value[len - 1]))
             len--;
         if (len == n && apr_cstr_casecmpn(value, token, n) == 0)
             return 1;
@@ -595,7 +596,7 @@ int papi_http_parser_reusable(const papi_http_parser *ps)
         || ps->interim > 0)
         return 0;
     for (i = 0; i < ps->resp.headers->nelts; i++)
-        if (apr_cstr_casecmp(h[i].name, "Connection") == 0 && has_token(h[i].value, "close"))
+        if (apr_cstr_casecmp(h[i].name, "Connection") == 0 && papi_has_token(h[i].value, "close"))
             return 0;
     return 1;
 }

@@ -7,7 +7,7 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
-static void put_u_escape(papi_buf *b, unsigned int cp)
+static void papi_put_u_escape(papi_buf *b, unsigned int cp)
 {
     char esc[6] = { '\\', 'u',
                     hex_digits[(cp >> 12) & 0xF], hex_digits[(cp >> 8) & 0xF],
@@ -17,7 +17,7 @@ static void put_u_escape(papi_buf *b, unsigned int cp)
 }
 
 /* The short escape JSON has for c, or 0. */
-static char short_escape(unsigned char c)
+static char papi_short_escape(unsigned char c)
 {
     switch (c) {
     case '"':  return '"';
@@ -32,26 +32,26 @@ static char short_escape(unsigned char c)
 }
 
 /* ASCII that goes out as it is: printable, and neither JSON syntax nor HTML syntax. */
-static int ascii_is_plain(unsigned char c)
+static int papi_ascii_is_plain(unsigned char c)
 {
     return c >= 0x20 && c < 0x7F && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
 }
 
-static void put_ascii_escaped(papi_buf *b, unsigned char c)
+static void papi_put_ascii_escaped(papi_buf *b, unsigned char c)
 {
-    char s = short_escape(c);
+    char s = papi_short_escape(c);
 
     if (s) {
         char esc[2] = { '\\', s };
         papi_buf_add(b, esc, 2);
     } else {
-        put_u_escape(b, c);
+        papi_put_u_escape(b, c);
     }
 }
 
 /* The code point escaped even though it is well-formed: C1 controls and the two JavaScript line
  * terminators; 0 for everything else. */
-static unsigned int multibyte_to_escape(const unsigned char *s, apr_size_t len)
+static unsigned int papi_multibyte_to_escape(const unsigned char *s, apr_size_t len)
 {
     if (len == 2 && s[0] == 0xC2 && s[1] < 0xA0)
         return s[1];                            /* U+0080..U+009F */
@@ -71,23 +71,23 @@ void papi_json_string(papi_buf *b, const char *str, apr_size_t n)
         apr_uint32_t code;
         unsigned int cp;
 
-        if (ascii_is_plain(s[i])) {
+        if (papi_ascii_is_plain(s[i])) {
             i++;
             continue;
         }
         len = papi_utf8_next(s + i, n - i, &code);
-        cp = len > 1 ? multibyte_to_escape(s + i, len) : 0;
+        cp = len > 1 ? papi_multibyte_to_escape(s + i, len) : 0;
         if (len > 1 && cp == 0) {
             i += len;           /* well-formed and harmless: stays in the run */
             continue;
         }
         papi_buf_add(b, s + run, i - run);
         if (len == 1)
-            put_ascii_escaped(b, s[i]);
+            papi_put_ascii_escaped(b, s[i]);
         else if (len == 0)
             papi_buf_puts(b, PAPI_UTF8_REPLACEMENT);
         else
-            put_u_escape(b, cp);
+            papi_put_u_escape(b, cp);
         i += len ? len : 1;     /* a bad byte is replaced alone; the next byte gets its own chance */
         run = i;
     }

@@ -2,15 +2,15 @@
 #include "papi_answer.h"
 #include "papi_json.h"
 
-/* Members are written as ,"key":value; each object's first member is written by hand. */
+/* Members are written as ,"key":value, but for an object's first: no value ends with '{'. */
 static void papi_key(papi_buf *b, const char *key)
 {
-    papi_buf_printf(b, ",\"%s\":", key);
+    papi_buf_printf(b, b->len && b->data[b->len - 1] == '{' ? "\"%s\":" : ",\"%s\":", key);
 }
 
 static void papi_number(papi_buf *b, apr_int64_t n)
 {
-    if (n == PAPI_POOL_NONE)
+    if (n == PAPI_PROCPOOL_NONE)
         papi_buf_puts(b, "null");
     else
         papi_buf_printf(b, "%" APR_INT64_T_FMT, n);
@@ -41,12 +41,33 @@ typedef struct papi_procs_ctx {
     const char *name;               /* of the instance being written */
 } papi_procs_ctx;
 
-static void papi_last_probe(papi_buf *b, const papi_procs_ctx *c, apr_int64_t pid)
+/* An object's members, made from papi_procpool.h's lists: a DERIVED name is written by
+ * papi_write_<name>(b, obj, c), a SECRET never. */
+#define PAPI_WRITE_STRING(b, obj, c, member) papi_str(b, #member, (obj)->member);
+#define PAPI_WRITE_NUMBER(b, obj, c, member) papi_num(b, #member, (obj)->member);
+#define PAPI_WRITE_FLAG(b, obj, c, member) papi_flag(b, #member, (obj)->member);
+#define PAPI_WRITE_PRESENT(b, obj, c, member) papi_flag(b, #member, (obj)->member);
+#define PAPI_WRITE_SECRET(b, obj, c, member)
+#define PAPI_WRITE_DERIVED(b, obj, c, member) papi_write_##member(b, obj, c);
+
+#define PAPI_WRITE_PROCESS(member, kind) PAPI_WRITE_##kind(b, proc, c, member)
+#define PAPI_WRITE_GROUP(member, kind) PAPI_WRITE_##kind(b, g, c, member)
+#define PAPI_WRITE_INFO(member, kind) PAPI_WRITE_##kind(b, procpool, c, member)
+
+static void papi_write_uptime(papi_buf *b, const papi_procpool_process *proc,
+                              const papi_procs_ctx *c)
+{
+    papi_num(b, "uptime", proc->spawn_end_time == PAPI_PROCPOOL_NONE || proc->spawn_end_time > c->now
+                          ? PAPI_PROCPOOL_NONE : apr_time_sec(c->now - proc->spawn_end_time));
+}
+
+static void papi_write_last_probe(papi_buf *b, const papi_procpool_process *proc,
+                                  const papi_procs_ctx *c)
 {
     papi_probe_result r;
 
     papi_key(b, "last_probe");
-    if (!papi_probes_get(c->probes, c->name, pid, c->now, c->max_age, &r)) {
+    if (!papi_probes_get(c->probes, c->name, proc->pid, c->now, c->max_age, &r)) {
         papi_buf_puts(b, "null");
         return;
     }
@@ -63,95 +84,61 @@ static void papi_last_probe(papi_buf *b, const papi_procs_ctx *c, apr_int64_t pi
     papi_buf_putc(b, '}');
 }
 
-static void papi_process(papi_buf *b, const papi_pool_process *proc, const papi_procs_ctx *c)
+static void papi_process(papi_buf *b, const papi_procpool_process *proc, const papi_procs_ctx *c)
 {
-    apr_time_t now = c->now;
-
-    papi_buf_puts(b, "{\"pid\":");
-    papi_number(b, proc->pid);
-    papi_str(b, "gupid", proc->gupid);
-    papi_num(b, "concurrency", proc->concurrency);
-    papi_num(b, "sessions", proc->sessions);
-    papi_num(b, "busyness", proc->busyness);
-    papi_num(b, "processed", proc->processed);
-    papi_num(b, "cpu", proc->cpu);
-    papi_num(b, "rss", proc->rss);
-    papi_num(b, "pss", proc->pss);
-    papi_num(b, "private_dirty", proc->private_dirty);
-    papi_num(b, "swap", proc->swap);
-    papi_num(b, "real_memory", proc->real_memory);
-    papi_num(b, "vmsize", proc->vmsize);
-    papi_num(b, "spawner_creation_time", proc->spawner_creation_time);
-    papi_num(b, "spawn_start_time", proc->spawn_start_time);
-    papi_num(b, "spawn_end_time", proc->spawn_end_time);
-    papi_num(b, "last_used", proc->last_used);
-    papi_num(b, "uptime", proc->spawn_end_time == PAPI_POOL_NONE || proc->spawn_end_time > now
-                          ? PAPI_POOL_NONE : apr_time_sec(now - proc->spawn_end_time));
-    papi_str(b, "life_status", proc->life_status);
-    papi_str(b, "enabled", proc->enabled);
-    papi_flag(b, "has_metrics", proc->has_metrics);
-    papi_str(b, "code_revision", proc->code_revision);
-    papi_num(b, "process_group_id", proc->process_group_id);
-    papi_str(b, "command", proc->command);
-    papi_last_probe(b, c, proc->pid);
+    papi_buf_putc(b, '{');
+    PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_WRITE_PROCESS)
     papi_buf_putc(b, '}');
 }
 
-static void papi_group(papi_buf *b, const papi_pool_group *g, const papi_procs_ctx *c)
+static void papi_write_default(papi_buf *b, const papi_procpool_group *g, const papi_procs_ctx *c)
+{
+    papi_flag(b, "default", g->is_default);
+}
+
+static void papi_write_processes(papi_buf *b, const papi_procpool_group *g,
+                                 const papi_procs_ctx *c)
 {
     int i;
 
-    papi_buf_puts(b, "{\"name\":");
-    papi_json_cstr(b, g->name);
-    papi_str(b, "component_name", g->component_name);
-    papi_flag(b, "default", g->is_default);
-    papi_str(b, "app_root", g->app_root);
-    papi_str(b, "app_type", g->app_type);
-    papi_str(b, "environment", g->environment);
-    papi_str(b, "uuid", g->uuid);
-    papi_str(b, "life_status", g->life_status);
-    papi_str(b, "user", g->user);
-    papi_num(b, "uid", g->uid);
-    papi_str(b, "group", g->group);
-    papi_num(b, "gid", g->gid);
-    papi_num(b, "enabled_process_count", g->enabled_process_count);
-    papi_num(b, "disabling_process_count", g->disabling_process_count);
-    papi_num(b, "disabled_process_count", g->disabled_process_count);
-    papi_num(b, "capacity_used", g->capacity_used);
-    papi_num(b, "get_wait_list_size", g->get_wait_list_size);
-    papi_num(b, "disable_wait_list_size", g->disable_wait_list_size);
-    papi_num(b, "processes_being_spawned", g->processes_being_spawned);
-    papi_flag(b, "spawning", g->spawning);
-    papi_flag(b, "restarting", g->restarting);
     papi_key(b, "processes");
     papi_buf_putc(b, '[');
     for (i = 0; i < g->processes->nelts; i++) {
         if (i)
             papi_buf_putc(b, ',');
-        papi_process(b, APR_ARRAY_IDX(g->processes, i, const papi_pool_process *), c);
+        papi_process(b, APR_ARRAY_IDX(g->processes, i, const papi_procpool_process *), c);
     }
-    papi_buf_puts(b, "]}");
+    papi_buf_putc(b, ']');
 }
 
-static void papi_pool_object(papi_buf *b, const papi_pool *pool, const papi_procs_ctx *c)
+static void papi_group(papi_buf *b, const papi_procpool_group *g, const papi_procs_ctx *c)
+{
+    papi_buf_putc(b, '{');
+    PAPI_PROCPOOL_GROUP_FIELDS(PAPI_WRITE_GROUP)
+    papi_buf_putc(b, '}');
+}
+
+static void papi_write_app_groups(papi_buf *b, const papi_procpool *procpool,
+                                  const papi_procs_ctx *c)
 {
     int i;
 
-    papi_buf_puts(b, "{\"passenger_version\":");
-    papi_json_cstr(b, pool->passenger_version);
-    papi_num(b, "max", pool->max);
-    papi_num(b, "process_count", pool->process_count);
-    papi_num(b, "group_count", pool->group_count);
-    papi_num(b, "capacity_used", pool->capacity_used);
-    papi_num(b, "get_wait_list_size", pool->get_wait_list_size);
     papi_key(b, "app_groups");
     papi_buf_putc(b, '[');
-    for (i = 0; i < pool->groups->nelts; i++) {
+    for (i = 0; i < procpool->groups->nelts; i++) {
         if (i)
             papi_buf_putc(b, ',');
-        papi_group(b, APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *), c);
+        papi_group(b, APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *), c);
     }
-    papi_buf_puts(b, "]}");
+    papi_buf_putc(b, ']');
+}
+
+static void papi_procpool_object(papi_buf *b, const papi_procpool *procpool,
+                                 const papi_procs_ctx *c)
+{
+    papi_buf_putc(b, '{');
+    PAPI_PROCPOOL_INFO_FIELDS(PAPI_WRITE_INFO)
+    papi_buf_putc(b, '}');
 }
 
 void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time_t now,
@@ -177,7 +164,7 @@ void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time
         }
         papi_key(b, "pool");
         c.name = v->inst->name;
-        papi_pool_object(b, v->pool, &c);
+        papi_procpool_object(b, v->procpool, &c);
         papi_buf_putc(b, '}');
     }
     papi_buf_puts(b, "]\n");

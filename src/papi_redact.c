@@ -314,3 +314,38 @@ const char *papi_redact(apr_pool_t *p, const char *core_path, const char *body, 
     *out_len = b->len;
     return b->data;
 }
+
+/* s[0..*len) with every occurrence of secret replaced, or s itself when there is none. */
+static char *papi_replace_all(apr_pool_t *p, char *s, apr_size_t *len, const char *secret)
+{
+    apr_size_t n = strlen(secret), at = 0;
+    papi_buf *out = NULL;
+    const char *hit;
+
+    if (!n)
+        return s;
+    while ((hit = memmem(s + at, *len - at, secret, n)) != NULL) {
+        if (!out)
+            out = papi_buf_make(p, *len + 16);
+        papi_buf_add(out, s + at, (apr_size_t)(hit - s) - at);
+        papi_buf_puts(out, PAPI_REDACTED);
+        at = (apr_size_t)(hit - s) + n;
+    }
+    if (!out)
+        return s;
+    papi_buf_add(out, s + at, *len - at);
+    *len = out->len;
+    return out->data;
+}
+
+void papi_redact_secret(apr_pool_t *p, papi_http_response *resp, const char *secret)
+{
+    int i;
+
+    resp->body = papi_replace_all(p, resp->body, &resp->body_len, secret);
+    for (i = 0; i < resp->headers->nelts; i++) {
+        papi_http_header *h = &APR_ARRAY_IDX(resp->headers, i, papi_http_header);
+        apr_size_t n = strlen(h->value);
+        h->value = papi_replace_all(p, (char *)h->value, &n, secret);
+    }
+}

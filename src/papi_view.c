@@ -7,7 +7,7 @@ static void papi_view_read(apr_pool_t *p, const papi_fanout_result *one, papi_vi
                            apr_array_header_t *failures)
 {
     const papi_http_response *resp = one->res.resp;
-    papi_pool *pool;
+    papi_procpool *procpool;
     const char *why;
 
     if (one->res.failure) {
@@ -17,9 +17,9 @@ static void papi_view_read(apr_pool_t *p, const papi_fanout_result *one, papi_vi
     }
     if (resp->status != 200)
         why = apr_psprintf(p, "the core answered pool.xml with %d %s", resp->status, resp->reason);
-    else if ((why = papi_pool_parse(p, resp->body, resp->body_len, &pool)) == NULL) {
+    else if ((why = papi_procpool_parse(p, resp->body, resp->body_len, &procpool)) == NULL) {
         v->status = 200;
-        v->pool = pool;
+        v->procpool = procpool;
         return;
     }
     v->status = 502;
@@ -46,7 +46,7 @@ apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *c
         v->inst = APR_ARRAY_IDX(instances, i, const papi_instance *);
         v->status = 0;
         v->error = NULL;
-        v->pool = NULL;
+        v->procpool = NULL;
         /* asked holds the good instances, in the same order. */
         if (v->inst->state == PAPI_INST_GOOD)
             papi_view_read(p, &APR_ARRAY_IDX(asked, k++, papi_fanout_result), v, failures);

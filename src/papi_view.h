@@ -4,14 +4,14 @@
 #define PAPI_VIEW_H
 
 #include "papi_fanout.h"
-#include "papi_pool.h"
+#include "papi_procpool.h"
 #include "papi_registry.h"
 
 typedef struct papi_view {
     const papi_instance *inst;  /* every candidate, in registry order; only good ones are asked */
-    int status;                 /* 0: not good, not asked; 200: pool is set; else 502, 503, 504 */
+    int status;                 /* 0: not good, not asked; 200: procpool set; else 502, 503, 504 */
     const char *error;          /* why not, when status is neither 0 nor 200 */
-    const papi_pool *pool;      /* when status is 200 */
+    const papi_procpool *procpool;      /* when status is 200 */
 } papi_view;
 
 /* Reads the pool of every good instance in instances (GET core_path: /pool.xml, or with

@@ -1,6 +1,6 @@
 /* Building by hand what the registry scan and pool.xml give the views, for the unit tests: an
- * instance, a pool, its groups and processes, and the view of one instance. Every number a
- * builder does not take is "not given" (PAPI_POOL_NONE), as when pool.xml leaves it out; a test
+ * instance, a procpool, its groups and processes, and the view of one instance. Every number a
+ * builder does not take is "not given" (PAPI_PROCPOOL_NONE), as when pool.xml leaves it out; a test
  * sets what it needs. Include after papi_test.h. */
 #ifndef PAPI_MODEL_H
 #define PAPI_MODEL_H
@@ -40,63 +40,61 @@ static inline papi_instance *papi_mk_instance(apr_pool_t *p, const char *registr
     return inst;
 }
 
-/* A process with nothing given but its pid, and no socket. */
-static inline papi_pool_process *papi_mk_process(apr_pool_t *p, apr_int64_t pid)
-{
-    papi_pool_process *proc = apr_pcalloc(p, sizeof(*proc));
-    apr_int64_t *numbers[] = { &proc->concurrency, &proc->sessions, &proc->busyness,
-                               &proc->processed, &proc->spawner_creation_time,
-                               &proc->spawn_start_time, &proc->spawn_end_time, &proc->last_used,
-                               &proc->cpu, &proc->rss, &proc->pss, &proc->private_dirty,
-                               &proc->swap, &proc->real_memory, &proc->vmsize,
-                               &proc->process_group_id };
-    size_t i;
+/* Every field of obj "not given", as the parser leaves it when pool.xml has no such element:
+ * papi_procpool.h's lists, PAPI_MK_UNSET_<kind>(obj, name). Strings and PRESENT are 0 already. */
+#define PAPI_MK_UNSET_STRING(obj, name)
+#define PAPI_MK_UNSET_SECRET(obj, name)
+#define PAPI_MK_UNSET_NUMBER(obj, name) (obj)->name = PAPI_PROCPOOL_NONE;
+#define PAPI_MK_UNSET_FLAG(obj, name) (obj)->name = -1;
+#define PAPI_MK_UNSET_PRESENT(obj, name)
+#define PAPI_MK_UNSET_DERIVED(obj, name)
+#define PAPI_MK_UNSET_PROCESS(name, kind) PAPI_MK_UNSET_##kind(proc, name)
+#define PAPI_MK_UNSET_GROUP(name, kind) PAPI_MK_UNSET_##kind(g, name)
+#define PAPI_MK_UNSET_INFO(name, kind) PAPI_MK_UNSET_##kind(pl, name)
 
-    for (i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++)
-        *numbers[i] = PAPI_POOL_NONE;
+/* A process with nothing given but its pid, and no socket. */
+static inline papi_procpool_process *papi_mk_process(apr_pool_t *p, apr_int64_t pid)
+{
+    papi_procpool_process *proc = apr_pcalloc(p, sizeof(*proc));
+
+    PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_MK_UNSET_PROCESS)
     proc->pid = pid;
-    proc->has_metrics = -1;
-    proc->sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
+    proc->sockets = apr_array_make(p, 1, sizeof(papi_procpool_socket *));
     return proc;
 }
 
 /* An app group with nothing given but its name, and no process. */
-static inline papi_pool_group *papi_mk_group(apr_pool_t *p, const char *name)
+static inline papi_procpool_group *papi_mk_group(apr_pool_t *p, const char *name)
 {
-    papi_pool_group *g = apr_pcalloc(p, sizeof(*g));
+    papi_procpool_group *g = apr_pcalloc(p, sizeof(*g));
 
+    PAPI_PROCPOOL_GROUP_FIELDS(PAPI_MK_UNSET_GROUP)
     g->name = name;
-    g->uid = g->gid = PAPI_POOL_NONE;
-    g->enabled_process_count = g->disabling_process_count = PAPI_POOL_NONE;
-    g->disabled_process_count = g->capacity_used = PAPI_POOL_NONE;
-    g->get_wait_list_size = g->disable_wait_list_size = PAPI_POOL_NONE;
-    g->processes_being_spawned = PAPI_POOL_NONE;
-    g->processes = apr_array_make(p, 4, sizeof(papi_pool_process *));
+    g->processes = apr_array_make(p, 4, sizeof(papi_procpool_process *));
     return g;
 }
 
-/* A pool of Passenger version (or NULL) with nothing else given, and no group. */
-static inline papi_pool *papi_mk_pool(apr_pool_t *p, const char *version)
+/* A procpool of Passenger version (or NULL) with nothing else given, and no group. */
+static inline papi_procpool *papi_mk_procpool(apr_pool_t *p, const char *version)
 {
-    papi_pool *pl = apr_pcalloc(p, sizeof(*pl));
+    papi_procpool *pl = apr_pcalloc(p, sizeof(*pl));
 
+    PAPI_PROCPOOL_INFO_FIELDS(PAPI_MK_UNSET_INFO)
     pl->passenger_version = version;
-    pl->group_count = pl->process_count = pl->max = PAPI_POOL_NONE;
-    pl->capacity_used = pl->get_wait_list_size = PAPI_POOL_NONE;
-    pl->groups = apr_array_make(p, 4, sizeof(papi_pool_group *));
+    pl->groups = apr_array_make(p, 4, sizeof(papi_procpool_group *));
     return pl;
 }
 
 /* The view of inst: status 0 (not asked), 200 with pl, or a failure with error. */
 static inline void papi_mk_view(apr_array_header_t *views, const papi_instance *inst, int status,
-                                const char *error, const papi_pool *pl)
+                                const char *error, const papi_procpool *pl)
 {
     papi_view *v = apr_array_push(views);
 
     v->inst = inst;
     v->status = status;
     v->error = error;
-    v->pool = pl;
+    v->procpool = pl;
 }
 
 #endif

@@ -35,7 +35,7 @@ static void element_from_core_answer(void **state)
     papi_instance *inst = instance(p);
     papi_http_response resp = { 1, 200, "OK", apr_array_make(p, 4, sizeof(papi_http_header)),
                                 "{ \"status\": \"ok\" }\x01\xff", 20 };
-    papi_core_result res = { 0, NULL, &resp };
+    papi_exchange_result res = { 0, NULL, &resp };
     papi_buf *b = papi_buf_make(p, 16);
     json_t *j;
 
@@ -63,7 +63,7 @@ static void element_for_failure(void **state)
 {
     apr_pool_t *p = *state;
     papi_instance *inst = instance(p);
-    papi_core_result res = { 504, "deadline passed while reading the answer", NULL };
+    papi_exchange_result res = { 504, "deadline passed while reading the answer", NULL };
     papi_buf *b = papi_buf_make(p, 16);
     json_t *j;
 

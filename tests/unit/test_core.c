@@ -47,7 +47,7 @@ static void answer_and_request_shape(void **state)
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p), *got;
     papi_fake_server s = start_server(p, dir, SERVE_ANSWER, 0);
-    papi_core_result res;
+    papi_exchange_result res;
 
     papi_core_call(p, s.path, 0, &ping, apr_time_now() + apr_time_from_sec(5), NULL, &res);
     assert_int_equal(res.failure, 0);
@@ -84,7 +84,7 @@ static void hang_is_504_by_the_deadline(void **state)
     const char *dir = papi_fx_tempdir(p);
     papi_fake_server s = start_server(p, dir, SERVE_HANG, 0);
     apr_time_t start = apr_time_now();
-    papi_core_result res;
+    papi_exchange_result res;
 
     papi_core_call(p, s.path, 0, &ping, start + apr_time_from_msec(300), NULL, &res);
     assert_int_equal(res.failure, 504);
@@ -98,7 +98,7 @@ static void close_and_garbage_are_502(void **state)
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p);
     papi_fake_server s = start_server(p, dir, SERVE_CLOSE, 0);
-    papi_core_result res;
+    papi_exchange_result res;
 
     papi_core_call(p, s.path, 0, &ping, apr_time_now() + apr_time_from_sec(5), NULL, &res);
     assert_int_equal(res.failure, 502);
@@ -118,7 +118,7 @@ static void wrong_listener_gets_no_password(void **state)
     apr_pool_t *p = *state;
     const char *dir = papi_fx_tempdir(p);
     papi_fake_server s;
-    papi_core_result res;
+    papi_exchange_result res;
 
     chmod(dir, 0777);
     s = start_server(p, dir, SERVE_ANSWER, 65534);
@@ -133,7 +133,7 @@ static void wrong_listener_gets_no_password(void **state)
 static void missing_or_too_long_socket(void **state)
 {
     apr_pool_t *p = *state;
-    papi_core_result res;
+    papi_exchange_result res;
     char longpath[200];
 
     papi_core_call(p, "/nonexistent/papi/core_api", 0, &ping, apr_time_now() + apr_time_from_sec(1),

@@ -40,9 +40,9 @@ static papi_instance *bad_instance(apr_pool_t *p, papi_inst_state state, const c
     return inst;
 }
 
-static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t real_memory)
+static papi_procpool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t real_memory)
 {
-    papi_pool_process *proc = papi_mk_process(p, pid);
+    papi_procpool_process *proc = papi_mk_process(p, pid);
 
     proc->concurrency = 1;
     proc->sessions = 0;
@@ -60,9 +60,9 @@ static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t re
     return proc;
 }
 
-static papi_pool_group *group(apr_pool_t *p, const char *name, const char *app_root)
+static papi_procpool_group *group(apr_pool_t *p, const char *name, const char *app_root)
 {
-    papi_pool_group *g = papi_mk_group(p, name);
+    papi_procpool_group *g = papi_mk_group(p, name);
 
     g->component_name = name;
     g->app_root = app_root;
@@ -81,9 +81,9 @@ static papi_pool_group *group(apr_pool_t *p, const char *name, const char *app_r
     return g;
 }
 
-static papi_pool *pool(apr_pool_t *p)
+static papi_procpool *procpool(apr_pool_t *p)
 {
-    papi_pool *pl = papi_mk_pool(p, "6.0.17");
+    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
 
     pl->group_count = pl->process_count = 0;
     pl->max = 6;
@@ -159,24 +159,24 @@ static void assert_clean_page(const papi_buf *b)
 static apr_array_header_t *rich_views(apr_pool_t *p)
 {
     apr_array_header_t *views = apr_array_make(p, 3, sizeof(papi_view));
-    papi_pool *pl = pool(p);
-    papi_pool_group *web = group(p, "/srv/" EVIL_NAME " (production)", "/srv/" EVIL_NAME);
-    papi_pool_group *api = group(p, "/srv/api (staging)", "/srv/api");
-    papi_pool_process *idle = papi_mk_process(p, 4101);
+    papi_procpool *pl = procpool(p);
+    papi_procpool_group *web = group(p, "/srv/" EVIL_NAME " (production)", "/srv/" EVIL_NAME);
+    papi_procpool_group *api = group(p, "/srv/api (staging)", "/srv/api");
+    papi_procpool_process *idle = papi_mk_process(p, 4101);
 
-    APR_ARRAY_PUSH(web->processes, papi_pool_process *) = process(p, 3576, 409600);
-    APR_ARRAY_PUSH(web->processes, papi_pool_process *) = process(p, 3595, 204800);
+    APR_ARRAY_PUSH(web->processes, papi_procpool_process *) = process(p, 3576, 409600);
+    APR_ARRAY_PUSH(web->processes, papi_procpool_process *) = process(p, 3595, 204800);
     idle->concurrency = 0;
     idle->sessions = 2;
     idle->life_status = "SHUTDOWN_TRIGGERED";
     idle->enabled = "DISABLING";
-    APR_ARRAY_PUSH(api->processes, papi_pool_process *) = idle;
+    APR_ARRAY_PUSH(api->processes, papi_procpool_process *) = idle;
     api->environment = "staging";
     api->spawning = 1;
     api->processes_being_spawned = 1;
     api->get_wait_list_size = 4;
-    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = web;
-    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = api;
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = web;
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = api;
     pl->group_count = 2;
     pl->process_count = 3;
     pl->capacity_used = 2;
@@ -316,7 +316,7 @@ static void untrusted_entries_are_counted(void **state)
     papi_buf *small = papi_buf_make(p, 16), *b = papi_buf_make(p, 16);
     int i;
 
-    papi_mk_view(views, instance(p, "Good1234", "passenger.Good123"), 200, NULL, pool(p));
+    papi_mk_view(views, instance(p, "Good1234", "passenger.Good123"), 200, NULL, procpool(p));
     papi_mk_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
     papi_dashboard_write(small, p, views, &opts);
     for (i = 0; i < PAPI_REGISTRY_BOUND - 3; i++)
@@ -346,11 +346,11 @@ static void empty_pool_and_group(void **state)
     apr_array_header_t *views = apr_array_make(p, 2, sizeof(papi_view));
     papi_instance *a = instance(p, "Empty1", "passenger.Empty01");
     papi_instance *c = instance(p, "Quiet1", "passenger.Quiet01");
-    papi_pool *empty = pool(p), *quiet = pool(p);
+    papi_procpool *empty = procpool(p), *quiet = procpool(p);
     papi_dashboard_opts base_slash = { .base = "/api/", .now = NOW, .refresh = 0, .nonce = NONCE };
     papi_buf *b = papi_buf_make(p, 16);
 
-    APR_ARRAY_PUSH(quiet->groups, papi_pool_group *) = group(p, "/srv/q (production)", "/srv/q");
+    APR_ARRAY_PUSH(quiet->groups, papi_procpool_group *) = group(p, "/srv/q (production)", "/srv/q");
     papi_mk_view(views, a, 200, NULL, empty);
     papi_mk_view(views, c, 200, NULL, quiet);
     papi_dashboard_write(b, p, views, &base_slash);

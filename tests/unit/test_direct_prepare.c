@@ -7,9 +7,9 @@
 #define T_DEADLINE apr_time_from_sec(12345)
 
 typedef struct target {
-    papi_pool_group group;
-    papi_pool_process proc;
-    papi_pool_socket socket;
+    papi_procpool_group group;
+    papi_procpool_process proc;
+    papi_procpool_socket socket;
 } target;
 
 /* A process pool.xml shows alive and enabled on a loopback HTTP socket, of uid 1000's group. */
@@ -22,8 +22,8 @@ static target *good_target(apr_pool_t *p)
     t->proc.pid = 4242;
     t->proc.life_status = "ALIVE";
     t->proc.enabled = "ENABLED";
-    t->proc.sockets = apr_array_make(p, 1, sizeof(papi_pool_socket *));
-    APR_ARRAY_PUSH(t->proc.sockets, papi_pool_socket *) = &t->socket;
+    t->proc.sockets = apr_array_make(p, 1, sizeof(papi_procpool_socket *));
+    APR_ARRAY_PUSH(t->proc.sockets, papi_procpool_socket *) = &t->socket;
     t->group.uid = 1000;
     t->group.api_key = "ConnectPassword0123";
     return t;
@@ -89,7 +89,7 @@ static void a_group_without_uid_or_password_is_a_502(void **state)
     papi_exchange x;
     int status;
 
-    t->group.uid = PAPI_POOL_NONE;
+    t->group.uid = PAPI_PROCPOOL_NONE;
     assert_non_null(strstr(prepare(p, t, &x, &status), "no uid"));
     assert_int_equal(status, 502);
     t = good_target(p);

@@ -126,7 +126,7 @@ static void full_access_asks_with_the_admin_credential(void **state)
     registry reg = make_registry(p, 1);
     papi_fake_core a = core(p, &reg, 0, "application/json", "{}");
     papi_fanout_config f = config(PAPI_CRED_FULL);
-    papi_core_result res;
+    papi_exchange_result res;
 
     papi_fanout_call(p, &f, APR_ARRAY_IDX(reg.found, 0, const papi_instance *), &ping, &res);
     assert_int_equal(res.failure, 0);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define N PAPI_POOL_NONE
+#define N PAPI_PROCPOOL_NONE
 
 static papi_instance *instance(apr_pool_t *p, const char *name, papi_inst_state state,
                                const char *properties)
@@ -23,16 +23,16 @@ static papi_instance *instance(apr_pool_t *p, const char *name, papi_inst_state 
 }
 
 /* A process with every number not given but the ones named. */
-static papi_pool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t spawn_start)
+static papi_procpool_process *process(apr_pool_t *p, apr_int64_t pid, apr_int64_t spawn_start)
 {
-    papi_pool_process *proc = papi_mk_process(p, pid);
+    papi_procpool_process *proc = papi_mk_process(p, pid);
 
     proc->spawn_start_time = spawn_start;
     return proc;
 }
 
 static void add_view(apr_array_header_t *views, const papi_instance *inst, int status,
-                     const papi_pool *pl)
+                     const papi_procpool *pl)
 {
     papi_mk_view(views, inst, status, status && status != 200 ? "could not connect" : NULL,
                  status == 200 ? pl : NULL);
@@ -46,11 +46,12 @@ static const char evil_label[] = "/srv/b \\\"q\\\" \\\\ \\n<script>\xc3\xa9\xef\
 static apr_array_header_t *sample_views(apr_pool_t *p)
 {
     apr_array_header_t *views = apr_array_make(p, 8, sizeof(papi_view));
-    papi_pool *pl = papi_mk_pool(p, "6.0.99"), *dup = papi_mk_pool(p, "6.0.17");
-    papi_pool_group *a = papi_mk_group(p, "/srv/a (production)"), *b = papi_mk_group(p, evil_group);
-    papi_pool_process *newer = process(p, 2001, APR_INT64_C(1700000100000000));
-    papi_pool_process *older = process(p, 2002, APR_INT64_C(1700000000000000));
-    papi_pool_process *lone = process(p, 3001, APR_INT64_C(1700000200000000));
+    papi_procpool *pl = papi_mk_procpool(p, "6.0.99"), *dup = papi_mk_procpool(p, "6.0.17");
+    papi_procpool_group *a = papi_mk_group(p, "/srv/a (production)");
+    papi_procpool_group *b = papi_mk_group(p, evil_group);
+    papi_procpool_process *newer = process(p, 2001, APR_INT64_C(1700000100000000));
+    papi_procpool_process *older = process(p, 2002, APR_INT64_C(1700000000000000));
+    papi_procpool_process *lone = process(p, 3001, APR_INT64_C(1700000200000000));
 
     pl->group_count = 2;
     pl->process_count = 3;
@@ -87,13 +88,14 @@ static apr_array_header_t *sample_views(apr_pool_t *p)
     older->last_used = APR_INT64_C(1700000050123456);
     lone->processed = 0;
     lone->cpu = 0;
-    APR_ARRAY_PUSH(a->processes, papi_pool_process *) = newer;     /* document order is not slot order */
-    APR_ARRAY_PUSH(a->processes, papi_pool_process *) = older;
-    APR_ARRAY_PUSH(b->processes, papi_pool_process *) = lone;
-    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = a;
-    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = b;
+    /* document order is not slot order */
+    APR_ARRAY_PUSH(a->processes, papi_procpool_process *) = newer;
+    APR_ARRAY_PUSH(a->processes, papi_procpool_process *) = older;
+    APR_ARRAY_PUSH(b->processes, papi_procpool_process *) = lone;
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = a;
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = b;
     dup->max = 99;
-    APR_ARRAY_PUSH(dup->groups, papi_pool_group *) = papi_mk_group(p, "/srv/dup (production)");
+    APR_ARRAY_PUSH(dup->groups, papi_procpool_group *) = papi_mk_group(p, "/srv/dup (production)");
 
     add_view(views, instance(p, "AbCd1234", PAPI_INST_GOOD,
                              "{\"name\":\"AbCd1234\",\"passenger_version\":\"6.0.17\","
@@ -353,20 +355,20 @@ static void slots_by_spawn_start(void **state)
 {
     apr_pool_t *p = *state;
     apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
-    papi_pool *pl = papi_mk_pool(p, "6.0.17");
-    papi_pool_group *g = papi_mk_group(p, "/srv/c (staging)");
+    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
+    papi_procpool_group *g = papi_mk_group(p, "/srv/c (staging)");
     const char *t;
 
-    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 10, N);
-    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 50, 100);
-    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 40, 100);
-    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, 60, 50);
-    APR_ARRAY_PUSH(g->processes, papi_pool_process *) = process(p, N, N);
-    APR_ARRAY_PUSH(pl->groups, papi_pool_group *) = g;
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = process(p, 10, N);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = process(p, 50, 100);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = process(p, 40, 100);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = process(p, 60, 50);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = process(p, N, N);
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = g;
     for (int i = 0; i < g->processes->nelts; i++)
-        APR_ARRAY_IDX(g->processes, i, papi_pool_process *)->processed = i;
+        APR_ARRAY_IDX(g->processes, i, papi_procpool_process *)->processed = i;
     /* A size whose bytes do not fit in 64 bits is written as a float, not wrapped. */
-    APR_ARRAY_IDX(g->processes, 0, papi_pool_process *)->rss = APR_INT64_MAX;
+    APR_ARRAY_IDX(g->processes, 0, papi_procpool_process *)->rss = APR_INT64_MAX;
     add_view(views, instance(p, "Slots123", PAPI_INST_GOOD, NULL), 200, pl);
     t = exposition(p, views, 1);
     assert_line(t, "passenger_process_requests_total{instance_name=\"Slots123\",app_group=\"/srv/c (staging)\",slot=\"0\",pid=\"60\"} 3");

@@ -24,10 +24,10 @@ static apr_array_header_t *views_from_sample(apr_pool_t *p, const char *sample)
 {
     apr_array_header_t *views = apr_array_make(p, 3, sizeof(papi_view));
     const char *xml = papi_test_sample_body(p, sample);
-    papi_pool *pool;
+    papi_procpool *procpool;
 
-    assert_null(papi_pool_parse(p, xml, strlen(xml), &pool));
-    papi_mk_view(views, instance(p, "UKbNs4kX", PAPI_INST_GOOD), 200, NULL, pool);
+    assert_null(papi_procpool_parse(p, xml, strlen(xml), &procpool));
+    papi_mk_view(views, instance(p, "UKbNs4kX", PAPI_INST_GOOD), 200, NULL, procpool);
     papi_mk_view(views, instance(p, "Broken12", PAPI_INST_GOOD), 504, "deadline passed", NULL);
     papi_mk_view(views, instance(p, "Stale123", PAPI_INST_STALE), 0, NULL, NULL);
     return views;
@@ -54,16 +54,16 @@ static void typed_pool_from_the_real_sample(void **state)
 {
     apr_pool_t *p = *state;
     json_t *j = write_and_parse(p, views_from_sample(p, "core_GET_pool.xml.http"), NULL);
-    json_t *pool, *group, *procs, *first;
+    json_t *procpool, *group, *procs, *first;
 
     /* Good instances only, failed ones included. */
     assert_int_equal(json_array_size(j), 2);
     assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0), "status")), 200);
-    pool = json_object_get(json_array_get(j, 0), "pool");
-    assert_string_equal(json_string_value(json_object_get(pool, "passenger_version")), "6.0.17");
-    assert_int_equal(json_integer_value(json_object_get(pool, "max")), 4);
-    assert_int_equal(json_integer_value(json_object_get(pool, "process_count")), 2);
-    group = json_array_get(json_object_get(pool, "app_groups"), 0);
+    procpool = json_object_get(json_array_get(j, 0), "pool");
+    assert_string_equal(json_string_value(json_object_get(procpool, "passenger_version")), "6.0.17");
+    assert_int_equal(json_integer_value(json_object_get(procpool, "max")), 4);
+    assert_int_equal(json_integer_value(json_object_get(procpool, "process_count")), 2);
+    group = json_array_get(json_object_get(procpool, "app_groups"), 0);
     assert_string_equal(json_string_value(json_object_get(group, "name")),
                         "/srv/demo-app (production)");
     assert_string_equal(json_string_value(json_object_get(group, "app_root")), "/srv/demo-app");

@@ -221,6 +221,20 @@ static void server_json_odd_shapes(void **state)
     }
 }
 
+static void password_never_comes_back(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_http_response resp = { 1, 200, "OK", apr_array_make(p, 2, sizeof(papi_http_header)),
+                                apr_pstrdup(p, "KEYkey-KEYkeyKEYkey!"), 20 };
+
+    APR_ARRAY_PUSH(resp.headers, papi_http_header) = (papi_http_header){ "X-Echo", "a KEYkey b" };
+    papi_redact_secret(p, &resp, "KEYkey");
+    assert_string_equal(resp.body, "[REDACTED]-[REDACTED][REDACTED]!");
+    assert_int_equal(resp.body_len, strlen(resp.body));
+    assert_string_equal(APR_ARRAY_IDX(resp.headers, 0, papi_http_header).value,
+                        "a [REDACTED] b");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +246,7 @@ int main(void)
         PAPI_TEST(server_json_in_flight_requests),
         PAPI_TEST(server_json_sample_without_requests_is_unchanged),
         PAPI_TEST(server_json_odd_shapes),
+        PAPI_TEST(password_never_comes_back),
     };
 
     return cmocka_run_group_tests_name("redact", tests, papi_test_apr_init, papi_test_apr_term);

@@ -72,14 +72,14 @@ static void good_instances_have_their_pools(void **state)
 
     assert_int_equal(views->nelts, 3);
     assert_int_equal(view(views, 0)->status, 200);
-    assert_non_null(view(views, 0)->pool);
-    assert_true(view(views, 0)->pool->groups->nelts > 0);
+    assert_non_null(view(views, 0)->procpool);
+    assert_true(view(views, 0)->procpool->groups->nelts > 0);
     /* The stale one is listed, in its place, and never asked. */
     assert_int_equal(view(views, 1)->inst->state, PAPI_INST_STALE);
     assert_int_equal(view(views, 1)->status, 0);
-    assert_null(view(views, 1)->pool);
+    assert_null(view(views, 1)->procpool);
     assert_int_equal(view(views, 2)->status, 200);
-    assert_non_null(view(views, 2)->pool);
+    assert_non_null(view(views, 2)->procpool);
     assert_int_equal(failures->nelts, 0);
     got = papi_fake_core_stop(p, &a);
     assert_non_null(strstr(got, "GET /pool.xml?secrets=true HTTP/1.1\r\n"));
@@ -103,7 +103,7 @@ static void other_answers_are_502_with_why(void **state)
 
     assert_int_equal(view(views, 0)->status, 502);
     assert_non_null(strstr(view(views, 0)->error, "the core answered pool.xml with 500"));
-    assert_null(view(views, 0)->pool);
+    assert_null(view(views, 0)->procpool);
     assert_int_equal(view(views, 2)->status, 502);
     assert_non_null(view(views, 2)->error);
     assert_int_equal(failures->nelts, 2);
@@ -124,7 +124,7 @@ static void a_pool_that_does_not_parse_is_502(void **state)
 
     assert_int_equal(view(views, 0)->status, 502);
     assert_non_null(view(views, 0)->error);
-    assert_null(view(views, 0)->pool);
+    assert_null(view(views, 0)->procpool);
     papi_fake_core_stop(p, &a);
     end_registry(p, &reg);
 }

@@ -1,4 +1,4 @@
-#include "papi_pool.h"
+#include "papi_procpool.h"
 #include "papi_chars.h"
 #include "papi_utf8.h"
 
@@ -15,27 +15,27 @@
 
 /* Far beyond any real pool, yet a hostile core cannot make the model huge (the body itself is
  * already capped by PassengerApiLimitAnswer). A Ruby process has two sockets. */
-#define PAPI_POOL_MAX_GROUPS 5000
-#define PAPI_POOL_MAX_PROCESSES 5000
-#define PAPI_POOL_MAX_SOCKETS (4 * PAPI_POOL_MAX_PROCESSES)
+#define PAPI_PROCPOOL_MAX_GROUPS 5000
+#define PAPI_PROCPOOL_MAX_PROCESSES 5000
+#define PAPI_PROCPOOL_MAX_SOCKETS (4 * PAPI_PROCPOOL_MAX_PROCESSES)
 /* Elements are counted as they come, so a document of tiny elements (8 MiB of them) is refused
  * early. A real element is ~40 per process (sockets included): the cap leaves room for the most
  * processes the model takes. */
-#define PAPI_POOL_MAX_ELEMENTS 250000
+#define PAPI_PROCPOOL_MAX_ELEMENTS 250000
 
 /* How much of libxml2's message, or of a document's element name, an error string quotes. */
-#define PAPI_POOL_QUOTE_MAX 160
+#define PAPI_PROCPOOL_QUOTE_MAX 160
 
 /* Passenger writes Latin-1 (every non-ASCII byte as a character reference anyway) and declared it
  * as "iso8859-1" before 6.0.5, a name not every parser knows: the encoding is forced and the
  * declaration ignored (XML_PARSE_IGNORE_ENC), so no declaration can switch the decoder. No
  * NOENT, DTDLOAD or HUGE: no entity is substituted or loaded, libxml2's size limits hold. */
-#define PAPI_POOL_ENCODING "ISO-8859-1"
+#define PAPI_PROCPOOL_ENCODING "ISO-8859-1"
 /* What Passenger writes is ASCII (the references are ASCII too), and ASCII reads the same as UTF-8,
  * which libxml2 takes as it is: decoding as Latin-1 cost more than the rest of the parse. */
-#define PAPI_POOL_ASCII_ENCODING "UTF-8"
-#define PAPI_POOL_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING \
-                               | XML_PARSE_IGNORE_ENC)
+#define PAPI_PROCPOOL_ASCII_ENCODING "UTF-8"
+#define PAPI_PROCPOOL_XML_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING \
+                                   | XML_PARSE_IGNORE_ENC)
 
 /* libxml2 2.12 made the structured error handler's argument const. */
 #if LIBXML_VERSION >= 21200
@@ -45,7 +45,7 @@ typedef xmlError papi_xml_error_t;
 #endif
 
 /* Room for a field's text to begin with: most are numbers, none of a real pool is longer. */
-#define PAPI_POOL_TEXT_START 4096
+#define PAPI_PROCPOOL_TEXT_START 4096
 
 /* The elements whose children are read, each a child of the one before: <info>, <supergroups>,
  * <supergroup>, <group>, <processes>, <process>, <sockets>, <socket>. */
@@ -75,7 +75,7 @@ typedef struct papi_frame {
 
 /* One parse, read as libxml2 goes (no tree is built): the model so far, where the parser is in
  * it, and the running totals checked against the caps. */
-typedef struct papi_pool_parser {
+typedef struct papi_procpool_parser {
     apr_pool_t *p;
     int has_dtd;
     int elements;               /* seen so far */
@@ -84,7 +84,7 @@ typedef struct papi_pool_parser {
     int groups;
     int processes;
     int sockets;
-    papi_pool *pool;            /* made when the root element opens */
+    papi_procpool *procpool;    /* made when the root element opens */
     int depth;                  /* of the element open now */
     papi_frame frames[PAPI_IN_COUNT];
     int nframes;
@@ -94,9 +94,9 @@ typedef struct papi_pool_parser {
     char *text;                 /* its text so far (its own text and CDATA children only) */
     apr_size_t text_len;
     apr_size_t text_size;
-} papi_pool_parser;
+} papi_procpool_parser;
 
-void papi_pool_init(void)
+void papi_procpool_init(void)
 {
     xmlInitParser();
 }
@@ -150,7 +150,7 @@ static const char *papi_trim(const char *s, apr_size_t len, apr_size_t *out_len)
 }
 
 /* An integer as Passenger writes one: an optional '-' and digits, blanks around allowed. Anything
- * else, including an overflow, is PAPI_POOL_NONE. s is NUL-terminated at len. */
+ * else, including an overflow, is PAPI_PROCPOOL_NONE. s is NUL-terminated at len. */
 static apr_int64_t papi_number(const char *s, apr_size_t len)
 {
     apr_size_t n, i;
@@ -160,14 +160,14 @@ static apr_int64_t papi_number(const char *s, apr_size_t len)
     s = papi_trim(s, len, &n);
     i = (n && s[0] == '-');
     if (i == n)
-        return PAPI_POOL_NONE;
+        return PAPI_PROCPOOL_NONE;
     for (; i < n; i++)
         if (!papi_is_digit(s[i]))
-            return PAPI_POOL_NONE;
+            return PAPI_PROCPOOL_NONE;
     errno = 0;
     value = apr_strtoi64(s, &end, 10);
     if (errno || end != s + n)
-        return PAPI_POOL_NONE;
+        return PAPI_PROCPOOL_NONE;
     return value;
 }
 
@@ -185,19 +185,19 @@ static int papi_flag(const char *s, apr_size_t len)
 }
 
 /* Something from the document or from libxml2 fit for an error string: valid UTF-8, no control
- * characters, at most PAPI_POOL_QUOTE_MAX bytes (then "..."), no blanks at the ends. */
+ * characters, at most PAPI_PROCPOOL_QUOTE_MAX bytes (then "..."), no blanks at the ends. */
 static const char *papi_quote(apr_pool_t *p, const char *s)
 {
     const unsigned char *u = (const unsigned char *)s;
     apr_size_t n = strlen(s), i = 0, o = 0, step;
-    char *out = apr_palloc(p, PAPI_POOL_QUOTE_MAX + 4);
+    char *out = apr_palloc(p, PAPI_PROCPOOL_QUOTE_MAX + 4);
     apr_uint32_t cp;
 
     while (i < n && (u[i] == ' ' || u[i] < 0x20))
         i++;
     for (; i < n; i += step) {
         step = papi_utf8_next(u + i, n - i, &cp);
-        if (o + (step ? step : 1) > PAPI_POOL_QUOTE_MAX) {
+        if (o + (step ? step : 1) > PAPI_PROCPOOL_QUOTE_MAX) {
             memcpy(out + o, "...", 3);
             o += 3;
             break;
@@ -226,7 +226,7 @@ static const char *papi_quote(apr_pool_t *p, const char *s)
 static void papi_xml_error(void *ctx, papi_xml_error_t *err)
 {
     xmlParserCtxtPtr ctxt = ctx;
-    papi_pool_parser *ps = ctxt ? ctxt->_private : NULL;
+    papi_procpool_parser *ps = ctxt ? ctxt->_private : NULL;
 
     if (!ps || !err || err->level != XML_ERR_FATAL || ps->xml_error)
         return;
@@ -242,7 +242,7 @@ static void papi_xml_doctype(void *ctx, const xmlChar *name, const xmlChar *exte
 {
     xmlParserCtxtPtr ctxt = ctx;
 
-    ((papi_pool_parser *)ctxt->_private)->has_dtd = 1;
+    ((papi_procpool_parser *)ctxt->_private)->has_dtd = 1;
     xmlStopParser(ctxt);
 }
 
@@ -250,7 +250,7 @@ static void papi_xml_doctype(void *ctx, const xmlChar *name, const xmlChar *exte
 
 typedef enum {
     PAPI_FIELD_STRING,      /* const char *, NULL when missing */
-    PAPI_FIELD_NUMBER,      /* apr_int64_t, PAPI_POOL_NONE when missing or not an integer */
+    PAPI_FIELD_NUMBER,      /* apr_int64_t, PAPI_PROCPOOL_NONE when missing or not an integer */
     PAPI_FIELD_FLAG,        /* int: true/1 1, false/0 0, else -1 */
     PAPI_FIELD_PRESENT      /* int: 1 when the element is there (<spawning/>), else 0 */
 } papi_field_kind;
@@ -262,77 +262,28 @@ struct papi_field {
     apr_size_t offset;
 };
 
-#define PAPI_FIELD(type, member, kind) { #member, PAPI_FIELD_##kind, offsetof(type, member) }
+#define PAPI_FIELD(type, member, kind) { #member, PAPI_FIELD_##kind, offsetof(type, member) },
 #define PAPI_FIELD_COUNT(fields) ((int)(sizeof(fields) / sizeof(fields[0])))
 
-static const papi_field papi_info_fields[] = {
-    PAPI_FIELD(papi_pool, passenger_version, STRING),
-    PAPI_FIELD(papi_pool, group_count, NUMBER),
-    PAPI_FIELD(papi_pool, process_count, NUMBER),
-    PAPI_FIELD(papi_pool, max, NUMBER),
-    PAPI_FIELD(papi_pool, capacity_used, NUMBER),
-    PAPI_FIELD(papi_pool, get_wait_list_size, NUMBER),
-};
+/* The tables are made from papi_procpool.h's lists: a SECRET is read as a STRING, a DERIVED name
+ * is not a child element. */
+#define PAPI_READ_STRING(type, member) PAPI_FIELD(type, member, STRING)
+#define PAPI_READ_SECRET(type, member) PAPI_FIELD(type, member, STRING)
+#define PAPI_READ_NUMBER(type, member) PAPI_FIELD(type, member, NUMBER)
+#define PAPI_READ_FLAG(type, member) PAPI_FIELD(type, member, FLAG)
+#define PAPI_READ_PRESENT(type, member) PAPI_FIELD(type, member, PRESENT)
+#define PAPI_READ_DERIVED(type, member)
 
+#define PAPI_READ_INFO(member, kind) PAPI_READ_##kind(papi_procpool, member)
+#define PAPI_READ_GROUP(member, kind) PAPI_READ_##kind(papi_procpool_group, member)
+#define PAPI_READ_PROCESS(member, kind) PAPI_READ_##kind(papi_procpool_process, member)
+#define PAPI_READ_SOCKET(member, kind) PAPI_READ_##kind(papi_procpool_socket, member)
+
+static const papi_field papi_info_fields[] = { PAPI_PROCPOOL_INFO_FIELDS(PAPI_READ_INFO) };
 /* Not <options>: it always holds the API key. */
-static const papi_field papi_group_fields[] = {
-    PAPI_FIELD(papi_pool_group, name, STRING),
-    PAPI_FIELD(papi_pool_group, component_name, STRING),
-    PAPI_FIELD(papi_pool_group, app_root, STRING),
-    PAPI_FIELD(papi_pool_group, app_type, STRING),
-    PAPI_FIELD(papi_pool_group, environment, STRING),
-    PAPI_FIELD(papi_pool_group, uuid, STRING),
-    PAPI_FIELD(papi_pool_group, life_status, STRING),
-    PAPI_FIELD(papi_pool_group, user, STRING),
-    PAPI_FIELD(papi_pool_group, group, STRING),
-    PAPI_FIELD(papi_pool_group, uid, NUMBER),
-    PAPI_FIELD(papi_pool_group, gid, NUMBER),
-    PAPI_FIELD(papi_pool_group, enabled_process_count, NUMBER),
-    PAPI_FIELD(papi_pool_group, disabling_process_count, NUMBER),
-    PAPI_FIELD(papi_pool_group, disabled_process_count, NUMBER),
-    PAPI_FIELD(papi_pool_group, capacity_used, NUMBER),
-    PAPI_FIELD(papi_pool_group, get_wait_list_size, NUMBER),
-    PAPI_FIELD(papi_pool_group, disable_wait_list_size, NUMBER),
-    PAPI_FIELD(papi_pool_group, processes_being_spawned, NUMBER),
-    PAPI_FIELD(papi_pool_group, spawning, PRESENT),
-    PAPI_FIELD(papi_pool_group, restarting, PRESENT),
-    PAPI_FIELD(papi_pool_group, api_key, STRING),
-};
-
-static const papi_field papi_process_fields[] = {
-    PAPI_FIELD(papi_pool_process, pid, NUMBER),
-    PAPI_FIELD(papi_pool_process, concurrency, NUMBER),
-    PAPI_FIELD(papi_pool_process, sessions, NUMBER),
-    PAPI_FIELD(papi_pool_process, busyness, NUMBER),
-    PAPI_FIELD(papi_pool_process, processed, NUMBER),
-    PAPI_FIELD(papi_pool_process, spawner_creation_time, NUMBER),
-    PAPI_FIELD(papi_pool_process, spawn_start_time, NUMBER),
-    PAPI_FIELD(papi_pool_process, spawn_end_time, NUMBER),
-    PAPI_FIELD(papi_pool_process, last_used, NUMBER),
-    PAPI_FIELD(papi_pool_process, cpu, NUMBER),
-    PAPI_FIELD(papi_pool_process, rss, NUMBER),
-    PAPI_FIELD(papi_pool_process, pss, NUMBER),
-    PAPI_FIELD(papi_pool_process, private_dirty, NUMBER),
-    PAPI_FIELD(papi_pool_process, swap, NUMBER),
-    PAPI_FIELD(papi_pool_process, real_memory, NUMBER),
-    PAPI_FIELD(papi_pool_process, vmsize, NUMBER),
-    PAPI_FIELD(papi_pool_process, process_group_id, NUMBER),
-    PAPI_FIELD(papi_pool_process, has_metrics, FLAG),
-    PAPI_FIELD(papi_pool_process, gupid, STRING),
-    PAPI_FIELD(papi_pool_process, life_status, STRING),
-    PAPI_FIELD(papi_pool_process, enabled, STRING),
-    PAPI_FIELD(papi_pool_process, code_revision, STRING),
-    PAPI_FIELD(papi_pool_process, command, STRING),
-};
-
-static const papi_field papi_socket_fields[] = {
-    PAPI_FIELD(papi_pool_socket, address, STRING),
-    PAPI_FIELD(papi_pool_socket, protocol, STRING),
-    PAPI_FIELD(papi_pool_socket, description, STRING),
-    PAPI_FIELD(papi_pool_socket, concurrency, NUMBER),
-    PAPI_FIELD(papi_pool_socket, sessions, NUMBER),
-    PAPI_FIELD(papi_pool_socket, accept_http_requests, FLAG),
-};
+static const papi_field papi_group_fields[] = { PAPI_PROCPOOL_GROUP_FIELDS(PAPI_READ_GROUP) };
+static const papi_field papi_process_fields[] = { PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_READ_PROCESS) };
+static const papi_field papi_socket_fields[] = { PAPI_PROCPOOL_SOCKET_FIELDS(PAPI_READ_SOCKET) };
 
 /* papi_read_fields marks the fields it has seen in one 64-bit word. */
 _Static_assert(sizeof(papi_process_fields) / sizeof(papi_field) <= 64, "too many fields");
@@ -347,7 +298,7 @@ static void papi_field_clear(const papi_field *f, void *obj)
         *(const char **)at = NULL;
         break;
     case PAPI_FIELD_NUMBER:
-        *(apr_int64_t *)at = PAPI_POOL_NONE;
+        *(apr_int64_t *)at = PAPI_PROCPOOL_NONE;
         break;
     case PAPI_FIELD_FLAG:
         *(int *)at = -1;
@@ -359,7 +310,7 @@ static void papi_field_clear(const papi_field *f, void *obj)
 }
 
 /* The field's text, read into obj. text is NUL-terminated at len. */
-static const char *papi_field_set(papi_pool_parser *ps, const papi_field *f, const char *text,
+static const char *papi_field_set(papi_procpool_parser *ps, const papi_field *f, const char *text,
                                   apr_size_t len, void *obj)
 {
     void *at = (char *)obj + f->offset;
@@ -385,7 +336,7 @@ static const char *papi_field_set(papi_pool_parser *ps, const papi_field *f, con
 /* ---- reading as libxml2 goes ------------------------------------------------------------------ */
 
 /* Opens a container at the current depth, its fields cleared. */
-static void papi_open(papi_pool_parser *ps, papi_container what, const papi_field *fields,
+static void papi_open(papi_procpool_parser *ps, papi_container what, const papi_field *fields,
                       int count, void *obj)
 {
     papi_frame *f = &ps->frames[ps->nframes++];
@@ -401,14 +352,14 @@ static void papi_open(papi_pool_parser *ps, papi_container what, const papi_fiel
         papi_field_clear(&fields[i], obj);
 }
 
-static const char *papi_open_info(papi_pool_parser *ps, const char *name)
+static const char *papi_open_info(papi_procpool_parser *ps, const char *name)
 {
     if (strcmp(name, "info"))
         return apr_psprintf(ps->p, "pool.xml's root element is <%s>, not <info>",
                             papi_quote(ps->p, name));
-    ps->pool = apr_pcalloc(ps->p, sizeof(*ps->pool));
-    ps->pool->groups = apr_array_make(ps->p, 4, sizeof(papi_pool_group *));
-    papi_open(ps, PAPI_IN_INFO, papi_info_fields, PAPI_FIELD_COUNT(papi_info_fields), ps->pool);
+    ps->procpool = apr_pcalloc(ps->p, sizeof(*ps->procpool));
+    ps->procpool->groups = apr_array_make(ps->p, 4, sizeof(papi_procpool_group *));
+    papi_open(ps, PAPI_IN_INFO, papi_info_fields, PAPI_FIELD_COUNT(papi_info_fields), ps->procpool);
     return NULL;
 }
 
@@ -427,51 +378,51 @@ static int papi_is_default(int nb_attributes, const xmlChar **attributes)
 
 /* A group, process or socket opens: it joins its parent's list at once (any objection later
  * throws the whole model away). */
-static const char *papi_open_group(papi_pool_parser *ps, int nb_attributes,
+static const char *papi_open_group(papi_procpool_parser *ps, int nb_attributes,
                                    const xmlChar **attributes)
 {
-    papi_pool_group *group;
+    papi_procpool_group *group;
 
-    if (++ps->groups > PAPI_POOL_MAX_GROUPS)
-        return apr_psprintf(ps->p, "pool.xml lists more than %d groups", PAPI_POOL_MAX_GROUPS);
+    if (++ps->groups > PAPI_PROCPOOL_MAX_GROUPS)
+        return apr_psprintf(ps->p, "pool.xml lists more than %d groups", PAPI_PROCPOOL_MAX_GROUPS);
     group = apr_pcalloc(ps->p, sizeof(*group));
-    group->processes = apr_array_make(ps->p, 4, sizeof(papi_pool_process *));
-    APR_ARRAY_PUSH(ps->pool->groups, papi_pool_group *) = group;
+    group->processes = apr_array_make(ps->p, 4, sizeof(papi_procpool_process *));
+    APR_ARRAY_PUSH(ps->procpool->groups, papi_procpool_group *) = group;
     papi_open(ps, PAPI_IN_GROUP, papi_group_fields, PAPI_FIELD_COUNT(papi_group_fields), group);
     group->is_default = papi_is_default(nb_attributes, attributes);
     return NULL;
 }
 
-static const char *papi_open_process(papi_pool_parser *ps, papi_pool_group *group)
+static const char *papi_open_process(papi_procpool_parser *ps, papi_procpool_group *group)
 {
-    papi_pool_process *proc;
+    papi_procpool_process *proc;
 
-    if (++ps->processes > PAPI_POOL_MAX_PROCESSES)
+    if (++ps->processes > PAPI_PROCPOOL_MAX_PROCESSES)
         return apr_psprintf(ps->p, "pool.xml lists more than %d processes",
-                            PAPI_POOL_MAX_PROCESSES);
+                            PAPI_PROCPOOL_MAX_PROCESSES);
     proc = apr_pcalloc(ps->p, sizeof(*proc));
-    proc->sockets = apr_array_make(ps->p, 2, sizeof(papi_pool_socket *));
-    APR_ARRAY_PUSH(group->processes, papi_pool_process *) = proc;
+    proc->sockets = apr_array_make(ps->p, 2, sizeof(papi_procpool_socket *));
+    APR_ARRAY_PUSH(group->processes, papi_procpool_process *) = proc;
     papi_open(ps, PAPI_IN_PROCESS, papi_process_fields, PAPI_FIELD_COUNT(papi_process_fields),
               proc);
     return NULL;
 }
 
-static const char *papi_open_socket(papi_pool_parser *ps, papi_pool_process *proc)
+static const char *papi_open_socket(papi_procpool_parser *ps, papi_procpool_process *proc)
 {
-    papi_pool_socket *sock;
+    papi_procpool_socket *sock;
 
-    if (++ps->sockets > PAPI_POOL_MAX_SOCKETS)
-        return apr_psprintf(ps->p, "pool.xml lists more than %d sockets", PAPI_POOL_MAX_SOCKETS);
+    if (++ps->sockets > PAPI_PROCPOOL_MAX_SOCKETS)
+        return apr_psprintf(ps->p, "pool.xml lists more than %d sockets", PAPI_PROCPOOL_MAX_SOCKETS);
     sock = apr_pcalloc(ps->p, sizeof(*sock));
-    APR_ARRAY_PUSH(proc->sockets, papi_pool_socket *) = sock;
+    APR_ARRAY_PUSH(proc->sockets, papi_procpool_socket *) = sock;
     papi_open(ps, PAPI_IN_SOCKET, papi_socket_fields, PAPI_FIELD_COUNT(papi_socket_fields), sock);
     return NULL;
 }
 
 /* A field of the container opens: the first of a name is read, unknown ones are for later
  * versions of Passenger. */
-static void papi_open_field(papi_pool_parser *ps, papi_frame *top, const char *name)
+static void papi_open_field(papi_procpool_parser *ps, papi_frame *top, const char *name)
 {
     int i;
 
@@ -493,7 +444,7 @@ static void papi_open_field(papi_pool_parser *ps, papi_frame *top, const char *n
 /* A child element of the container top: a list, an item of a list, or a field. The lists of a
  * container are its children named so (every <processes> of a group, every <process> in each),
  * never elements further down. */
-static const char *papi_open_child(papi_pool_parser *ps, papi_frame *top, const char *name,
+static const char *papi_open_child(papi_procpool_parser *ps, papi_frame *top, const char *name,
                                    int nb_attributes, const xmlChar **attributes)
 {
     static const char *const lists[PAPI_IN_COUNT] = {
@@ -526,11 +477,11 @@ static void papi_sax_start(void *ctx, const xmlChar *localname, const xmlChar *p
                            int nb_attributes, int nb_defaulted, const xmlChar **attributes)
 {
     xmlParserCtxtPtr ctxt = ctx;
-    papi_pool_parser *ps = ctxt->_private;
+    papi_procpool_parser *ps = ctxt->_private;
     const char *name = (const char *)localname, *why = NULL;
     papi_frame *top;
 
-    if (++ps->elements > PAPI_POOL_MAX_ELEMENTS) {
+    if (++ps->elements > PAPI_PROCPOOL_MAX_ELEMENTS) {
         xmlStopParser(ctxt);
         return;
     }
@@ -553,7 +504,7 @@ static void papi_sax_end(void *ctx, const xmlChar *localname, const xmlChar *pre
                          const xmlChar *uri)
 {
     xmlParserCtxtPtr ctxt = ctx;
-    papi_pool_parser *ps = ctxt->_private;
+    papi_procpool_parser *ps = ctxt->_private;
     const char *why;
 
     if (ps->field && ps->depth == ps->field_depth) {
@@ -574,7 +525,7 @@ static void papi_sax_end(void *ctx, const xmlChar *localname, const xmlChar *pre
 static void papi_sax_text(void *ctx, const xmlChar *ch, int len)
 {
     xmlParserCtxtPtr ctxt = ctx;
-    papi_pool_parser *ps = ctxt->_private;
+    papi_procpool_parser *ps = ctxt->_private;
 
     if (!ps->field || ps->depth != ps->field_depth || len <= 0)
         return;
@@ -592,11 +543,11 @@ static void papi_sax_text(void *ctx, const xmlChar *ch, int len)
 /* ---- the document ----------------------------------------------------------------------------- */
 
 /* Why the document was not read into a model, or NULL. */
-static const char *papi_parse_error(papi_pool_parser *ps, xmlParserCtxtPtr ctxt)
+static const char *papi_parse_error(papi_procpool_parser *ps, xmlParserCtxtPtr ctxt)
 {
-    if (ps->elements > PAPI_POOL_MAX_ELEMENTS)
+    if (ps->elements > PAPI_PROCPOOL_MAX_ELEMENTS)
         return apr_psprintf(ps->p, "pool.xml has more than %d elements: refused",
-                            PAPI_POOL_MAX_ELEMENTS);
+                            PAPI_PROCPOOL_MAX_ELEMENTS);
     if (ps->has_dtd)
         return "pool.xml has a document type declaration (<!DOCTYPE>), which Passenger never "
                "writes: refused, so that no entity is ever declared or loaded";
@@ -606,7 +557,7 @@ static const char *papi_parse_error(papi_pool_parser *ps, xmlParserCtxtPtr ctxt)
         return ps->xml_error ? apr_pstrcat(ps->p, "pool.xml is not well-formed XML: ",
                                            ps->xml_error, NULL)
                              : "pool.xml is not well-formed XML";
-    if (!ps->pool)
+    if (!ps->procpool)
         return "pool.xml has no root element";
     return NULL;
 }
@@ -622,15 +573,16 @@ static int papi_is_ascii(const char *s, apr_size_t len)
     return any < 0x80;
 }
 
-const char *papi_pool_parse(apr_pool_t *p, const char *xml, apr_size_t len, papi_pool **pool)
+const char *papi_procpool_parse(apr_pool_t *p, const char *xml, apr_size_t len,
+                                papi_procpool **procpool)
 {
-    papi_pool_parser ps;
+    papi_procpool_parser ps;
     xmlParserCtxtPtr ctxt;
     xmlSAXHandler *sax;
     xmlDocPtr doc;
     const char *why, *nul;
 
-    *pool = NULL;
+    *procpool = NULL;
     if (!len)
         return "pool.xml is empty";
     if (len > INT_MAX)
@@ -646,7 +598,7 @@ const char *papi_pool_parse(apr_pool_t *p, const char *xml, apr_size_t len, papi
         return "cannot allocate an XML parser";
     memset(&ps, 0, sizeof(ps));
     ps.p = p;
-    ps.text_size = PAPI_POOL_TEXT_START;
+    ps.text_size = PAPI_PROCPOOL_TEXT_START;
     ps.text = apr_palloc(p, ps.text_size);
     ctxt->_private = &ps;
     sax = ctxt->sax;
@@ -660,13 +612,14 @@ const char *papi_pool_parse(apr_pool_t *p, const char *xml, apr_size_t len, papi
     sax->ignorableWhitespace = papi_sax_text;
     sax->cdataBlock = papi_sax_text;
     doc = xmlCtxtReadMemory(ctxt, xml, (int)len, NULL,
-                            papi_is_ascii(xml, len) ? PAPI_POOL_ASCII_ENCODING : PAPI_POOL_ENCODING,
-                            PAPI_POOL_XML_OPTIONS);
+                            papi_is_ascii(xml, len) ? PAPI_PROCPOOL_ASCII_ENCODING
+                                                    : PAPI_PROCPOOL_ENCODING,
+                            PAPI_PROCPOOL_XML_OPTIONS);
     if (doc)        /* never, without a startDocument callback */
         xmlFreeDoc(doc);
     why = papi_parse_error(&ps, ctxt);
     xmlFreeParserCtxt(ctxt);
     if (!why)
-        *pool = ps.pool;
+        *procpool = ps.procpool;
     return why;
 }

@@ -1,7 +1,7 @@
 /* The pool.xml model: real captures, Passenger's per-byte character references, hostile documents
  * (DTDs, entities, huge pools) and silence on stderr. */
 #include "papi_test.h"
-#include "papi_pool.h"
+#include "papi_procpool.h"
 
 #include <apr_strings.h>
 #include <libxml/parser.h>
@@ -13,25 +13,25 @@
 
 #define DECL "<?xml version=\"1.0\" encoding=\"iso-8859-1\" ?>\n"
 
-static papi_pool *parse_ok(apr_pool_t *p, const char *xml)
+static papi_procpool *parse_ok(apr_pool_t *p, const char *xml)
 {
-    papi_pool *pool = NULL;
-    const char *why = papi_pool_parse(p, xml, strlen(xml), &pool);
+    papi_procpool *procpool = NULL;
+    const char *why = papi_procpool_parse(p, xml, strlen(xml), &procpool);
 
     if (why)
         fail_msg("refused: %s", why);
-    assert_non_null(pool);
-    assert_non_null(pool->groups);
-    return pool;
+    assert_non_null(procpool);
+    assert_non_null(procpool->groups);
+    return procpool;
 }
 
 static const char *parse_error(apr_pool_t *p, const char *xml, apr_size_t len)
 {
-    papi_pool *pool = (papi_pool *)&pool;   /* must be reset */
-    const char *why = papi_pool_parse(p, xml, len, &pool);
+    papi_procpool *procpool = (papi_procpool *)&procpool;   /* must be reset */
+    const char *why = papi_procpool_parse(p, xml, len, &procpool);
 
     assert_non_null(why);
-    assert_null(pool);
+    assert_null(procpool);
     return why;
 }
 
@@ -48,33 +48,33 @@ static const char *one_group(apr_pool_t *p, const char *children)
                        "</group></supergroup></supergroups></info>", NULL);
 }
 
-static papi_pool_group *group_at(const papi_pool *pool, int i)
+static papi_procpool_group *group_at(const papi_procpool *procpool, int i)
 {
-    assert_true(i < pool->groups->nelts);
-    return APR_ARRAY_IDX(pool->groups, i, papi_pool_group *);
+    assert_true(i < procpool->groups->nelts);
+    return APR_ARRAY_IDX(procpool->groups, i, papi_procpool_group *);
 }
 
-static papi_pool_process *process_at(const papi_pool_group *group, int i)
+static papi_procpool_process *process_at(const papi_procpool_group *group, int i)
 {
     assert_true(i < group->processes->nelts);
-    return APR_ARRAY_IDX(group->processes, i, papi_pool_process *);
+    return APR_ARRAY_IDX(group->processes, i, papi_procpool_process *);
 }
 
-static papi_pool_socket *socket_at(const papi_pool_process *proc, int i)
+static papi_procpool_socket *socket_at(const papi_procpool_process *proc, int i)
 {
     assert_true(i < proc->sockets->nelts);
-    return APR_ARRAY_IDX(proc->sockets, i, papi_pool_socket *);
+    return APR_ARRAY_IDX(proc->sockets, i, papi_procpool_socket *);
 }
 
 /* The name of the one group of a document with that group name written as given. */
 static const char *group_name(apr_pool_t *p, const char *name_xml)
 {
-    papi_pool *pool = parse_ok(p, one_group(p, apr_pstrcat(p, "<name>", name_xml, "</name>",
-                                                          NULL)));
+    papi_procpool *procpool = parse_ok(p, one_group(p, apr_pstrcat(p, "<name>", name_xml,
+                                                                   "</name>", NULL)));
 
-    assert_int_equal(pool->groups->nelts, 1);
-    assert_non_null(group_at(pool, 0)->name);
-    return group_at(pool, 0)->name;
+    assert_int_equal(procpool->groups->nelts, 1);
+    assert_non_null(group_at(procpool, 0)->name);
+    return group_at(procpool, 0)->name;
 }
 
 /* ---- real captures ---------------------------------------------------------------------------- */
@@ -82,19 +82,19 @@ static const char *group_name(apr_pool_t *p, const char *name_xml)
 static void sample_pool_xml(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool *pool = parse_ok(p, papi_test_sample_body(p, "core_GET_pool.xml.http"));
-    papi_pool_group *g;
-    papi_pool_process *a, *b;
+    papi_procpool *procpool = parse_ok(p, papi_test_sample_body(p, "core_GET_pool.xml.http"));
+    papi_procpool_group *g;
+    papi_procpool_process *a, *b;
 
-    assert_string_equal(pool->passenger_version, "6.0.17");
-    assert_int_equal(pool->group_count, 1);
-    assert_int_equal(pool->process_count, 2);
-    assert_int_equal(pool->max, 4);
-    assert_int_equal(pool->capacity_used, 2);
-    assert_int_equal(pool->get_wait_list_size, 0);
-    assert_int_equal(pool->groups->nelts, 1);
+    assert_string_equal(procpool->passenger_version, "6.0.17");
+    assert_int_equal(procpool->group_count, 1);
+    assert_int_equal(procpool->process_count, 2);
+    assert_int_equal(procpool->max, 4);
+    assert_int_equal(procpool->capacity_used, 2);
+    assert_int_equal(procpool->get_wait_list_size, 0);
+    assert_int_equal(procpool->groups->nelts, 1);
 
-    g = group_at(pool, 0);
+    g = group_at(procpool, 0);
     assert_string_equal(g->name, "/srv/demo-app (production)");
     assert_string_equal(g->component_name, "/srv/demo-app (production)");
     assert_string_equal(g->app_root, "/srv/demo-app");
@@ -163,12 +163,13 @@ static void sample_pool_xml(void **state)
 static void sample_pool_xml_with_secrets(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool *pool = parse_ok(p, papi_test_sample_body(p, "core_GET_pool.xml_secrets_true.http"));
-    papi_pool_group *g = group_at(pool, 0);
-    papi_pool_process *a = process_at(g, 0), *b = process_at(g, 1);
-    papi_pool_socket *s;
+    papi_procpool *procpool =
+        parse_ok(p, papi_test_sample_body(p, "core_GET_pool.xml_secrets_true.http"));
+    papi_procpool_group *g = group_at(procpool, 0);
+    papi_procpool_process *a = process_at(g, 0), *b = process_at(g, 1);
+    papi_procpool_socket *s;
 
-    assert_int_equal(pool->groups->nelts, 1);
+    assert_int_equal(procpool->groups->nelts, 1);
     assert_string_equal(g->api_key, "REDACTED_GROUP_API_KEY");
     assert_int_equal(g->processes->nelts, 2);
     assert_int_equal(a->pid, 3576);
@@ -197,22 +198,23 @@ static void sample_pool_xml_with_secrets(void **state)
 static void empty_pool(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool *pool = parse_ok(p, "<info version=\"3\"><passenger_version>6.0.17</passenger_version>"
+    papi_procpool *procpool = parse_ok(p, "<info version=\"3\">"
+        "<passenger_version>6.0.17</passenger_version>"
         "<group_count>0</group_count><process_count>0</process_count><max>6</max>"
         "<capacity_used>0</capacity_used><get_wait_list_size>0</get_wait_list_size><supergroups/>"
         "</info>");
 
-    assert_string_equal(pool->passenger_version, "6.0.17");
-    assert_int_equal(pool->group_count, 0);
-    assert_int_equal(pool->process_count, 0);
-    assert_int_equal(pool->max, 6);
-    assert_int_equal(pool->groups->nelts, 0);
+    assert_string_equal(procpool->passenger_version, "6.0.17");
+    assert_int_equal(procpool->group_count, 0);
+    assert_int_equal(procpool->process_count, 0);
+    assert_int_equal(procpool->max, 6);
+    assert_int_equal(procpool->groups->nelts, 0);
 
     /* A bare <info/>: everything missing, arrays still there. */
-    pool = parse_ok(p, "<info/>");
-    assert_null(pool->passenger_version);
-    assert_int_equal(pool->max, PAPI_POOL_NONE);
-    assert_int_equal(pool->groups->nelts, 0);
+    procpool = parse_ok(p, "<info/>");
+    assert_null(procpool->passenger_version);
+    assert_int_equal(procpool->max, PAPI_PROCPOOL_NONE);
+    assert_int_equal(procpool->groups->nelts, 0);
 }
 
 /* ---- text ------------------------------------------------------------------------------------- */
@@ -296,7 +298,7 @@ static void encoding_declaration_ignored(void **state)
 static void text_pieces_joined(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool_group *g;
+    papi_procpool_group *g;
 
     /* Text and CDATA are joined; comments, processing instructions and child elements are not
      * text. */
@@ -315,7 +317,7 @@ static void text_pieces_joined(void **state)
 static void groups_of_every_supergroup_in_order(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool *pool = parse_ok(p, "<info><supergroups>"
+    papi_procpool *procpool = parse_ok(p, "<info><supergroups>"
         "<supergroup><name>s1</name><group><name>a</name></group><group><name>b</name></group>"
         "</supergroup><supergroup><group default=\"true\"><name>c</name><processes>"
         "<process><pid>1</pid></process><process><pid>2</pid></process></processes>"
@@ -323,29 +325,29 @@ static void groups_of_every_supergroup_in_order(void **state)
         "<supergroup/></supergroups><supergroups><supergroup><group><name>d</name></group>"
         "</supergroup></supergroups><group><name>not in a supergroup</name></group></info>");
 
-    assert_int_equal(pool->groups->nelts, 4);
-    assert_string_equal(group_at(pool, 0)->name, "a");
-    assert_string_equal(group_at(pool, 1)->name, "b");
-    assert_string_equal(group_at(pool, 2)->name, "c");
-    assert_string_equal(group_at(pool, 3)->name, "d");
-    assert_false(group_at(pool, 0)->is_default);
-    assert_true(group_at(pool, 2)->is_default);
-    assert_int_equal(group_at(pool, 0)->processes->nelts, 0);
-    assert_int_equal(group_at(pool, 2)->processes->nelts, 3);
-    assert_int_equal(process_at(group_at(pool, 2), 0)->pid, 1);
-    assert_int_equal(process_at(group_at(pool, 2), 2)->pid, 3);
+    assert_int_equal(procpool->groups->nelts, 4);
+    assert_string_equal(group_at(procpool, 0)->name, "a");
+    assert_string_equal(group_at(procpool, 1)->name, "b");
+    assert_string_equal(group_at(procpool, 2)->name, "c");
+    assert_string_equal(group_at(procpool, 3)->name, "d");
+    assert_false(group_at(procpool, 0)->is_default);
+    assert_true(group_at(procpool, 2)->is_default);
+    assert_int_equal(group_at(procpool, 0)->processes->nelts, 0);
+    assert_int_equal(group_at(procpool, 2)->processes->nelts, 3);
+    assert_int_equal(process_at(group_at(procpool, 2), 0)->pid, 1);
+    assert_int_equal(process_at(group_at(procpool, 2), 2)->pid, 3);
 }
 
 static void unknown_elements_options_and_repeats(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool_group *g = group_at(parse_ok(p, one_group(p,
+    papi_procpool_group *g = group_at(parse_ok(p, one_group(p,
         "<future_field><name>no</name></future_field><name>first</name><name>second</name>"
         "<options><api_key>from options</api_key><app_root>/options</app_root></options>"
         "<spawning/><restarting></restarting><processes><process><pid>7</pid><pid>8</pid>"
         "<code_revision>abc</code_revision><has_metrics>false</has_metrics></process>"
         "</processes>")), 0);
-    papi_pool_process *proc = process_at(g, 0);
+    papi_procpool_process *proc = process_at(g, 0);
 
     /* The first of a name counts; <options> is never read. */
     assert_string_equal(g->name, "first");
@@ -353,7 +355,7 @@ static void unknown_elements_options_and_repeats(void **state)
     assert_null(g->app_root);
     assert_true(g->spawning);
     assert_true(g->restarting);
-    assert_int_equal(g->uid, PAPI_POOL_NONE);
+    assert_int_equal(g->uid, PAPI_PROCPOOL_NONE);
     assert_int_equal(proc->pid, 7);
     assert_string_equal(proc->code_revision, "abc");
     assert_int_equal(proc->has_metrics, 0);
@@ -365,7 +367,7 @@ static void unknown_elements_options_and_repeats(void **state)
 static void lists_only_where_they_belong(void **state)
 {
     apr_pool_t *p = *state;
-    papi_pool_group *g = group_at(parse_ok(p, one_group(p,
+    papi_procpool_group *g = group_at(parse_ok(p, one_group(p,
         "<name>n<processes><process><pid>1</pid></process></processes></name>"
         "<future><processes><process><pid>2</pid></process></processes></future>"
         "<options><processes><process><pid>3</pid></process></processes></options>"
@@ -398,7 +400,7 @@ static void flags(void **state)
             cases[i].xml, "</has_metrics><sockets><socket><accept_http_requests>", cases[i].xml,
             "</accept_http_requests><description>d</description></socket></sockets></process>"
             "</processes>", NULL));
-        papi_pool_process *proc = process_at(group_at(parse_ok(p, xml), 0), 0);
+        papi_procpool_process *proc = process_at(group_at(parse_ok(p, xml), 0), 0);
         assert_int_equal(proc->has_metrics, cases[i].want);
         assert_int_equal(socket_at(proc, 0)->accept_http_requests, cases[i].want);
         assert_string_equal(socket_at(proc, 0)->description, "d");
@@ -421,21 +423,23 @@ static void numbers_that_are_not_numbers(void **state)
         { "42", 42 }, { " 42\n", 42 }, { "-7", -7 }, { "0", 0 }, { "007", 7 },
         { "&#49;2", 12 }, { "<![CDATA[77]]>", 77 },
         { "9223372036854775807", APR_INT64_MAX },
-        { "9223372036854775808", PAPI_POOL_NONE }, { "-9223372036854775809", PAPI_POOL_NONE },
-        { "99999999999999999999999", PAPI_POOL_NONE },
-        { "", PAPI_POOL_NONE }, { " ", PAPI_POOL_NONE }, { "12a", PAPI_POOL_NONE },
-        { "+5", PAPI_POOL_NONE }, { "0x10", PAPI_POOL_NONE }, { "1.5", PAPI_POOL_NONE },
-        { "1e3", PAPI_POOL_NONE }, { "-", PAPI_POOL_NONE }, { "--1", PAPI_POOL_NONE },
-        { "- 1", PAPI_POOL_NONE }, { "4 2", PAPI_POOL_NONE }, { "&#160;1", PAPI_POOL_NONE },
-        { "&#65297;", PAPI_POOL_NONE },     /* FULLWIDTH DIGIT ONE */
-        { "<x/>", PAPI_POOL_NONE },
+        { "9223372036854775808", PAPI_PROCPOOL_NONE },
+        { "-9223372036854775809", PAPI_PROCPOOL_NONE },
+        { "99999999999999999999999", PAPI_PROCPOOL_NONE },
+        { "", PAPI_PROCPOOL_NONE }, { " ", PAPI_PROCPOOL_NONE }, { "12a", PAPI_PROCPOOL_NONE },
+        { "+5", PAPI_PROCPOOL_NONE }, { "0x10", PAPI_PROCPOOL_NONE }, { "1.5", PAPI_PROCPOOL_NONE },
+        { "1e3", PAPI_PROCPOOL_NONE }, { "-", PAPI_PROCPOOL_NONE }, { "--1", PAPI_PROCPOOL_NONE },
+        { "- 1", PAPI_PROCPOOL_NONE }, { "4 2", PAPI_PROCPOOL_NONE },
+        { "&#160;1", PAPI_PROCPOOL_NONE },
+        { "&#65297;", PAPI_PROCPOOL_NONE },     /* FULLWIDTH DIGIT ONE */
+        { "<x/>", PAPI_PROCPOOL_NONE },
     };
     apr_size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *xml = one_group(p, apr_pstrcat(p, "<uid>", cases[i].xml, "</uid><processes>"
             "<process><pid>", cases[i].xml, "</pid></process></processes>", NULL));
-        papi_pool_group *g = group_at(parse_ok(p, xml), 0);
+        papi_procpool_group *g = group_at(parse_ok(p, xml), 0);
         if (g->uid != cases[i].want)
             fail_msg("<uid>%s</uid> gave %lld", cases[i].xml, (long long)g->uid);
         assert_int_equal(process_at(g, 0)->pid, cases[i].want);
@@ -449,7 +453,7 @@ static void too_many_processes(void **state)
     apr_pool_t *p = *state;
     char *many = apr_palloc(p, PROCESSES_MAX * 10 + 1), *at = many;
     const char *xml;
-    papi_pool *pool;
+    papi_procpool *procpool;
     int i;
 
     for (i = 0; i < PROCESSES_MAX; i++, at += 10)
@@ -458,8 +462,8 @@ static void too_many_processes(void **state)
     /* The most in all is fine, even spread over groups... */
     xml = apr_pstrcat(p, "<info><supergroups><supergroup><group><processes>", many,
                       "</processes></group></supergroup></supergroups></info>", NULL);
-    pool = parse_ok(p, xml);
-    assert_int_equal(group_at(pool, 0)->processes->nelts, PROCESSES_MAX);
+    procpool = parse_ok(p, xml);
+    assert_int_equal(group_at(procpool, 0)->processes->nelts, PROCESSES_MAX);
     /* ...one more is not. */
     xml = apr_pstrcat(p, "<info><supergroups><supergroup><group><processes>", many,
                       "</processes></group><group><processes><process/></processes></group>"
@@ -600,8 +604,8 @@ static void parse_refused(apr_pool_t *p)
     apr_size_t i;
 
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        papi_pool *pool;
-        if (!papi_pool_parse(p, refused[i], strlen(refused[i]), &pool))
+        papi_procpool *procpool;
+        if (!papi_procpool_parse(p, refused[i], strlen(refused[i]), &procpool))
             fail_msg("accepted: %s", refused[i]);
     }
 }
@@ -641,7 +645,7 @@ static int setup_group(void **state)
 {
     if (papi_test_apr_init(state))
         return -1;
-    papi_pool_init();
+    papi_procpool_init();
     return 0;
 }
 

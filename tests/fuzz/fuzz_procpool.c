@@ -1,5 +1,5 @@
-/* libFuzzer target for papi_pool_parse, the reader of a core's pool.xml. Either a reason or a model
- * comes back, never both; a reason is non-empty valid UTF-8. In a model every string is valid
+/* libFuzzer target for papi_procpool_parse, the reader of a core's pool.xml. Either a reason or a
+ * model comes back, never both; a reason is non-empty valid UTF-8. In a model every string is valid
  * UTF-8 with no NUL before its end (the views write them as they are: an input with a NUL byte
  * is refused), every array is there, holds non-NULL elements and stays within the caps.
  * A model is then drawn by all three views: processes.json must be JSON, every /metrics line a
@@ -10,7 +10,7 @@
 #include "papi_dashboard.h"
 #include "papi_direct.h"
 #include "papi_metrics.h"
-#include "papi_pool.h"
+#include "papi_procpool.h"
 #include "papi_processes.h"
 
 #include <jansson.h>
@@ -81,51 +81,46 @@ static int flag_ok(int f)
     return f == -1 || f == 0 || f == 1;
 }
 
-static void check_process(const papi_pool_process *proc)
+/* Every field of obj by its kind, from papi_procpool.h's lists. */
+#define CHECK_STRING(obj, name) check_string((obj)->name);
+#define CHECK_SECRET(obj, name) check_string((obj)->name);
+#define CHECK_NUMBER(obj, name)
+#define CHECK_FLAG(obj, name) CHECK(flag_ok((obj)->name));
+#define CHECK_PRESENT(obj, name) CHECK((obj)->name == 0 || (obj)->name == 1);
+#define CHECK_DERIVED(obj, name)
+#define CHECK_PROCESS_FIELD(name, kind) CHECK_##kind(proc, name)
+#define CHECK_SOCKET_FIELD(name, kind) CHECK_##kind(s, name)
+#define CHECK_GROUP_FIELD(name, kind) CHECK_##kind(g, name)
+#define CHECK_INFO_FIELD(name, kind) CHECK_##kind(procpool, name)
+
+static void check_process(const papi_procpool_process *proc)
 {
     int i;
 
-    check_string(proc->gupid);
-    check_string(proc->life_status);
-    check_string(proc->enabled);
-    check_string(proc->code_revision);
-    check_string(proc->command);
-    CHECK(flag_ok(proc->has_metrics));
+    PAPI_PROCPOOL_PROCESS_FIELDS(CHECK_PROCESS_FIELD)
     check_array(proc->sockets, 4 * MAX_PROCESSES);
     for (i = 0; i < proc->sockets->nelts; i++) {
-        const papi_pool_socket *s = APR_ARRAY_IDX(proc->sockets, i, const papi_pool_socket *);
-        check_string(s->address);
-        check_string(s->protocol);
-        check_string(s->description);
-        CHECK(flag_ok(s->accept_http_requests));
+        const papi_procpool_socket *s =
+            APR_ARRAY_IDX(proc->sockets, i, const papi_procpool_socket *);
+        PAPI_PROCPOOL_SOCKET_FIELDS(CHECK_SOCKET_FIELD)
     }
 }
 
-static void check_pool(const papi_pool *pool)
+static void check_procpool(const papi_procpool *procpool)
 {
     int i, j, processes = 0;
 
-    check_string(pool->passenger_version);
-    check_array(pool->groups, MAX_GROUPS);
-    for (i = 0; i < pool->groups->nelts; i++) {
-        const papi_pool_group *g = APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *);
-        check_string(g->name);
-        check_string(g->component_name);
-        check_string(g->app_root);
-        check_string(g->app_type);
-        check_string(g->environment);
-        check_string(g->uuid);
-        check_string(g->life_status);
-        check_string(g->user);
-        check_string(g->group);
-        check_string(g->api_key);
+    PAPI_PROCPOOL_INFO_FIELDS(CHECK_INFO_FIELD)
+    check_array(procpool->groups, MAX_GROUPS);
+    for (i = 0; i < procpool->groups->nelts; i++) {
+        const papi_procpool_group *g =
+            APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
+        PAPI_PROCPOOL_GROUP_FIELDS(CHECK_GROUP_FIELD)
         CHECK(g->is_default == 0 || g->is_default == 1);
-        CHECK(g->spawning == 0 || g->spawning == 1);
-        CHECK(g->restarting == 0 || g->restarting == 1);
         check_array(g->processes, MAX_PROCESSES);
         processes += g->processes->nelts;
         for (j = 0; j < g->processes->nelts; j++)
-            check_process(APR_ARRAY_IDX(g->processes, j, const papi_pool_process *));
+            check_process(APR_ARRAY_IDX(g->processes, j, const papi_procpool_process *));
     }
     CHECK(processes <= MAX_PROCESSES);
 }
@@ -140,15 +135,16 @@ static int has_ci(const char *s, const char *needle)
     return 0;
 }
 
-static void check_sockets(apr_pool_t *p, const papi_pool *pool)
+static void check_sockets(apr_pool_t *p, const papi_procpool *procpool)
 {
     int i, j;
 
-    for (i = 0; i < pool->groups->nelts; i++) {
-        const papi_pool_group *g = APR_ARRAY_IDX(pool->groups, i, const papi_pool_group *);
+    for (i = 0; i < procpool->groups->nelts; i++) {
+        const papi_procpool_group *g =
+            APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
         for (j = 0; j < g->processes->nelts; j++) {
             papi_exchange x;
-            if (papi_direct_socket(p, APR_ARRAY_IDX(g->processes, j, const papi_pool_process *),
+            if (papi_direct_socket(p, APR_ARRAY_IDX(g->processes, j, const papi_procpool_process *),
                                    &x))
                 continue;
             CHECK(x.unix_path == NULL && x.ip && !strncmp(x.ip, "127.", 4) && x.port > 0);
@@ -156,7 +152,7 @@ static void check_sockets(apr_pool_t *p, const papi_pool *pool)
     }
 }
 
-static void check_views(apr_pool_t *p, const papi_pool *pool)
+static void check_views(apr_pool_t *p, const papi_procpool *procpool)
 {
     papi_instance inst = { .registry = "/reg", .dirname = "passenger.AbCdEfG",
                            .path = "/reg/passenger.AbCdEfG", .state = PAPI_INST_GOOD,
@@ -170,7 +166,7 @@ static void check_views(apr_pool_t *p, const papi_pool *pool)
     json_t *j;
     const char *line;
 
-    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, pool };
+    *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, procpool };
     b = papi_buf_make(p, 1024);
     papi_processes_write(b, views, 1795261853453248, NULL, 0);
     j = json_loadb(b->data, b->len, 0, &err);
@@ -188,31 +184,31 @@ static void check_views(apr_pool_t *p, const papi_pool *pool)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
-    papi_pool *pool = NULL;
+    papi_procpool *procpool = NULL;
     const char *why;
     char *in;
 
-    papi_pool_init();   /* xmlInitParser: does nothing after the first time */
+    papi_procpool_init();   /* xmlInitParser: does nothing after the first time */
     /* A copy of exactly the input's size, so ASan sees any read past it. */
     in = malloc(size ? size : 1);
     CHECK(in != NULL);
     memcpy(in, data, size);
     if (apr_pool_create(&p, root) != APR_SUCCESS)
         abort();
-    why = papi_pool_parse(p, in, size, &pool);
+    why = papi_procpool_parse(p, in, size, &procpool);
     /* A NUL byte anywhere is refused, never a string cut short or a tail ignored. */
     if (memchr(in, 0, size))
         CHECK(why != NULL);
     if (why) {
-        CHECK(pool == NULL);
+        CHECK(procpool == NULL);
         CHECK(*why != '\0');
         CHECK(utf8_ok((const unsigned char *)why, strlen(why)));
     }
     else {
-        CHECK(pool != NULL);
-        check_pool(pool);
-        check_views(p, pool);
-        check_sockets(p, pool);
+        CHECK(procpool != NULL);
+        check_procpool(procpool);
+        check_views(p, procpool);
+        check_sockets(p, procpool);
     }
     /* Everything is in the pool; libxml2's memory must be gone too (LeakSanitizer would tell). */
     apr_pool_destroy(p);
