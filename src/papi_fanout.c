@@ -14,19 +14,21 @@ static const char *papi_password_for(apr_pool_t *p, const papi_fanout_config *cf
                                      const papi_instance *inst, apr_time_t deadline,
                                      const char **password, int *kept)
 {
-    const char *why;
+    const char *why, *user = papi_cred_user(cfg->level);
+    int own;
 
     if ((*password = papi_instcache_password(cfg->cache, p, inst, cfg->level)) != NULL) {
         *kept = 1;
         papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: its %s password is kept",
-                 inst->name, papi_cred_user(cfg->level));
+                 inst->name, user);
         return NULL;
     }
     *kept = 0;
+    /* This process may read the files itself: it is the instance's owner (or has no helper). */
+    own = inst->owner == geteuid() || !cfg->helper_socket;
     papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: no %s password kept: %s", inst->name,
-             papi_cred_user(cfg->level), inst->owner == geteuid() || !cfg->helper_socket
-             ? "read from its directory" : "asked of the credential helper");
-    if (inst->owner == geteuid() || !cfg->helper_socket)
+             user, own ? "read from its directory" : "asked of the credential helper");
+    if (own)
         why = papi_cred_read(p, inst, cfg->level, password);
     else
         why = papi_cred_ask(p, cfg->helper_socket, cfg->level, inst->registry, inst->dirname,
