@@ -61,7 +61,16 @@ MPMS = ("prefork", "worker", "event")
 HTTPD_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
              "LANG": "C"}
 
-# Small pools: enough threads for a few hung requests, cheap on 2 cores.
+# Small pools: enough threads for a few hung requests, cheap on 2 cores. worker and event
+# (threaded) take the same settings.
+THREADED_CONF = """
+    StartServers 2
+    ServerLimit 4
+    ThreadsPerChild 10
+    MinSpareThreads 10
+    MaxSpareThreads 30
+    MaxRequestWorkers 40
+"""
 MPM_CONF = {
     "prefork": """<IfModule mpm_prefork_module>
     StartServers 3
@@ -69,22 +78,8 @@ MPM_CONF = {
     MaxSpareServers 5
     MaxRequestWorkers 20
 </IfModule>""",
-    "worker": """<IfModule mpm_worker_module>
-    StartServers 2
-    ServerLimit 4
-    ThreadsPerChild 10
-    MinSpareThreads 10
-    MaxSpareThreads 30
-    MaxRequestWorkers 40
-</IfModule>""",
-    "event": """<IfModule mpm_event_module>
-    StartServers 2
-    ServerLimit 4
-    ThreadsPerChild 10
-    MinSpareThreads 10
-    MaxSpareThreads 30
-    MaxRequestWorkers 40
-</IfModule>""",
+    "worker": f"<IfModule mpm_worker_module>{THREADED_CONF}</IfModule>",
+    "event": f"<IfModule mpm_event_module>{THREADED_CONF}</IfModule>",
 }
 
 ConfigTest = collections.namedtuple("ConfigTest", "rc output")

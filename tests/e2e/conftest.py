@@ -19,6 +19,8 @@ Fixtures (details in each docstring):
   standalone_factory make(app_name=..., registry_dir=None, start=True) -> Standalone
   fake_core         make(registry_dir=None, **FakeCore kwargs) -> started FakeCore
   tmp_registry      an empty registry dir (root, 0755) for this test
+  regs              {name: path} of empty registry dirs for the module, one per
+                    name in its REGISTRIES tuple (for its httpd_conf)
   expect_log        expect_log(regex, required=False): warn/error lines
                     matching regex are allowed in any log during this test
   module_built      path of the built module; skips the test if not built (the
@@ -208,6 +210,15 @@ def tmp_registry():
     """A fresh, empty registry dir (root, 0755) in a short temp dir."""
     with procs.registry_dirs("reg") as dirs:
         yield dirs["reg"]
+
+
+@pytest.fixture(scope="module")
+def regs(request):
+    """{name: path} of empty registry dirs (root, 0755), one for each name in the test module's
+    REGISTRIES tuple: made before the module's config (its httpd_conf takes them), removed after
+    its last test."""
+    with procs.registry_dirs(*request.module.REGISTRIES) as dirs:
+        yield dirs
 
 
 @pytest.fixture

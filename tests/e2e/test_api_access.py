@@ -15,18 +15,12 @@ RO = "/passenger-api"
 FULL = "/papi-full"
 LIMITS = "/papi-limits"
 JSON = {"Content-Type": "application/json"}
+REGISTRIES = ("fake", "standalone", "limits")
 
 WRITES = [("POST", "/shutdown.json"), ("PUT", "/gc.json"), ("POST", "/reopen_logs.json"),
           ("POST", "/reinherit_logs.json"), ("POST", "/pool/restart_app_group.json"),
           ("POST", "/pool/detach_process.json"), ("DELETE", "/server/1-1.json"),
           ("PUT", "/config.json")]
-
-
-@pytest.fixture(scope="module")
-def regs():
-    import procs
-    with procs.registry_dirs("fake", "standalone", "limits") as dirs:
-        yield dirs
 
 
 @pytest.fixture(scope="module")

@@ -34,13 +34,7 @@ REAL = "/papi-cache-real"       # the shared server's own (integrated) instance
 TIMEOUT = 2                     # PassengerApiTimeout of these Locations, seconds
 PING_BODY = '{ "status": "ok" }'
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def regs():
-    """A registry for fake cores and one for Standalone instances, known before the config."""
-    with procs.registry_dirs("fake", "sa") as dirs:
-        yield dirs
+REGISTRIES = ("fake", "sa")      # for fake cores, for Standalone instances (conftest's regs)
 
 
 @pytest.fixture(scope="module")

@@ -24,12 +24,7 @@ import procs
 API = "/papi-join"              # read-only
 FULL = "/papi-join-full"        # PassengerApiAccess full
 DELAY_MS = 400                  # how long the fake core takes over each answer
-
-
-@pytest.fixture(scope="module")
-def regs():
-    with procs.registry_dirs("join") as dirs:
-        yield dirs
+REGISTRIES = ("join",)          # the module's registry dirs (conftest's regs)
 
 
 @pytest.fixture(scope="module")

@@ -10,18 +10,12 @@ import subprocess
 import pytest
 
 from conf import location
-import procs
 
 RO = "/papi-host-ro"
 FULL = "/papi-host-full"
 JSON = {"Content-Type": "application/json"}
 REBIND = {"Host": "evil.example", "Origin": "http://evil.example", "Sec-Fetch-Site": "same-origin"}
-
-
-@pytest.fixture(scope="module")
-def regs():
-    with procs.registry_dirs("fake") as dirs:
-        yield dirs
+REGISTRIES = ("fake",)
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,11 @@ import pytest
 
 from conf import location
 import fakecore
-import procs
 
 RO = "/papi-owner"
 OFF = "/papi-owner-off"
 KEY = "owner-test-connect-password-3f9a"
+REGISTRIES = ("owner",)
 
 LISTENER = r"""
 import os, socket, sys
@@ -96,12 +96,6 @@ def pool_xml(group_uid, processes):
 <api_key>{KEY}</api_key><life_status>ALIVE</life_status><user>daemon</user><uid>{group_uid}</uid>
 <group>daemon</group><gid>{group_uid}</gid><processes>{procs_xml}</processes></group></supergroup>
 </supergroups></info>"""
-
-
-@pytest.fixture(scope="module")
-def regs():
-    with procs.registry_dirs("owner") as dirs:
-        yield dirs
 
 
 @pytest.fixture(scope="module")
