@@ -289,58 +289,82 @@ static const papi_field papi_socket_fields[] = { PAPI_PROCPOOL_SOCKET_FIELDS(PAP
 _Static_assert(sizeof(papi_process_fields) / sizeof(papi_field) <= 64, "too many fields");
 _Static_assert(sizeof(papi_group_fields) / sizeof(papi_field) <= 64, "too many fields");
 
-static void papi_field_clear(const papi_field *f, void *obj)
-{
-    void *at = (char *)obj + f->offset;
-
-    switch (f->kind) {
-    case PAPI_FIELD_STRING:
-        *(const char **)at = NULL;
-        break;
-    case PAPI_FIELD_NUMBER:
-        *(apr_int64_t *)at = PAPI_PROCPOOL_NONE;
-        break;
-    case PAPI_FIELD_FLAG:
-        *(int *)at = -1;
-        break;
-    case PAPI_FIELD_PRESENT:
-        *(int *)at = 0;
-        break;
-    }
-}
-
-/* The field's text, read into obj. text is NUL-terminated at len. */
-static const char *papi_field_set(papi_procpool_parser *ps, const papi_field *f, const char *text,
+/* The field's text, read into obj (text is NUL-terminated at len); text NULL: the field "not
+ * given", as when pool.xml has no such element. */
+static const char *papi_field_set(apr_pool_t *p, const papi_field *f, const char *text,
                                   apr_size_t len, void *obj)
 {
     void *at = (char *)obj + f->offset;
 
     switch (f->kind) {
     case PAPI_FIELD_STRING:
-        if (!(*(const char **)at = papi_decode_text(ps->p, text, len)))
-            return apr_psprintf(ps->p, "pool.xml's <%s> is not UTF-8 once parsed", f->name);
+        if (!text)
+            *(const char **)at = NULL;
+        else if (!(*(const char **)at = papi_decode_text(p, text, len)))
+            return apr_psprintf(p, "pool.xml's <%s> is not UTF-8 once parsed", f->name);
         break;
     case PAPI_FIELD_NUMBER:
-        *(apr_int64_t *)at = papi_number(text, len);
+        *(apr_int64_t *)at = text ? papi_number(text, len) : PAPI_PROCPOOL_NONE;
         break;
     case PAPI_FIELD_FLAG:
-        *(int *)at = papi_flag(text, len);
+        *(int *)at = text ? papi_flag(text, len) : -1;
         break;
     case PAPI_FIELD_PRESENT:
-        *(int *)at = 1;
+        *(int *)at = text != NULL;
         break;
     }
     return NULL;
 }
 
+/* A new object of size bytes with every field of the table "not given". */
+static void *papi_new(apr_pool_t *p, apr_size_t size, const papi_field *fields, int count)
+{
+    void *obj = apr_pcalloc(p, size);
+    int i;
+
+    for (i = 0; i < count; i++)
+        papi_field_set(p, &fields[i], NULL, 0, obj);
+    return obj;
+}
+
+#define PAPI_NEW(p, type, fields) ((type *)papi_new(p, sizeof(type), fields, PAPI_FIELD_COUNT(fields)))
+
+papi_procpool *papi_procpool_new(apr_pool_t *p)
+{
+    papi_procpool *procpool = PAPI_NEW(p, papi_procpool, papi_info_fields);
+
+    procpool->groups = apr_array_make(p, 4, sizeof(papi_procpool_group *));
+    return procpool;
+}
+
+papi_procpool_group *papi_procpool_group_new(apr_pool_t *p)
+{
+    papi_procpool_group *group = PAPI_NEW(p, papi_procpool_group, papi_group_fields);
+
+    group->processes = apr_array_make(p, 4, sizeof(papi_procpool_process *));
+    return group;
+}
+
+papi_procpool_process *papi_procpool_process_new(apr_pool_t *p)
+{
+    papi_procpool_process *proc = PAPI_NEW(p, papi_procpool_process, papi_process_fields);
+
+    proc->sockets = apr_array_make(p, 2, sizeof(papi_procpool_socket *));
+    return proc;
+}
+
+papi_procpool_socket *papi_procpool_socket_new(apr_pool_t *p)
+{
+    return PAPI_NEW(p, papi_procpool_socket, papi_socket_fields);
+}
+
 /* ---- reading as libxml2 goes ------------------------------------------------------------------ */
 
-/* Opens a container at the current depth, its fields cleared. */
+/* Opens a container at the current depth (obj: new, its fields "not given"). */
 static void papi_open(papi_procpool_parser *ps, papi_container what, const papi_field *fields,
                       int count, void *obj)
 {
     papi_frame *f = &ps->frames[ps->nframes++];
-    int i;
 
     f->what = what;
     f->depth = ps->depth;
@@ -348,8 +372,6 @@ static void papi_open(papi_procpool_parser *ps, papi_container what, const papi_
     f->count = count;
     f->obj = obj;
     f->seen = 0;
-    for (i = 0; i < count; i++)
-        papi_field_clear(&fields[i], obj);
 }
 
 static const char *papi_open_info(papi_procpool_parser *ps, const char *name)
@@ -357,8 +379,7 @@ static const char *papi_open_info(papi_procpool_parser *ps, const char *name)
     if (strcmp(name, "info"))
         return apr_psprintf(ps->p, "pool.xml's root element is <%s>, not <info>",
                             papi_quote(ps->p, name));
-    ps->procpool = apr_pcalloc(ps->p, sizeof(*ps->procpool));
-    ps->procpool->groups = apr_array_make(ps->p, 4, sizeof(papi_procpool_group *));
+    ps->procpool = papi_procpool_new(ps->p);
     papi_open(ps, PAPI_IN_INFO, papi_info_fields, PAPI_FIELD_COUNT(papi_info_fields), ps->procpool);
     return NULL;
 }
@@ -385,8 +406,7 @@ static const char *papi_open_group(papi_procpool_parser *ps, int nb_attributes,
 
     if (++ps->groups > PAPI_PROCPOOL_MAX_GROUPS)
         return apr_psprintf(ps->p, "pool.xml lists more than %d groups", PAPI_PROCPOOL_MAX_GROUPS);
-    group = apr_pcalloc(ps->p, sizeof(*group));
-    group->processes = apr_array_make(ps->p, 4, sizeof(papi_procpool_process *));
+    group = papi_procpool_group_new(ps->p);
     APR_ARRAY_PUSH(ps->procpool->groups, papi_procpool_group *) = group;
     papi_open(ps, PAPI_IN_GROUP, papi_group_fields, PAPI_FIELD_COUNT(papi_group_fields), group);
     group->is_default = papi_is_default(nb_attributes, attributes);
@@ -400,8 +420,7 @@ static const char *papi_open_process(papi_procpool_parser *ps, papi_procpool_gro
     if (++ps->processes > PAPI_PROCPOOL_MAX_PROCESSES)
         return apr_psprintf(ps->p, "pool.xml lists more than %d processes",
                             PAPI_PROCPOOL_MAX_PROCESSES);
-    proc = apr_pcalloc(ps->p, sizeof(*proc));
-    proc->sockets = apr_array_make(ps->p, 2, sizeof(papi_procpool_socket *));
+    proc = papi_procpool_process_new(ps->p);
     APR_ARRAY_PUSH(group->processes, papi_procpool_process *) = proc;
     papi_open(ps, PAPI_IN_PROCESS, papi_process_fields, PAPI_FIELD_COUNT(papi_process_fields),
               proc);
@@ -414,7 +433,7 @@ static const char *papi_open_socket(papi_procpool_parser *ps, papi_procpool_proc
 
     if (++ps->sockets > PAPI_PROCPOOL_MAX_SOCKETS)
         return apr_psprintf(ps->p, "pool.xml lists more than %d sockets", PAPI_PROCPOOL_MAX_SOCKETS);
-    sock = apr_pcalloc(ps->p, sizeof(*sock));
+    sock = papi_procpool_socket_new(ps->p);
     APR_ARRAY_PUSH(proc->sockets, papi_procpool_socket *) = sock;
     papi_open(ps, PAPI_IN_SOCKET, papi_socket_fields, PAPI_FIELD_COUNT(papi_socket_fields), sock);
     return NULL;
@@ -432,7 +451,7 @@ static void papi_open_field(papi_procpool_parser *ps, papi_frame *top, const cha
         return;
     top->seen |= (apr_uint64_t)1 << i;
     if (top->fields[i].kind == PAPI_FIELD_PRESENT) {    /* its text does not count */
-        papi_field_set(ps, &top->fields[i], "", 0, top->obj);
+        papi_field_set(ps->p, &top->fields[i], "", 0, top->obj);
         return;
     }
     ps->field = &top->fields[i];
@@ -509,7 +528,7 @@ static void papi_sax_end(void *ctx, const xmlChar *localname, const xmlChar *pre
 
     if (ps->field && ps->depth == ps->field_depth) {
         ps->text[ps->text_len] = '\0';
-        why = papi_field_set(ps, ps->field, ps->text, ps->text_len, ps->field_obj);
+        why = papi_field_set(ps->p, ps->field, ps->text, ps->text_len, ps->field_obj);
         ps->field = NULL;
         if (why) {
             ps->why = why;

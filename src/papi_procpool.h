@@ -12,8 +12,9 @@
 /* A number pool.xml did not give (element missing, empty or not an integer). */
 #define PAPI_PROCPOOL_NONE APR_INT64_MIN
 
-/* pool.xml's fields, said once: the structs below, the parser's tables, processes.json and the
- * unit tests' builders are all made from these lists, X(name, kind), in the order processes.json
+/* pool.xml's fields, said once: the structs below, the parser's tables (and from them the new
+ * objects of papi_procpool_new and its kin, which the unit tests' builders use too) and
+ * processes.json are all made from these lists, X(name, kind), in the order processes.json
  * writes them. Every kind but DERIVED is a child element of that name read into the member of
  * that name: STRING (const char *, NULL when not given), NUMBER (apr_int64_t, PAPI_PROCPOOL_NONE
  * when not given), FLAG (int: true/1 is 1, false/0 is 0, else -1), PRESENT (int: 1 when the
@@ -125,6 +126,13 @@ typedef struct papi_procpool {
  * are not UTF-8 is read as Latin-1. */
 const char *papi_procpool_parse(apr_pool_t *p, const char *xml, apr_size_t len,
                                 papi_procpool **procpool);
+
+/* A new procpool, group, process or socket (allocated from p) as the parser starts each: every
+ * field "not given", as when pool.xml has no such element, and its list empty. */
+papi_procpool *papi_procpool_new(apr_pool_t *p);
+papi_procpool_group *papi_procpool_group_new(apr_pool_t *p);
+papi_procpool_process *papi_procpool_process_new(apr_pool_t *p);
+papi_procpool_socket *papi_procpool_socket_new(apr_pool_t *p);
 
 /* Puts libxml2 in the state the module needs (called once per process, before threads). */
 void papi_procpool_init(void);

@@ -40,48 +40,30 @@ static inline papi_instance *papi_mk_instance(apr_pool_t *p, const char *registr
     return inst;
 }
 
-/* Every field of obj "not given", as the parser leaves it when pool.xml has no such element:
- * papi_procpool.h's lists, PAPI_MK_UNSET_<kind>(obj, name). Strings and PRESENT are 0 already. */
-#define PAPI_MK_UNSET_STRING(obj, name)
-#define PAPI_MK_UNSET_SECRET(obj, name)
-#define PAPI_MK_UNSET_NUMBER(obj, name) (obj)->name = PAPI_PROCPOOL_NONE;
-#define PAPI_MK_UNSET_FLAG(obj, name) (obj)->name = -1;
-#define PAPI_MK_UNSET_PRESENT(obj, name)
-#define PAPI_MK_UNSET_DERIVED(obj, name)
-#define PAPI_MK_UNSET_PROCESS(name, kind) PAPI_MK_UNSET_##kind(proc, name)
-#define PAPI_MK_UNSET_GROUP(name, kind) PAPI_MK_UNSET_##kind(g, name)
-#define PAPI_MK_UNSET_INFO(name, kind) PAPI_MK_UNSET_##kind(pl, name)
-
 /* A process with nothing given but its pid, and no socket. */
 static inline papi_procpool_process *papi_mk_process(apr_pool_t *p, apr_int64_t pid)
 {
-    papi_procpool_process *proc = apr_pcalloc(p, sizeof(*proc));
+    papi_procpool_process *proc = papi_procpool_process_new(p);
 
-    PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_MK_UNSET_PROCESS)
     proc->pid = pid;
-    proc->sockets = apr_array_make(p, 1, sizeof(papi_procpool_socket *));
     return proc;
 }
 
 /* An app group with nothing given but its name, and no process. */
 static inline papi_procpool_group *papi_mk_group(apr_pool_t *p, const char *name)
 {
-    papi_procpool_group *g = apr_pcalloc(p, sizeof(*g));
+    papi_procpool_group *g = papi_procpool_group_new(p);
 
-    PAPI_PROCPOOL_GROUP_FIELDS(PAPI_MK_UNSET_GROUP)
     g->name = name;
-    g->processes = apr_array_make(p, 4, sizeof(papi_procpool_process *));
     return g;
 }
 
 /* A procpool of Passenger version (or NULL) with nothing else given, and no group. */
 static inline papi_procpool *papi_mk_procpool(apr_pool_t *p, const char *version)
 {
-    papi_procpool *pl = apr_pcalloc(p, sizeof(*pl));
+    papi_procpool *pl = papi_procpool_new(p);
 
-    PAPI_PROCPOOL_INFO_FIELDS(PAPI_MK_UNSET_INFO)
     pl->passenger_version = version;
-    pl->groups = apr_array_make(p, 4, sizeof(papi_procpool_group *));
     return pl;
 }
 
