@@ -58,53 +58,64 @@ static void a_good_process_gets_the_request_with_its_password(void **state)
     assert_non_null(strstr(text, "\r\nX-Passenger-Connect-Password: ConnectPassword0123\r\n"));
 }
 
-static void a_process_not_alive_and_enabled_is_a_503(void **state)
+/* What spoils a good target. */
+static void detached(target *t)
 {
-    apr_pool_t *p = *state;
-    target *t = good_target(p);
-    papi_exchange x;
-    int status;
-
     t->proc.enabled = "DETACHED";
-    assert_non_null(strstr(prepare(p, t, &x, &status), "ALIVE and ENABLED"));
-    assert_int_equal(status, 503);
 }
 
-static void a_process_without_a_reachable_socket_is_a_501(void **state)
+static void on_a_unix_socket(target *t)
 {
-    apr_pool_t *p = *state;
-    target *t = good_target(p);
-    papi_exchange x;
-    int status;
-
     t->socket.address = "unix:/reg/apps.s/x";
-    assert_non_null(strstr(prepare(p, t, &x, &status), "a Unix socket"));
-    assert_int_equal(status, 501);
 }
 
-static void a_group_without_uid_or_password_is_a_502(void **state)
+static void without_uid(target *t)
 {
-    apr_pool_t *p = *state;
-    target *t = good_target(p);
-    papi_exchange x;
-    int status;
-
     t->group.uid = PAPI_PROCPOOL_NONE;
-    assert_non_null(strstr(prepare(p, t, &x, &status), "no uid"));
-    assert_int_equal(status, 502);
-    t = good_target(p);
+}
+
+static void without_password(target *t)
+{
     t->group.api_key = NULL;
-    assert_non_null(strstr(prepare(p, t, &x, &status), "no connect password"));
-    assert_int_equal(status, 502);
+}
+
+/* A process not alive and enabled is a 503, one without a reachable socket a 501, a group without
+ * uid or connect password a 502; each refusal says why. */
+static void a_refusal_has_its_status_and_says_why(void **state)
+{
+    static const struct {
+        void (*spoil)(target *t);
+        const char *why;
+        int status;
+    } cases[] = {
+        { detached, "ALIVE and ENABLED", 503 },
+        { on_a_unix_socket, "a Unix socket", 501 },
+        { without_uid, "no uid", 502 },
+        { without_password, "no connect password", 502 },
+    };
+    apr_pool_t *p = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        target *t = good_target(p);
+        papi_exchange x;
+        int status = -1;
+        const char *why;
+
+        cases[i].spoil(t);
+        why = prepare(p, t, &x, &status);
+        if (!why || !strstr(why, cases[i].why))
+            fail_msg("case %d: \"%s\", not about \"%s\"", (int)i, why ? why : "(none)",
+                     cases[i].why);
+        assert_int_equal(status, cases[i].status);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(a_good_process_gets_the_request_with_its_password),
-        PAPI_TEST(a_process_not_alive_and_enabled_is_a_503),
-        PAPI_TEST(a_process_without_a_reachable_socket_is_a_501),
-        PAPI_TEST(a_group_without_uid_or_password_is_a_502),
+        PAPI_TEST(a_refusal_has_its_status_and_says_why),
     };
 
     return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
