@@ -160,34 +160,63 @@ static int connect_to(const char *path)
     return fd;
 }
 
+/* A registry holding one live instance, passenger.AbC1234, and a helper for it (serve, in a
+ * process of its own) on the registry's helper.sock. */
+typedef struct helper {
+    const char *reg, *sock;
+    papi_cred_config cfg;
+    int lock;
+} helper;
+
+static void helper_start(apr_pool_t *p, helper *h, papi_fake_serve_fn serve)
+{
+    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *));
+
+    h->reg = papi_fx_tempdir(p);
+    h->sock = apr_pstrcat(p, h->reg, "/helper.sock", NULL);
+    h->cfg = (papi_cred_config){ pats, { root_only, 1 }, 0, 0, getpid() };
+    h->lock = papi_fx_hold_lock(p, papi_fx_instance(p, h->reg, "passenger.AbC1234"));
+    APR_ARRAY_PUSH(pats, const char *) = h->reg;
+    papi_fake_server_start(p, h->sock, 0, serve, &h->cfg);
+}
+
+/* The helper answers the read-only password before deadline. */
+static void helper_gives_ro_password(apr_pool_t *p, const helper *h, apr_time_t deadline)
+{
+    const char *pw = NULL;
+    const char *why = papi_cred_ask(p, h->sock, PAPI_CRED_RO, h->reg, "passenger.AbC1234",
+                                    deadline, &pw);
+
+    if (why)
+        fail_msg("%s", why);
+    assert_string_equal(pw, "RoPassword0123456789abcd");
+}
+
+static void helper_end(apr_pool_t *p, const helper *h)
+{
+    close(h->lock);
+    papi_fx_remove(p, h->reg);
+}
+
 /* A client that connects and says nothing must not hold up the others, and is cut off. */
 static void helper_serves_others_while_one_stalls(void **state)
 {
     apr_pool_t *p = *state;
-    const char *reg = papi_fx_tempdir(p), *pw = NULL, *why;
-    const char *sock = apr_pstrcat(p, reg, "/helper.sock", NULL);
-    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *));
-    papi_cred_config cfg = { pats, { root_only, 1 }, 0, 0, getpid() };
-    int stalled, lock = papi_fx_hold_lock(p, papi_fx_instance(p, reg, "passenger.AbC1234"));
+    helper h;
+    int stalled;
     apr_time_t t0;
     char c;
 
-    APR_ARRAY_PUSH(pats, const char *) = reg;
-    papi_fake_server_start(p, sock, 0, serve_credentials, &cfg);
-    stalled = connect_to(sock);
+    helper_start(p, &h, serve_credentials);
+    stalled = connect_to(h.sock);
     t0 = apr_time_now();
-    why = papi_cred_ask(p, sock, PAPI_CRED_RO, reg, "passenger.AbC1234",
-                        t0 + apr_time_from_sec(3), &pw);
-    if (why)
-        fail_msg("%s", why);
-    assert_string_equal(pw, "RoPassword0123456789abcd");
+    helper_gives_ro_password(p, &h, t0 + apr_time_from_sec(3));
     assert_true(apr_time_now() - t0 < apr_time_from_msec(500));
     /* The silent client is closed by its own deadline. */
     assert_int_equal(recv(stalled, &c, 1, 0), 0);
     assert_true(apr_time_now() - t0 < apr_time_from_sec(3));
     close(stalled);
-    close(lock);
-    papi_fx_remove(p, reg);
+    helper_end(p, &h);
 }
 
 /* A helper stopped with our question in its queue (a graceful restart): asked again, its
@@ -195,21 +224,11 @@ static void helper_serves_others_while_one_stalls(void **state)
 static void question_asked_again_when_the_helper_goes_away(void **state)
 {
     apr_pool_t *p = *state;
-    const char *reg = papi_fx_tempdir(p), *pw = NULL, *why;
-    const char *sock = apr_pstrcat(p, reg, "/helper.sock", NULL);
-    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *));
-    papi_cred_config cfg = { pats, { root_only, 1 }, 0, 0, getpid() };
-    int lock = papi_fx_hold_lock(p, papi_fx_instance(p, reg, "passenger.AbC1234"));
+    helper h;
 
-    APR_ARRAY_PUSH(pats, const char *) = reg;
-    papi_fake_server_start(p, sock, 0, vanish_then_serve_credentials, &cfg);
-    why = papi_cred_ask(p, sock, PAPI_CRED_RO, reg, "passenger.AbC1234",
-                        apr_time_now() + apr_time_from_sec(3), &pw);
-    if (why)
-        fail_msg("%s", why);
-    assert_string_equal(pw, "RoPassword0123456789abcd");
-    close(lock);
-    papi_fx_remove(p, reg);
+    helper_start(p, &h, vanish_then_serve_credentials);
+    helper_gives_ro_password(p, &h, apr_time_now() + apr_time_from_sec(3));
+    helper_end(p, &h);
 }
 
 int main(void)
