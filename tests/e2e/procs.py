@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 # Prefix of every temp dir the harness makes. Short on purpose: Passenger puts
@@ -55,6 +56,18 @@ def wait_until(predicate, timeout, what, interval=0.05, abort=None):
             detail = f" (last error: {last_error!r})" if last_error else ""
             raise WaitTimeout(f"timed out after {timeout}s waiting for {what}{detail}")
         time.sleep(interval)
+
+
+def run_threads(fn, n, timeout=60):
+    """Runs fn(0) ... fn(n - 1), each in a thread of its own, all at once; fails when one is
+    still running timeout seconds after the one before it ended (a client that hung)."""
+    threads = [threading.Thread(target=fn, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    hung = sum(t.is_alive() for t in threads)
+    assert not hung, f"{hung} of {n} client threads hung"
 
 
 @contextlib.contextmanager

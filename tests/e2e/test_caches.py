@@ -17,7 +17,6 @@ import json
 import os
 import signal
 import socket
-import threading
 import time
 
 import pytest
@@ -354,12 +353,7 @@ def test_parallel_requests_never_share_a_connection(httpd, fake_core, regs):
         except Exception as e:     # noqa: BLE001 - reported below
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(n_threads)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a client thread hung"
+    procs.run_threads(client, n_threads)
     assert errors == [] and wrong == [], (errors, wrong[:5])
     assert len(fc.requests()) == n_threads * n_requests
 

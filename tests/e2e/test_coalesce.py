@@ -46,12 +46,7 @@ def burst(httpd, method, path, n, headers=None, **kw):
             go.wait(10)
             out[i] = s.request(method, httpd.url(path), timeout=30, headers=headers, **kw)
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads), "a client hung"
+    procs.run_threads(one, n)
     return out
 
 
