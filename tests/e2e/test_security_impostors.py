@@ -119,6 +119,17 @@ class Api:
         assert r.status_code == 200, r.text
         return {e["instance_dir"]["path"]: e for e in r.json()}
 
+    def refused(self, path, state, why):
+        """path is listed by instances.json as state, with a reason that says why and nothing read
+        from it (no name), and left out of the aggregate: (its entry, the aggregate's answer)."""
+        entry = self.instances()[path]
+        assert entry["state"] == state, entry
+        assert why in entry["reason"], entry
+        assert "name" not in entry, entry
+        answer, _ = self.aggregate()
+        assert path not in answer
+        return entry, answer
+
     def showed(self, needle):
         """URLs of the answers (body or headers) in which needle appeared."""
         return [r.url for r in self.answers if needle in r.text or needle in str(r.headers)]
@@ -295,6 +306,13 @@ def cred_line(level, registry, dirname):
     return f"PAPI-CRED/1 {level} {registry} {dirname}\n"
 
 
+def expect_failure_logged(expect_log, name, failure_rx):
+    """Instance name's failure (failure_rx: status and why) must be logged by the aggregate
+    (PAPI030) and by /instances/<name>/ (PAPI031)."""
+    for tag in ("PAPI030", "PAPI031"):
+        expect_log(rf"{tag}: instance {name} \(.*\): {failure_rx}", required=True)
+
+
 def random_alnum(n=6):
     return uuid.uuid4().hex[:n]
 
@@ -331,12 +349,7 @@ def test_symlink_named_like_an_instance_is_untrusted(httpd, api, fake, dirs, att
     os.symlink(good.path, link)
     os.lchown(link, attacker.pw_uid, attacker.pw_gid)
     try:
-        entry = api.instances()[link]
-        assert entry["state"] == "untrusted"
-        assert "symbolic link" in entry["reason"]
-        assert "name" not in entry
-        answer, _ = api.aggregate()
-        assert link not in answer
+        _, answer = api.refused(link, "untrusted", "symbolic link")
         assert answer[good.path]["status"] == 200
         assert good.connections() == 1       # for its own element only
     finally:
@@ -353,12 +366,8 @@ def test_attacker_owned_instance_is_never_read_nor_asked(httpd, api, fake, tap, 
     evil = fake(dirs.reg, owner=ATTACKER, name=httpd.instance.name,
                 properties={"server_software": marker})
     evil_tap = tap(evil)
-    entry = api.instances()[evil.path]
-    assert entry["state"] == "untrusted"
-    assert "not a trusted owner" in entry["reason"]
-    assert "name" not in entry and "server_software" not in entry
-    answer, _ = api.aggregate()
-    assert evil.path not in answer
+    entry, answer = api.refused(evil.path, "untrusted", "not a trusted owner")
+    assert "server_software" not in entry
     assert answer[httpd.instance.path]["status"] == 200
     r = api.get(f"/instances/{httpd.instance.name}/ping.json")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
@@ -371,12 +380,7 @@ def test_writable_instance_dir_is_untrusted(api, fake, tap, dirs, mode):
     victim = fake(dirs.reg)
     victim_tap = tap(victim)
     os.chmod(victim.path, mode)
-    entry = api.instances()[victim.path]
-    assert entry["state"] == "untrusted"
-    assert "writable by group or others" in entry["reason"]
-    assert "name" not in entry
-    answer, _ = api.aggregate()
-    assert victim.path not in answer
+    api.refused(victim.path, "untrusted", "writable by group or others")
     assert victim_tap.connections() == []
 
 
@@ -411,10 +415,7 @@ def test_password_file_trick_gives_no_credential(httpd, api, fake, tap, dirs, tr
     victim = fake(dirs.reg)
     victim_tap = tap(victim)
     plant_password(victim, trick, dirs.secret_path)
-    expect_log(rf"PAPI030: instance {victim.name} \(.*\): 502 credential unavailable: ",
-               required=True)
-    expect_log(rf"PAPI031: instance {victim.name} \(.*\): 502 credential unavailable: ",
-               required=True)
+    expect_failure_logged(expect_log, victim.name, "502 credential unavailable: ")
     answer, seconds = api.aggregate()
     element = answer[victim.path]
     assert element["status"] == 502
@@ -467,12 +468,7 @@ def test_properties_symlink_is_corrupted_and_not_followed(api, fake, dirs, secre
         props = os.path.join(victim.path, "properties.json")
         os.unlink(props)
         os.symlink(target, props)
-        entry = api.instances()[victim.path]
-        assert entry["state"] == "corrupted"
-        assert "symbolic link" in entry["reason"]
-        assert "name" not in entry
-        answer, _ = api.aggregate()
-        assert victim.path not in answer
+        api.refused(victim.path, "corrupted", "symbolic link")
         assert api.showed(token) == []
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -488,10 +484,7 @@ def test_core_socket_of_another_user_gets_no_password(httpd, api, fake, tap, dir
     this instance's owner."""
     victim = fake(dirs.reg)
     impostor = tap(victim, user=pwd.getpwnam(listener))
-    expect_log(rf"PAPI030: instance {victim.name} \(.*\): 502 .*not sending credentials",
-               required=True)
-    expect_log(rf"PAPI031: instance {victim.name} \(.*\): 502 .*not sending credentials",
-               required=True)
+    expect_failure_logged(expect_log, victim.name, "502 .*not sending credentials")
     answer, _ = api.aggregate()
     element = answer[victim.path]
     assert element["status"] == 502
@@ -511,8 +504,7 @@ def test_oversize_and_endless_answers_fail_alone(httpd, api, fake, dirs, expect_
     huge = fake(dirs.reg, behaviour="huge", huge_bytes=ANSWER_LIMIT + 1)
     endless = fake(dirs.reg, behaviour="endless")
     for name in (huge.name, endless.name):
-        expect_log(rf"PAPI030: instance {name} \(.*\): 50[24] ", required=True)
-        expect_log(rf"PAPI031: instance {name} \(.*\): 50[24] ", required=True)
+        expect_failure_logged(expect_log, name, "50[24] ")
     answer, seconds = api.aggregate()
     assert seconds < 2 * TIMEOUT + 3          # each core is bounded by PassengerApiTimeout
     assert len(api.answers[-1].content) < 64 * 1024
