@@ -64,6 +64,29 @@ static inline const char *papi_test_sample_body(apr_pool_t *p, const char *name)
     return apr_pstrdup(p, body + 4);
 }
 
+/* A check that gives NULL for a value it takes, else why it refuses it. */
+typedef const char *(*papi_test_check_fn)(const char *value);
+
+/* check takes every one of good[0..n_good) and refuses every one of bad[0..n_bad). */
+static inline void papi_test_check_values(papi_test_check_fn check, const char *const *good,
+                                          size_t n_good, const char *const *bad, size_t n_bad)
+{
+    const char *why;
+    size_t i;
+
+    for (i = 0; i < n_good; i++)
+        if ((why = check(good[i])))
+            fail_msg("'%s' refused: %s", good[i], why);
+    for (i = 0; i < n_bad; i++)
+        if (!check(bad[i]))
+            fail_msg("'%s' accepted", bad[i]);
+}
+
+/* The same over two arrays. */
+#define PAPI_TEST_CHECK_VALUES(check, good, bad) \
+    papi_test_check_values(check, good, sizeof(good) / sizeof((good)[0]), bad, \
+                           sizeof(bad) / sizeof((bad)[0]))
+
 #define PAPI_TEST(f) cmocka_unit_test_setup_teardown(f, papi_test_pool_setup, papi_test_pool_teardown)
 
 #endif

@@ -153,14 +153,8 @@ static void allowed_host_names_are_checked(void **state)
                                         "[::1]", "[fe80::1]", "under_score.example" };
     static const char *const bad[] = { "", "admin.example:80", "*.example", "a/b", "::1", "[::1",
                                        "[zz::1]", "[::1]:80", "host:", "a b", ".example" };
-    size_t i;
 
-    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        if (papi_host_name_error(good[i]))
-            fail_msg("%s refused", good[i]);
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (!papi_host_name_error(bad[i]))
-            fail_msg("'%s' accepted", bad[i]);
+    PAPI_TEST_CHECK_VALUES(papi_host_name_error, good, bad);
 }
 
 int main(void)

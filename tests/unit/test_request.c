@@ -12,14 +12,8 @@ static void core_paths(void **state)
                                        "/a//b", "/a b", "/a%2fb", "/a?b", "/a\r\nX: y", "/.",
                                        "/..", "/a/..", "/\xc3\xa9" };
     char longpath[PAPI_CORE_PATH_MAX + 2];
-    size_t i;
 
-    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-        if (papi_core_path_error(good[i]))
-            fail_msg("'%s' refused: %s", good[i], papi_core_path_error(good[i]));
-    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (!papi_core_path_error(bad[i]))
-            fail_msg("'%s' accepted", bad[i]);
+    PAPI_TEST_CHECK_VALUES(papi_core_path_error, good, bad);
     memset(longpath, 'a', sizeof(longpath) - 1);
     longpath[0] = '/';
     longpath[sizeof(longpath) - 1] = '\0';
