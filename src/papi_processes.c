@@ -84,8 +84,29 @@ static void papi_write_last_probe(papi_buf *b, const papi_procpool_process *proc
     papi_buf_putc(b, '}');
 }
 
-static void papi_process(papi_buf *b, const papi_procpool_process *proc, const papi_procs_ctx *c)
+/* Writes one item of a list, as an object. */
+typedef void papi_item_fn(papi_buf *b, const void *item, const papi_procs_ctx *c);
+
+/* "key":[...], every item of items written by write. */
+static void papi_list(papi_buf *b, const char *key, const apr_array_header_t *items,
+                      papi_item_fn *write, const papi_procs_ctx *c)
 {
+    int i;
+
+    papi_key(b, key);
+    papi_buf_putc(b, '[');
+    for (i = 0; i < items->nelts; i++) {
+        if (i)
+            papi_buf_putc(b, ',');
+        write(b, APR_ARRAY_IDX(items, i, const void *), c);
+    }
+    papi_buf_putc(b, ']');
+}
+
+static void papi_process(papi_buf *b, const void *item, const papi_procs_ctx *c)
+{
+    const papi_procpool_process *proc = item;
+
     papi_buf_putc(b, '{');
     PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_WRITE_PROCESS)
     papi_buf_putc(b, '}');
@@ -99,20 +120,13 @@ static void papi_write_default(papi_buf *b, const papi_procpool_group *g, const 
 static void papi_write_processes(papi_buf *b, const papi_procpool_group *g,
                                  const papi_procs_ctx *c)
 {
-    int i;
-
-    papi_key(b, "processes");
-    papi_buf_putc(b, '[');
-    for (i = 0; i < g->processes->nelts; i++) {
-        if (i)
-            papi_buf_putc(b, ',');
-        papi_process(b, APR_ARRAY_IDX(g->processes, i, const papi_procpool_process *), c);
-    }
-    papi_buf_putc(b, ']');
+    papi_list(b, "processes", g->processes, papi_process, c);
 }
 
-static void papi_group(papi_buf *b, const papi_procpool_group *g, const papi_procs_ctx *c)
+static void papi_group(papi_buf *b, const void *item, const papi_procs_ctx *c)
 {
+    const papi_procpool_group *g = item;
+
     papi_buf_putc(b, '{');
     PAPI_PROCPOOL_GROUP_FIELDS(PAPI_WRITE_GROUP)
     papi_buf_putc(b, '}');
@@ -121,16 +135,7 @@ static void papi_group(papi_buf *b, const papi_procpool_group *g, const papi_pro
 static void papi_write_app_groups(papi_buf *b, const papi_procpool *procpool,
                                   const papi_procs_ctx *c)
 {
-    int i;
-
-    papi_key(b, "app_groups");
-    papi_buf_putc(b, '[');
-    for (i = 0; i < procpool->groups->nelts; i++) {
-        if (i)
-            papi_buf_putc(b, ',');
-        papi_group(b, APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *), c);
-    }
-    papi_buf_putc(b, ']');
+    papi_list(b, "app_groups", procpool->groups, papi_group, c);
 }
 
 static void papi_procpool_object(papi_buf *b, const papi_procpool *procpool,
