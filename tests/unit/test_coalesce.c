@@ -26,6 +26,16 @@ static apr_time_t in_ms(int ms)
     return apr_time_now() + apr_time_from_msec(ms);
 }
 
+/* A call in flight (a leads it) and a request that arrived during it (b waits). */
+static papi_coalesce *lead_and_wait(apr_pool_t *p, papi_coalesce_turn *a, papi_coalesce_turn *b)
+{
+    papi_coalesce *c = papi_coalesce_create(p);
+
+    assert_int_equal(papi_coalesce_join(c, KEY, a), PAPI_TURN_LEAD);
+    assert_int_equal(papi_coalesce_join(c, KEY, b), PAPI_TURN_WAIT);
+    return c;
+}
+
 /* Without a coalescer every request makes its own call. */
 static void no_coalescer_always_leads(void **state)
 {
@@ -62,12 +72,10 @@ static void alone_it_leads(void **state)
 static void never_the_answer_of_an_earlier_call(void **state)
 {
     apr_pool_t *p = *state;
-    papi_coalesce *c = papi_coalesce_create(p);
     papi_coalesce_turn a, b;
+    papi_coalesce *c = lead_and_wait(p, &a, &b);
     papi_http_response *resp;
 
-    assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
-    assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
     papi_coalesce_done(c, &a, answer(p, "before b arrived"));
     assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
     assert_null(resp);
@@ -80,12 +88,10 @@ static void never_the_answer_of_an_earlier_call(void **state)
 static void looking_without_blocking(void **state)
 {
     apr_pool_t *p = *state;
-    papi_coalesce *c = papi_coalesce_create(p);
     papi_coalesce_turn a, b;
+    papi_coalesce *c = lead_and_wait(p, &a, &b);
     papi_http_response *resp;
 
-    assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
-    assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
     assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 0, &resp), PAPI_TURN_WAIT);
     assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 0, &resp), PAPI_TURN_WAIT);
     papi_coalesce_done(c, &a, answer(p, "before b arrived"));
@@ -145,72 +151,67 @@ static void join_thread(apr_thread_t *thread)
     assert_int_equal(apr_thread_join(&rv, thread), APR_SUCCESS);
 }
 
-/* Requests that arrived during a call get the next call's answer, made by one of them, each in
- * its own pool (the leader's request may be long gone). */
-static void waiting_requests_share_the_next_answer(void **state)
+/* Two calls in a row: three requests arrive for the first, which the first leads and ends with
+ * an answer of first_text (NULL: none); the next two wait (w on a thread of its own). One of them,
+ * next, leads the second call and ends it with an answer of next_text (NULL: none) from a pool
+ * gone right after (the leader's request may be long gone); returns once w is through. */
+static void two_calls(apr_pool_t *p, waiter *w, const char *first_text, const char *next_text)
 {
-    apr_pool_t *p = *state, *leader_pool;
-    papi_coalesce *c = papi_coalesce_create(p);
     papi_coalesce_turn first, next;
-    waiter w = { c, { NULL, 0, 0 }, p, 5000, PAPI_TURN_LEAD, NULL, 0 };
-    apr_thread_t *thread;
     papi_http_response *resp;
+    apr_pool_t *leader_pool;
+    apr_thread_t *thread;
 
-    assert_int_equal(papi_coalesce_join(c, KEY, &first), PAPI_TURN_LEAD);
-    assert_int_equal(papi_coalesce_join(c, KEY, &next), PAPI_TURN_WAIT);
-    assert_int_equal(papi_coalesce_join(c, KEY, &w.turn), PAPI_TURN_WAIT);
-    papi_coalesce_done(c, &first, answer(p, "too early for both"));
+    w->c = lead_and_wait(p, &first, &next);
+    assert_int_equal(papi_coalesce_join(w->c, KEY, &w->turn), PAPI_TURN_WAIT);
+    papi_coalesce_done(w->c, &first, first_text ? answer(p, first_text) : NULL);
     /* One of the two makes the next call; the other waits for its answer. */
-    assert_int_equal(papi_coalesce_wait(c, &next, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
-    thread = start_waiter(p, &w);
+    assert_int_equal(papi_coalesce_wait(w->c, &next, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
+    thread = start_waiter(p, w);
     apr_sleep(apr_time_from_msec(20));
     apr_pool_create(&leader_pool, p);
-    papi_coalesce_done(c, &next, answer(leader_pool, "fresh for both"));
+    papi_coalesce_done(w->c, &next, next_text ? answer(leader_pool, next_text) : NULL);
     apr_pool_destroy(leader_pool);
     join_thread(thread);
+}
+
+/* Requests that arrived during a call get the next call's answer, made by one of them, each in
+ * its own pool. */
+static void waiting_requests_share_the_next_answer(void **state)
+{
+    apr_pool_t *p = *state;
+    waiter w = { NULL, { NULL, 0, 0 }, p, 5000, PAPI_TURN_LEAD, NULL, 0 };
+
+    two_calls(p, &w, "too early for both", "fresh for both");
     assert_int_equal(w.role, PAPI_TURN_ANSWERED);
     assert_string_equal(w.resp->body, "fresh for both");
     assert_int_equal(w.resp->status, 200);
     assert_string_equal(papi_http_header_get(w.resp, "Content-Type"), "text/plain");
-    assert_int_equal(papi_coalesce_active(c), 0);
+    assert_int_equal(papi_coalesce_active(w.c), 0);
 }
 
 /* A call that gave no answer is given up: the next waiting request makes its own. */
 static void a_call_without_an_answer_is_made_again(void **state)
 {
     apr_pool_t *p = *state;
-    papi_coalesce *c = papi_coalesce_create(p);
-    papi_coalesce_turn a, b;
-    waiter w = { c, { NULL, 0, 0 }, p, 5000, PAPI_TURN_ANSWERED, NULL, 0 };
-    apr_thread_t *thread;
-    papi_http_response *resp;
+    waiter w = { NULL, { NULL, 0, 0 }, p, 5000, PAPI_TURN_ANSWERED, NULL, 0 };
 
-    assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
-    assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
-    assert_int_equal(papi_coalesce_join(c, KEY, &w.turn), PAPI_TURN_WAIT);
-    papi_coalesce_done(c, &a, NULL);
-    assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(1000), 1, &resp), PAPI_TURN_LEAD);
-    thread = start_waiter(p, &w);
-    apr_sleep(apr_time_from_msec(20));
-    papi_coalesce_done(c, &b, NULL);
-    join_thread(thread);
+    two_calls(p, &w, NULL, NULL);
     assert_int_equal(w.role, PAPI_TURN_LEAD);
     assert_null(w.resp);
-    papi_coalesce_done(c, &w.turn, answer(p, "made at last"));
-    assert_int_equal(papi_coalesce_active(c), 0);
+    papi_coalesce_done(w.c, &w.turn, answer(p, "made at last"));
+    assert_int_equal(papi_coalesce_active(w.c), 0);
 }
 
 /* A request waits no longer than its deadline, and its leaving disturbs nobody. */
 static void waiting_ends_at_the_deadline(void **state)
 {
     apr_pool_t *p = *state;
-    papi_coalesce *c = papi_coalesce_create(p);
     papi_coalesce_turn a, b;
+    papi_coalesce *c = lead_and_wait(p, &a, &b);
     papi_http_response *resp;
     apr_time_t start = apr_time_now();
 
-    assert_int_equal(papi_coalesce_join(c, KEY, &a), PAPI_TURN_LEAD);
-    assert_int_equal(papi_coalesce_join(c, KEY, &b), PAPI_TURN_WAIT);
     assert_int_equal(papi_coalesce_wait(c, &b, p, in_ms(50), 1, &resp), PAPI_TURN_TIMEOUT);
     assert_true(apr_time_now() - start >= apr_time_from_msec(50));
     assert_true(apr_time_now() - start < apr_time_from_msec(1000));
