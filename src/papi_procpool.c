@@ -327,7 +327,8 @@ static void *papi_new(apr_pool_t *p, apr_size_t size, const papi_field *fields, 
     return obj;
 }
 
-#define PAPI_NEW(p, type, fields) ((type *)papi_new(p, sizeof(type), fields, PAPI_FIELD_COUNT(fields)))
+#define PAPI_NEW(p, type, fields) \
+    ((type *)papi_new(p, sizeof(type), fields, PAPI_FIELD_COUNT(fields)))
 
 papi_procpool *papi_procpool_new(apr_pool_t *p)
 {
