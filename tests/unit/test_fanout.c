@@ -68,18 +68,39 @@ static papi_fanout_config config(papi_cred_level level)
 
 static const papi_core_request ping = { "GET", "/ping.json", NULL, NULL, NULL, NULL, 0 };
 
+/* An aggregate ping of a registry with `good` good instances, read-only (f may be changed before
+ * the ask); its failures, and the aggregate array once asked. */
+typedef struct asking {
+    registry reg;
+    papi_fanout_config f;
+    apr_array_header_t *failures;
+    json_t *array;
+} asking;
+
+static asking asking_make(apr_pool_t *p, int good)
+{
+    asking a = { make_registry(p, good), config(PAPI_CRED_RO),
+                 apr_array_make(p, 1, sizeof(const char *)), NULL };
+
+    return a;
+}
+
 /* The aggregate array, parsed. */
-static json_t *aggregate(apr_pool_t *p, const papi_fanout_config *f, const registry *reg,
-                         apr_array_header_t *failures)
+static json_t *ask(apr_pool_t *p, asking *a)
 {
     papi_buf *b = papi_buf_make(p, 4096);
-    json_t *array;
 
-    papi_fanout_aggregate(b, p, f, reg->found, &ping, failures);
-    array = json_loadb(b->data, b->len, 0, NULL);
-    assert_non_null(array);
-    assert_true(json_is_array(array));
-    return array;
+    papi_fanout_aggregate(b, p, &a->f, a->reg.found, &ping, a->failures);
+    a->array = json_loadb(b->data, b->len, 0, NULL);
+    assert_non_null(a->array);
+    assert_true(json_is_array(a->array));
+    return a->array;
+}
+
+static void asking_end(apr_pool_t *p, asking *a)
+{
+    json_decref(a->array);
+    end_registry(p, &a->reg);
 }
 
 static int element_status(json_t *array, size_t i)
@@ -95,12 +116,10 @@ static const char *element_text(json_t *array, size_t i, const char *key)
 static void every_good_instance_is_asked_in_order(void **state)
 {
     apr_pool_t *p = *state;
-    registry reg = make_registry(p, 2);
-    papi_fake_core a = core(p, &reg, 0, "application/json", "{\"a\":1}");
-    papi_fake_core b = core(p, &reg, 1, "application/json", "{\"b\":2}");
-    papi_fanout_config f = config(PAPI_CRED_RO);
-    apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
-    json_t *array = aggregate(p, &f, &reg, failures);
+    asking t = asking_make(p, 2);
+    papi_fake_core a = core(p, &t.reg, 0, "application/json", "{\"a\":1}");
+    papi_fake_core b = core(p, &t.reg, 1, "application/json", "{\"b\":2}");
+    json_t *array = ask(p, &t);
     const char *got;
 
     /* The stale instance has no element. */
@@ -109,15 +128,14 @@ static void every_good_instance_is_asked_in_order(void **state)
     assert_string_equal(element_text(array, 0, "body"), "{\"a\":1}");
     assert_int_equal(element_status(array, 1), 200);
     assert_string_equal(element_text(array, 1, "body"), "{\"b\":2}");
-    assert_int_equal(failures->nelts, 0);
+    assert_int_equal(t.failures->nelts, 0);
     got = papi_fake_core_stop(p, &a);
     assert_non_null(strstr(got, "GET /ping.json HTTP/1.1\r\n"));
     /* base64("ro_admin:RoPassword0123456789abcd"): the read-only credential of the fixture. */
     assert_non_null(strstr(got, "Authorization: Basic "
                                 "cm9fYWRtaW46Um9QYXNzd29yZDAxMjM0NTY3ODlhYmNk\r\n"));
     assert_non_null(strstr(papi_fake_core_stop(p, &b), "GET /ping.json HTTP/1.1\r\n"));
-    json_decref(array);
-    end_registry(p, &reg);
+    asking_end(p, &t);
 }
 
 static void full_access_asks_with_the_admin_credential(void **state)
@@ -141,65 +159,56 @@ static void full_access_asks_with_the_admin_credential(void **state)
 static void one_failure_does_not_touch_another(void **state)
 {
     apr_pool_t *p = *state;
-    registry reg = make_registry(p, 2);
-    papi_fake_core b = core(p, &reg, 1, "text/plain", "fine");
-    papi_fanout_config f = config(PAPI_CRED_RO);
-    apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
-    json_t *array = aggregate(p, &f, &reg, failures);
+    asking t = asking_make(p, 2);
+    papi_fake_core b = core(p, &t.reg, 1, "text/plain", "fine");
+    json_t *array = ask(p, &t);
 
     assert_int_equal(json_array_size(array), 2);
     assert_int_equal(element_status(array, 0), 502);
     assert_non_null(element_text(array, 0, "error"));
     assert_int_equal(element_status(array, 1), 200);
     assert_string_equal(element_text(array, 1, "body"), "fine");
-    assert_int_equal(failures->nelts, 1);
-    assert_non_null(strstr(APR_ARRAY_IDX(failures, 0, const char *), "passenger.a000000"));
+    assert_int_equal(t.failures->nelts, 1);
+    assert_non_null(strstr(APR_ARRAY_IDX(t.failures, 0, const char *), "passenger.a000000"));
     papi_fake_core_stop(p, &b);
-    json_decref(array);
-    end_registry(p, &reg);
+    asking_end(p, &t);
 }
 
 /* Past PassengerApiMaxInstances an instance gets a 503 element and its core hears nothing. */
 static void instances_past_the_cap_are_not_asked(void **state)
 {
     apr_pool_t *p = *state;
-    registry reg = make_registry(p, 2);
-    papi_fake_core a = core(p, &reg, 0, "text/plain", "a");
-    papi_fake_core b = core(p, &reg, 1, "text/plain", "b");
-    papi_fanout_config f = config(PAPI_CRED_RO);
-    apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
+    asking t = asking_make(p, 2);
+    papi_fake_core a = core(p, &t.reg, 0, "text/plain", "a");
+    papi_fake_core b = core(p, &t.reg, 1, "text/plain", "b");
     json_t *array;
 
-    f.max_instances = 1;
-    array = aggregate(p, &f, &reg, failures);
+    t.f.max_instances = 1;
+    array = ask(p, &t);
     assert_int_equal(element_status(array, 0), 200);
     assert_int_equal(element_status(array, 1), 503);
     assert_non_null(strstr(element_text(array, 1, "error"), "PassengerApiMaxInstances"));
-    assert_int_equal(failures->nelts, 1);
+    assert_int_equal(t.failures->nelts, 1);
     papi_fake_core_stop(p, &a);
     assert_string_equal(papi_fake_core_stop(p, &b), "");
-    json_decref(array);
-    end_registry(p, &reg);
+    asking_end(p, &t);
 }
 
 /* The request's own deadline passed: nobody is asked, every element is a 504. */
 static void nobody_is_asked_after_the_request_deadline(void **state)
 {
     apr_pool_t *p = *state;
-    registry reg = make_registry(p, 2);
-    papi_fake_core a = core(p, &reg, 0, "text/plain", "a");
-    papi_fanout_config f = config(PAPI_CRED_RO);
-    apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
+    asking t = asking_make(p, 2);
+    papi_fake_core a = core(p, &t.reg, 0, "text/plain", "a");
     json_t *array;
 
-    f.request_deadline = apr_time_now() - 1;
-    array = aggregate(p, &f, &reg, failures);
+    t.f.request_deadline = apr_time_now() - 1;
+    array = ask(p, &t);
     assert_int_equal(element_status(array, 0), 504);
     assert_int_equal(element_status(array, 1), 504);
     assert_non_null(strstr(element_text(array, 0, "error"), "PassengerApiRequestTimeout"));
     assert_string_equal(papi_fake_core_stop(p, &a), "");
-    json_decref(array);
-    end_registry(p, &reg);
+    asking_end(p, &t);
 }
 
 /* The deadline of one call: the per-instance timeout, never past the request's. */
