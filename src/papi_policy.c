@@ -68,8 +68,9 @@ void papi_policy_decide(papi_access mode, const char *method, const char *core_p
     else if (v->known_405)
         return;
     else if (!strncmp(core_path, "/server/", 8))
-        papi_refuse_with(v, 403, "this is one of Passenger's write endpoints, which read-only mode "
-                                 "never forwards (PassengerApiAccess full allows them)");
+        papi_refuse_with(v, 403, "below /server/ is Passenger's endpoint that disconnects clients: "
+                                 "read-only mode forwards nothing there (PassengerApiAccess full "
+                                 "does)");
     else if (papi_listed(papi_secret_endpoints, core_path))
         papi_refuse_with(v, 403, "this endpoint shows application environment variables and "
                                  "settings: only PassengerApiAccess full forwards it");

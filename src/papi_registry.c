@@ -176,10 +176,12 @@ static int papi_cmp_str(const void *a, const void *b)
 #define PAPI_GLOB_ENTRIES_MAX 65536
 
 /* Real directories (not links) in dir whose names match the glob component; *budget entries may
- * still be looked at (below 0: it ran out, and that was logged). */
+ * still be looked at (below 0: it ran out). Running out is warned of once per process: a local
+ * user who fills a directory must not be able to fill the error log too. */
 static void papi_glob_level(apr_pool_t *p, const char *dir, const char *component,
                             apr_array_header_t *out, int *budget)
 {
+    static volatile int warned;
     apr_dir_t *d;
     apr_finfo_t fi;
     apr_status_t rv;
@@ -190,9 +192,10 @@ static void papi_glob_level(apr_pool_t *p, const char *dir, const char *componen
     while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)) == APR_SUCCESS
            || rv == APR_INCOMPLETE) {
         if (--*budget < 0) {
-            papi_log(PAPI_LOG_MARK, PAPI_LOG_WARNING, 0, "a registry glob reached %s after looking "
-                     "at %d entries: the rest are not looked at", *dir ? dir : "/",
-                     PAPI_GLOB_ENTRIES_MAX);
+            papi_log(PAPI_LOG_MARK, warned ? PAPI_LOG_INFO : PAPI_LOG_WARNING, 0, "a registry glob "
+                     "reached %s after looking at %d entries: the rest are not looked at (logged "
+                     "as a warning once per process)", *dir ? dir : "/", PAPI_GLOB_ENTRIES_MAX);
+            warned = 1;
             break;
         }
         if (fi.filetype != APR_DIR || !strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
@@ -325,7 +328,7 @@ apr_array_header_t *papi_registry_for_request(apr_pool_t *p, const papi_registry
         return papi_registry_expand(p, o->configured, header);
     dirs = papi_registry_expand(p, o->allowed, header);
     if (dirs->nelts > PAPI_OVERRIDE_DIRS_MAX) {
-        papi_log(PAPI_LOG_MARK, PAPI_LOG_WARNING, 0, "the registry header '%s' names %d "
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_INFO, 0, "the registry header '%s' names %d "
                  "directories; only the first %d are scanned", header, dirs->nelts,
                  PAPI_OVERRIDE_DIRS_MAX);
         dirs->nelts = PAPI_OVERRIDE_DIRS_MAX;

@@ -438,15 +438,22 @@ static void agents_directory_is_checked(void **state)
     papi_fx_remove(p, reg);
 }
 
+/* Directories below top, named in the space-separated names (parents first). */
+static void mkdirs_below(apr_pool_t *p, const char *top, const char *names)
+{
+    char *copy = apr_pstrdup(p, names), *last, *name;
+
+    for (name = apr_strtok(copy, " ", &last); name; name = apr_strtok(NULL, " ", &last))
+        assert_int_equal(mkdir(apr_pstrcat(p, top, "/", name, NULL), 0755), 0);
+}
+
 static void expand_globs_narrow_and_dedupe(void **state)
 {
     apr_pool_t *p = *state;
     const char *top = papi_fx_tempdir(p);
     apr_array_header_t *pats = apr_array_make(p, 3, sizeof(const char *)), *dirs;
 
-    mkdir(apr_pstrcat(p, top, "/b", NULL), 0755);
-    mkdir(apr_pstrcat(p, top, "/a", NULL), 0755);
-    mkdir(apr_pstrcat(p, top, "/.hidden", NULL), 0755);
+    mkdirs_below(p, top, "b a .hidden");
     papi_fx_write(top, "file", "", 0644);
     assert_int_equal(symlink("/etc", apr_pstrcat(p, top, "/link", NULL)), 0);
     APR_ARRAY_PUSH(pats, const char *) = apr_pstrcat(p, top, "/*", NULL);
@@ -475,11 +482,8 @@ static void expand_never_follows_a_link_below_a_glob(void **state)
     const char *top = papi_fx_tempdir(p);
     apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *)), *dirs;
 
-    mkdir(apr_pstrcat(p, top, "/a", NULL), 0755);
-    mkdir(apr_pstrcat(p, top, "/a/reg", NULL), 0755);
-    mkdir(apr_pstrcat(p, top, "/b", NULL), 0755);
+    mkdirs_below(p, top, "a a/reg b c");
     assert_int_equal(symlink("/etc", apr_pstrcat(p, top, "/b/reg", NULL)), 0);
-    mkdir(apr_pstrcat(p, top, "/c", NULL), 0755);
     APR_ARRAY_PUSH(pats, const char *) = apr_pstrcat(p, top, "/*/reg", NULL);
     dirs = papi_registry_expand(p, pats, NULL);
     assert_int_equal(dirs->nelts, 1);
@@ -509,11 +513,7 @@ static void the_registry_header_as_each_mode_reads_it(void **state)
                                  list_of(p, apr_pstrcat(p, top, "/o/*", NULL), NULL) };
     apr_array_header_t *dirs;
 
-    mkdir(conf, 0755);
-    mkdir(apr_pstrcat(p, top, "/o", NULL), 0755);
-    mkdir(x, 0755);
-    mkdir(y, 0755);
-    mkdir(apr_pstrcat(p, top, "/other", NULL), 0755);
+    mkdirs_below(p, top, "conf o o/x o/y other");
     /* off: the header changes nothing, even a bad one. */
     dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/*", NULL), &why);
     assert_int_equal(dirs->nelts, 1);
@@ -551,6 +551,26 @@ static void the_registry_header_as_each_mode_reads_it(void **state)
     assert_non_null(strstr(why, ".."));
     assert_null(papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/\x01", NULL), &why));
     assert_non_null(strstr(why, "printable"));
+    papi_fx_remove(p, top);
+}
+
+/* However many directories a header's glob matches, one request scans the first 256 of them. */
+static void a_replacing_header_names_a_bounded_number_of_registries(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *top = papi_fx_tempdir(p), *why;
+    papi_registry_override o = { PAPI_OVERRIDE_REPLACE, list_of(p, "/nowhere", NULL),
+                                 list_of(p, apr_pstrcat(p, top, "/*", NULL), NULL) };
+    apr_array_header_t *dirs;
+    int i;
+
+    for (i = 0; i < PAPI_OVERRIDE_DIRS_MAX + 20; i++)
+        mkdirs_below(p, top, apr_psprintf(p, "r%03d", i));
+    dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/r*", NULL), &why);
+    assert_int_equal(dirs->nelts, PAPI_OVERRIDE_DIRS_MAX);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), apr_pstrcat(p, top, "/r000", NULL));
+    dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/r27?", NULL), &why);
+    assert_int_equal(dirs->nelts, 6);
     papi_fx_remove(p, top);
 }
 
@@ -679,6 +699,7 @@ int main(void)
         PAPI_TEST(expand_never_follows_a_link_below_a_glob),
         PAPI_TEST(the_registry_header_as_each_mode_reads_it),
         PAPI_TEST(override_directive_words),
+        PAPI_TEST(a_replacing_header_names_a_bounded_number_of_registries),
         PAPI_TEST(pattern_errors),
         PAPI_TEST(unsafe_registry_directories),
         PAPI_TEST(default_patterns_follow_passenger),
