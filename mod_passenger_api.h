@@ -48,7 +48,8 @@ typedef struct papi_dir_conf {
     int max_instances;
     apr_off_t limit_body;
     apr_off_t limit_answer;
-    int registry_override;
+    int registry_override;          /* papi_override_mode */
+    apr_array_header_t *override_globs; /* its GLOBs (const char *), with PAPI_OVERRIDE_REPLACE */
     int access;                     /* papi_access */
     apr_array_header_t *trusted;    /* uid_t */
     int metrics_pid_label;
@@ -74,7 +75,7 @@ apr_interval_time_t papi_conf_request_timeout(const papi_dir_conf *c);
 int papi_conf_max_instances(const papi_dir_conf *c);
 apr_off_t papi_conf_limit_body(const papi_dir_conf *c);
 apr_off_t papi_conf_limit_answer(const papi_dir_conf *c);
-int papi_conf_registry_override(const papi_dir_conf *c);
+papi_registry_override papi_conf_registry_override(apr_pool_t *p, const papi_dir_conf *c);
 papi_access papi_conf_access(const papi_dir_conf *c);
 int papi_conf_metrics_pid_label(const papi_dir_conf *c);
 const char *papi_conf_health_path(const papi_dir_conf *c);

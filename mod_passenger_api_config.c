@@ -28,7 +28,7 @@ static const papi_dir_conf papi_defaults = {
     .max_instances = 32,
     .limit_body = 64 * 1024,
     .limit_answer = 8 * 1024 * 1024,
-    .registry_override = 0,
+    .registry_override = PAPI_OVERRIDE_OFF,
     .access = PAPI_ACCESS_READONLY,
     .metrics_pid_label = 0,
     .health_path = "/",
@@ -71,6 +71,8 @@ void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->limit_body = PAPI_MERGE(limit_body, PAPI_UNSET);
     c->limit_answer = PAPI_MERGE(limit_answer, PAPI_UNSET);
     c->registry_override = PAPI_MERGE(registry_override, PAPI_UNSET);
+    c->override_globs = add->registry_override != PAPI_UNSET ? add->override_globs
+                                                             : base->override_globs;
     c->access = PAPI_MERGE(access, PAPI_UNSET);
     c->trusted = PAPI_MERGE(trusted, NULL);
     c->metrics_pid_label = PAPI_MERGE(metrics_pid_label, PAPI_UNSET);
@@ -204,6 +206,24 @@ static const char *papi_set_flag(cmd_parms *cmd, void *conf, int on)
     return err;
 }
 
+/* PassengerApiRegistryOverride off | on | GLOB... (papi_registry_override_parse). */
+static const char *papi_set_registry_override(cmd_parms *cmd, void *conf, const char *args)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c), *word;
+    apr_array_header_t *words = apr_array_make(cmd->temp_pool, 4, sizeof(const char *));
+    papi_override_mode mode;
+
+    if (err)
+        return err;
+    while (*(word = ap_getword_conf(cmd->pool, &args)))
+        APR_ARRAY_PUSH(words, const char *) = word;
+    if ((err = papi_registry_override_parse(cmd->pool, words, &mode, &c->override_globs)))
+        return apr_pstrcat(cmd->pool, "PassengerApiRegistryOverride: ", err, NULL);
+    c->registry_override = mode;
+    return NULL;
+}
+
 static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
 {
     papi_dir_conf *c = conf;
@@ -292,10 +312,11 @@ const command_rec papi_cmds[] = {
                   "Bytes of request body accepted at the most (default 65536, at most 131072)"),
     AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_limit_answer, NULL, RSRC_CONF | ACCESS_CONF,
                   "Bytes of one instance's answer body accepted at the most (default 8 MiB)"),
-    AP_INIT_FLAG("PassengerApiRegistryOverride", papi_set_flag,
-                 (void *)APR_OFFSETOF(papi_dir_conf, registry_override), RSRC_CONF | ACCESS_CONF,
-                 "Honour the " PAPI_REGISTRY_HEADER " request header, which can only narrow the "
-                 "configured registries (default off)"),
+    AP_INIT_RAW_ARGS("PassengerApiRegistryOverride", papi_set_registry_override, NULL,
+                     RSRC_CONF | ACCESS_CONF,
+                     "What the " PAPI_REGISTRY_HEADER " request header does: off (nothing, the "
+                     "default), on (its glob narrows the configured registries), or GLOB... (its "
+                     "value replaces them, within the directories the GLOBs name)"),
     AP_INIT_TAKE1("PassengerApiAccess", papi_set_access, NULL, RSRC_CONF | ACCESS_CONF,
                   "readonly (default) or full"),
     AP_INIT_ITERATE("PassengerApiTrustedOwner", papi_set_trusted_owner, NULL,
@@ -350,9 +371,14 @@ apr_off_t papi_conf_limit_answer(const papi_dir_conf *c)
     return PAPI_VALUE(c, limit_answer, PAPI_UNSET);
 }
 
-int papi_conf_registry_override(const papi_dir_conf *c)
+papi_registry_override papi_conf_registry_override(apr_pool_t *p, const papi_dir_conf *c)
 {
-    return PAPI_VALUE(c, registry_override, PAPI_UNSET) == 1;
+    papi_registry_override o;
+
+    o.mode = PAPI_VALUE(c, registry_override, PAPI_UNSET);
+    o.configured = papi_conf_registries(p, c);
+    o.allowed = c->override_globs;
+    return o;
 }
 
 papi_access papi_conf_access(const papi_dir_conf *c)

@@ -58,6 +58,9 @@ static void papi_collect(apr_pool_t *p, papi_helper *h, apr_array_header_t *patt
 
     for (i = 0; i < mine->nelts; i++)
         papi_list_add_unique(patterns, APR_ARRAY_IDX(mine, i, const char *));
+    /* The registries a request's header may name instead. */
+    for (i = 0; c->override_globs && i < c->override_globs->nelts; i++)
+        papi_list_add_unique(patterns, APR_ARRAY_IDX(c->override_globs, i, const char *));
     for (i = 0; i < trust.count; i++)
         APR_ARRAY_PUSH(uids, uid_t) = trust.uids[i];
     if (papi_conf_access(c) == PAPI_ACCESS_FULL)

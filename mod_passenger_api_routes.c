@@ -16,22 +16,18 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_redact.h"
 #include "papi_request.h"
 
-/* The registry directories this request may see: the configured ones, narrowed by the registry
- * header where that is allowed. NULL with *why for a bad header. */
+/* The registry directories this request may see (PassengerApiRegistryOverride says what the
+ * registry header does). NULL with *why for a bad header. */
 static apr_array_header_t *papi_request_registries(request_rec *r, const papi_dir_conf *c,
                                                    const char **why)
 {
-    const char *narrow = apr_table_get(r->headers_in, PAPI_REGISTRY_HEADER);
+    papi_registry_override o = papi_conf_registry_override(r->pool, c);
+    apr_array_header_t *dirs = papi_registry_for_request(r->pool, &o, apr_table_get(r->headers_in,
+                                                         PAPI_REGISTRY_HEADER), why);
 
-    if (narrow && papi_conf_registry_override(c)) {
-        if ((*why = papi_registry_pattern_error(r->pool, narrow)) != NULL) {
-            *why = apr_pstrcat(r->pool, PAPI_REGISTRY_HEADER ": ", *why, NULL);
-            return NULL;
-        }
-    }
-    else
-        narrow = NULL;
-    return papi_registry_expand(r->pool, papi_conf_registries(r->pool, c), narrow);
+    if (!dirs)
+        *why = apr_pstrcat(r->pool, PAPI_REGISTRY_HEADER ": ", *why, NULL);
+    return dirs;
 }
 
 /* Every candidate instance this request may see; NULL with *why for a bad registry header. */
@@ -210,7 +206,9 @@ static const char *papi_core_request_of(const papi_call *k, const char *rest, co
     papi_policy_decide(papi_conf_access(k->c), r->method, rest, query, v);
     if ((*status = papi_admit(r, v, rest, 0, &why)) != 0)
         return why;
-    *req = (papi_core_request){ "GET", NULL, NULL, NULL, NULL, NULL, 0 };
+    *req = (papi_core_request){ "GET", NULL, NULL, NULL, NULL, NULL, 0, NULL };
+    if (v->known_405)
+        req->known = papi_core_405(r->pool);
     if (v->write) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(040) "%s %s%s%s forwarded to %s "
                       "with the admin credential", r->method, rest, *query ? "?" : "", query,
@@ -292,6 +290,13 @@ static int papi_core_one(const papi_call *k)
                      res.resp->body_len);
 }
 
+/* /health: PassengerAPI's liveness URL, for load balancers. It says this server answers, nothing
+ * more: no registry is read and no core is asked (health.json does that). */
+static int papi_liveness(const papi_call *k)
+{
+    return papi_send(k->r, HTTP_OK, "text/plain", "OK\n", 3);
+}
+
 /* ---- the table -------------------------------------------------------------------------------- */
 
 /* The methods a route takes: GET and HEAD only, whatever the access mode (this module's own
@@ -316,6 +321,7 @@ static const papi_route_row papi_routes[] = {
     { "/metrics",         0,      PAPI_GET_HEAD,   "metrics",         papi_route_metrics },
     { "/instances.json",  0,      PAPI_GET_HEAD,   "instances.json",  papi_instances_json },
     { "/health.json",     0,      PAPI_GET_HEAD,   "health.json",     papi_route_health },
+    { "/health",          0,      PAPI_GET_HEAD,   "health",          papi_liveness },
     { "/processes/",      1,      PAPI_BY_ACCESS,  NULL,              papi_direct },
     { "/instances/",      1,      PAPI_BY_ACCESS,  NULL,              papi_core_one },
     { "",                 1,      PAPI_BY_ACCESS,  NULL,              papi_core_all },

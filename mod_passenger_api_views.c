@@ -23,7 +23,7 @@ APLOG_USE_MODULE(passenger_api);
 apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
                                papi_fanout_config *f, const char **why)
 {
-    static const papi_verdict read = { 0, NULL, 0, PAPI_CRED_RO, 0 };
+    static const papi_verdict read = { .level = PAPI_CRED_RO };
     apr_array_header_t *found, *failures, *views;
 
     if (!(found = papi_scan(r, c, why)))

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 apr_status_t papi_socket_until(apr_socket_t *sock, apr_time_t deadline)
 {
@@ -108,4 +109,32 @@ void papi_core_call(apr_pool_t *p, const char *socket_path, uid_t owner,
     papi_core_exchange(p, &x, socket_path, owner, req, deadline, limits);
     papi_exchange_run(p, &x, 1);
     *res = x.res;
+}
+
+const papi_http_response *papi_core_405(apr_pool_t *p)
+{
+    static const char body[] = "Method not allowed";
+    papi_http_response *resp = apr_pcalloc(p, sizeof(*resp));
+    char date[40];
+    time_t now = time(NULL);
+    struct tm tm;
+
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&now, &tm));
+    resp->minor_version = 1;
+    resp->status = 405;
+    resp->reason = "Method Not Allowed";
+    resp->headers = apr_array_make(p, 5, sizeof(papi_http_header));
+    APR_ARRAY_PUSH(resp->headers, papi_http_header) =
+        (papi_http_header){ "Status", "405 Method Not Allowed" };
+    APR_ARRAY_PUSH(resp->headers, papi_http_header) =
+        (papi_http_header){ "Content-Type", "text/html; charset=UTF-8" };
+    APR_ARRAY_PUSH(resp->headers, papi_http_header) =
+        (papi_http_header){ "Date", apr_pstrdup(p, date) };
+    APR_ARRAY_PUSH(resp->headers, papi_http_header) =
+        (papi_http_header){ "Content-Length", apr_itoa(p, (int)sizeof(body) - 1) };
+    APR_ARRAY_PUSH(resp->headers, papi_http_header) =
+        (papi_http_header){ "Cache-Control", "no-cache, no-store, must-revalidate" };
+    resp->body = apr_pstrdup(p, body);
+    resp->body_len = sizeof(body) - 1;
+    return resp;
 }

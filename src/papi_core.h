@@ -21,9 +21,15 @@ typedef struct papi_core_request {
     const char *content_type;   /* with a body only */
     const char *body;
     apr_size_t body_len;
+    const papi_http_response *known;   /* set: never sent, each core's answer is this one */
 } papi_core_request;
 
 /* papi_exchange_result (the outcome of one call) is in papi_exchange.h. */
+
+/* What a core (6.0.17) answers a GET or HEAD to one of its write endpoints when the credential
+ * may write there (and to /gc.json, /shutdown.json, /reopen_logs.json and /reinherit_logs.json
+ * whatever the credential): 405, "Method not allowed", without acting. */
+const papi_http_response *papi_core_405(apr_pool_t *p);
 
 /* The serialised request, in one allocation from p; it carries the credential, so whoever sends
  * it wipes it (the exchange engine does). */

@@ -163,14 +163,21 @@ static void papi_fanout_followed(papi_ask *a, papi_http_response *resp)
  * their answers, or making the calls itself when the ones it waited for gave none. Those it
  * makes are made together, never one after the other, and it never waits while it owes a call
  * to others, so every wait and every call ends by the instance's own deadline. Scrubbed in
- * read-only mode, whichever route the answer took. */
+ * read-only mode, whichever route the answer took. A request whose answer is known (req->known)
+ * is never sent: every instance gets that answer. */
 static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_ask *asks, int n,
                             const papi_core_request *req)
 {
-    papi_ask **lead = apr_pcalloc(p, (n + 1) * sizeof(*lead));
+    papi_ask **lead;
     papi_http_response *resp;
     int i, nl = 0;
 
+    if (req->known) {
+        for (i = 0; i < n; i++)
+            asks[i].res->resp = (papi_http_response *)req->known;
+        return;
+    }
+    lead = apr_pcalloc(p, (n + 1) * sizeof(*lead));
     for (i = 0; i < n; i++) {
         const char *key = papi_call_key(p, cfg, asks[i].inst, req);
         asks[i].role = key ? papi_coalesce_join(cfg->coalesce, key, &asks[i].turn) : PAPI_TURN_LEAD;

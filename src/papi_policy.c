@@ -21,6 +21,15 @@ static int papi_listed(const char *const *list, const char *path)
     return 0;
 }
 
+/* A core path only POST, PUT or DELETE acts on: a read of it is answered 405. */
+static int papi_is_write_endpoint(const char *path)
+{
+    apr_size_t n = strlen(path);
+
+    return papi_listed(papi_write_endpoints, path)
+        || (!strncmp(path, "/server/", 8) && n > 13 && !strcmp(path + n - 5, ".json"));
+}
+
 static int papi_has_param(const char *query, const char *name)
 {
     apr_size_t n = strlen(name);
@@ -47,6 +56,7 @@ void papi_policy_decide(papi_access mode, const char *method, const char *core_p
     v->write = !read;
     v->level = read ? PAPI_CRED_RO : PAPI_CRED_FULL;
     v->redact = (mode == PAPI_ACCESS_READONLY);
+    v->known_405 = read && papi_is_write_endpoint(core_path);
     if (mode == PAPI_ACCESS_FULL) {
         if (!read && strcmp(method, "POST") && strcmp(method, "PUT") && strcmp(method, "DELETE"))
             papi_refuse_with(v, 405, "only GET, HEAD, POST, PUT and DELETE are forwarded");
@@ -55,9 +65,12 @@ void papi_policy_decide(papi_access mode, const char *method, const char *core_p
     if (!read)
         papi_refuse_with(v, 403, "this API is read-only (PassengerApiAccess readonly): only GET and "
                                  "HEAD are allowed");
-    else if (papi_listed(papi_write_endpoints, core_path) || !strncmp(core_path, "/server/", 8))
-        papi_refuse_with(v, 403, "this is one of Passenger's write endpoints, which read-only mode "
-                                 "never forwards (PassengerApiAccess full allows them)");
+    else if (v->known_405)
+        return;
+    else if (!strncmp(core_path, "/server/", 8))
+        papi_refuse_with(v, 403, "below /server/ is Passenger's endpoint that disconnects clients: "
+                                 "read-only mode forwards nothing there (PassengerApiAccess full "
+                                 "does)");
     else if (papi_listed(papi_secret_endpoints, core_path))
         papi_refuse_with(v, 403, "this endpoint shows application environment variables and "
                                  "settings: only PassengerApiAccess full forwards it");

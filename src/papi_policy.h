@@ -15,12 +15,15 @@ typedef struct papi_verdict {
     int write;              /* the request changes state */
     papi_cred_level level;  /* ro_admin for reads, admin for writes */
     int redact;             /* scrub secrets from the answer (read-only mode) */
+    int known_405;          /* a read of one of Passenger's write endpoints: no core is asked, each
+                             * answers as it answers every read there (papi_core_405) */
 } papi_verdict;
 
 /* Decides on method (as the client sent it) to core path (validated, without its query) with
- * the rebuilt query string (NULL or ""). In read-only mode: GET and HEAD only; never the core's
- * write endpoints, pool.json or config.json (they carry environment variables and settings), nor
- * secrets=...; answers are scrubbed. In full mode: also POST, PUT and DELETE, with admin. */
+ * the rebuilt query string (NULL or ""). In read-only mode: GET and HEAD only; never pool.json or
+ * config.json (they carry environment variables and settings), nor secrets=...; answers are
+ * scrubbed. In full mode: also POST, PUT and DELETE, with admin. In both, a GET or HEAD to one of
+ * the core's write endpoints is never sent: known_405 says its answer. */
 void papi_policy_decide(papi_access mode, const char *method, const char *core_path,
                         const char *query, papi_verdict *v);
 

@@ -1,5 +1,6 @@
 #include "papi_registry.h"
 #include "papi_fs.h"
+#include "papi_log.h"
 
 #include <apr_fnmatch.h>
 #include <apr_file_info.h>
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -169,19 +171,33 @@ static int papi_cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Real directories (not links) in dir whose names match the glob component. */
+/* What expanding one pattern may cost: directory entries looked at, over all its levels. A glob
+ * over a directory anyone can fill, such as /tmp, stays as cheap however full it gets. */
+#define PAPI_GLOB_ENTRIES_MAX 65536
+
+/* Real directories (not links) in dir whose names match the glob component; *budget entries may
+ * still be looked at (below 0: it ran out). Running out is warned of once per process: a local
+ * user who fills a directory must not be able to fill the error log too. */
 static void papi_glob_level(apr_pool_t *p, const char *dir, const char *component,
-                            apr_array_header_t *out)
+                            apr_array_header_t *out, int *budget)
 {
+    static volatile int warned;
     apr_dir_t *d;
     apr_finfo_t fi;
     apr_status_t rv;
     int first = out->nelts;
 
-    if (apr_dir_open(&d, *dir ? dir : "/", p) != APR_SUCCESS)
+    if (*budget < 0 || apr_dir_open(&d, *dir ? dir : "/", p) != APR_SUCCESS)
         return;
     while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)) == APR_SUCCESS
            || rv == APR_INCOMPLETE) {
+        if (--*budget < 0) {
+            papi_log(PAPI_LOG_MARK, warned ? PAPI_LOG_INFO : PAPI_LOG_WARNING, 0, "a registry glob "
+                     "reached %s after looking at %d entries: the rest are not looked at (logged "
+                     "as a warning once per process)", *dir ? dir : "/", PAPI_GLOB_ENTRIES_MAX);
+            warned = 1;
+            break;
+        }
         if (fi.filetype != APR_DIR || !strcmp(fi.name, ".") || !strcmp(fi.name, ".."))
             continue;
         if (apr_fnmatch(component, fi.name, APR_FNM_PERIOD) == APR_SUCCESS)
@@ -191,23 +207,39 @@ static void papi_glob_level(apr_pool_t *p, const char *dir, const char *componen
     qsort(out->elts + first * out->elt_size, out->nelts - first, out->elt_size, papi_cmp_str);
 }
 
-/* Expands one pattern, component by component; literal components are taken as they are. */
+/* path is a real directory, not a link to one. */
+static int papi_is_real_dir(const char *path)
+{
+    struct stat st;
+
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Expands one pattern, component by component. Literal components are taken as they are up to
+ * the first glob (the configuration wrote them: /var/run may be a link); below a glob, whoever
+ * owns the directory it matched chose what is there, so a literal component must then be a real
+ * directory too. */
 static void papi_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_header_t *out)
 {
     apr_array_header_t *cur = apr_array_make(p, 1, sizeof(const char *));
     char *rest = apr_pstrdup(p, pattern), *last, *comp;
-    int i;
+    int i, budget = PAPI_GLOB_ENTRIES_MAX, below_glob = 0;
 
     APR_ARRAY_PUSH(cur, const char *) = "";
     for (comp = apr_strtok(rest, "/", &last); comp; comp = apr_strtok(NULL, "/", &last)) {
         apr_array_header_t *next = apr_array_make(p, cur->nelts, sizeof(const char *));
+        int glob = papi_has_glob(comp);
         for (i = 0; i < cur->nelts; i++) {
-            const char *base = APR_ARRAY_IDX(cur, i, const char *);
-            if (papi_has_glob(comp))
-                papi_glob_level(p, base, comp, next);
-            else
-                APR_ARRAY_PUSH(next, const char *) = apr_pstrcat(p, base, "/", comp, NULL);
+            const char *base = APR_ARRAY_IDX(cur, i, const char *), *dir;
+            if (glob) {
+                papi_glob_level(p, base, comp, next, &budget);
+                continue;
+            }
+            dir = apr_pstrcat(p, base, "/", comp, NULL);
+            if (!below_glob || papi_is_real_dir(dir))
+                APR_ARRAY_PUSH(next, const char *) = dir;
         }
+        below_glob |= glob;
         cur = next;
     }
     for (i = 0; i < cur->nelts; i++) {
@@ -216,24 +248,92 @@ static void papi_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_he
     }
 }
 
+apr_array_header_t *papi_registry_match(apr_pool_t *p, const apr_array_header_t *dirs,
+                                        const char *glob)
+{
+    apr_array_header_t *kept = apr_array_make(p, dirs->nelts + 1, sizeof(const char *));
+    int i;
+
+    glob = papi_clean_dir(p, glob);
+    for (i = 0; i < dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
+        if (apr_fnmatch(glob, dir, APR_FNM_PATHNAME | APR_FNM_PERIOD) == APR_SUCCESS)
+            APR_ARRAY_PUSH(kept, const char *) = dir;
+    }
+    return kept;
+}
+
 apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
                                          const char *narrow)
 {
-    apr_array_header_t *all = apr_array_make(p, 8, sizeof(const char *)), *kept;
+    apr_array_header_t *all = apr_array_make(p, 8, sizeof(const char *));
     int i;
 
     for (i = 0; i < patterns->nelts; i++)
         papi_expand_pattern(p, APR_ARRAY_IDX(patterns, i, const char *), all);
-    if (!narrow)
-        return all;
-    narrow = papi_clean_dir(p, narrow);
-    kept = apr_array_make(p, all->nelts, sizeof(const char *));
-    for (i = 0; i < all->nelts; i++) {
-        const char *dir = APR_ARRAY_IDX(all, i, const char *);
-        if (apr_fnmatch(narrow, dir, APR_FNM_PATHNAME | APR_FNM_PERIOD) == APR_SUCCESS)
-            APR_ARRAY_PUSH(kept, const char *) = dir;
+    return narrow ? papi_registry_match(p, all, narrow) : all;
+}
+
+const char *papi_registry_override_parse(apr_pool_t *p, const apr_array_header_t *words,
+                                         papi_override_mode *mode, apr_array_header_t **globs)
+{
+    static const char usage[] = "give off, on, or absolute globs of the directories the "
+                                "X-Passenger-Instance-Registry-Dir header may name";
+    const char *first = words->nelts ? APR_ARRAY_IDX(words, 0, const char *) : "", *why;
+    int i;
+
+    *globs = NULL;
+    if (!strcasecmp(first, "off") || !strcasecmp(first, "on")) {
+        if (words->nelts > 1)
+            return apr_psprintf(p, "'%s' stands alone; %s", first, usage);
+        *mode = strcasecmp(first, "on") ? PAPI_OVERRIDE_OFF : PAPI_OVERRIDE_NARROW;
+        return NULL;
     }
-    return kept;
+    if (!words->nelts)
+        return apr_psprintf(p, "takes off, on, or one or more absolute globs; %s", usage);
+    *globs = apr_array_make(p, words->nelts, sizeof(const char *));
+    for (i = 0; i < words->nelts; i++) {
+        const char *glob = papi_clean_dir(p, APR_ARRAY_IDX(words, i, const char *));
+        if (!strcasecmp(glob, "off") || !strcasecmp(glob, "on"))
+            return apr_psprintf(p, "'%s' stands alone, not among globs; %s", glob, usage);
+        if ((why = papi_registry_pattern_error(p, glob)) != NULL)
+            return apr_psprintf(p, "%s; %s", why, usage);
+        papi_list_add_unique(*globs, glob);
+    }
+    *mode = PAPI_OVERRIDE_REPLACE;
+    return NULL;
+}
+
+const char *papi_registry_header_error(apr_pool_t *p, const char *value)
+{
+    const char *c;
+
+    for (c = value; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            return "it holds a character that is not printable ASCII";
+    return papi_registry_pattern_error(p, value);
+}
+
+apr_array_header_t *papi_registry_for_request(apr_pool_t *p, const papi_registry_override *o,
+                                              const char *header, const char **why)
+{
+    apr_array_header_t *dirs;
+
+    *why = NULL;
+    if (!header || o->mode == PAPI_OVERRIDE_OFF)
+        return papi_registry_expand(p, o->configured, NULL);
+    if ((*why = papi_registry_header_error(p, header)) != NULL)
+        return NULL;
+    if (o->mode == PAPI_OVERRIDE_NARROW)
+        return papi_registry_expand(p, o->configured, header);
+    dirs = papi_registry_expand(p, o->allowed, header);
+    if (dirs->nelts > PAPI_OVERRIDE_DIRS_MAX) {
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_INFO, 0, "the registry header '%s' names %d "
+                 "directories; only the first %d are scanned", header, dirs->nelts,
+                 PAPI_OVERRIDE_DIRS_MAX);
+        dirs->nelts = PAPI_OVERRIDE_DIRS_MAX;
+    }
+    return dirs;
 }
 
 /* ---- one instance ----------------------------------------------------------------------------- */

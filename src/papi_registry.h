@@ -87,10 +87,52 @@ const char *papi_registry_dir_warning(apr_pool_t *p, const char *dir);
 apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p);
 
 /* The directories the patterns name now, in pattern order (glob matches sorted), without
- * duplicates. With narrow (a glob from a request), only those it matches: it is matched against
- * the expanded paths and never touches the filesystem. */
+ * duplicates. A glob component matches real directories only, never links, and a literal
+ * component below one must be a real directory too; a pattern's expansion looks at 65536
+ * directory entries at the most. With narrow (a glob from a request), only those it matches
+ * (papi_registry_match). */
 apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
                                          const char *narrow);
+
+/* Those of dirs that glob (trailing slashes ignored) matches as a whole path: '*', '?' and
+ * brackets never match a '/' nor a leading '.'. Only ever a subset of dirs: a request's glob is
+ * matched against what the configuration yields, never against the filesystem. */
+apr_array_header_t *papi_registry_match(apr_pool_t *p, const apr_array_header_t *dirs,
+                                        const char *glob);
+
+/* Why the registry header's value cannot be used (not printable ASCII, or as
+ * papi_registry_pattern_error says), or NULL. */
+const char *papi_registry_header_error(apr_pool_t *p, const char *value);
+
+/* PassengerApiRegistryOverride: what the X-Passenger-Instance-Registry-Dir header does. */
+typedef enum {
+    PAPI_OVERRIDE_OFF,      /* nothing: the configured registries apply */
+    PAPI_OVERRIDE_NARROW,   /* on: its glob keeps only the configured registries it matches */
+    PAPI_OVERRIDE_REPLACE   /* GLOB...: its value replaces the configured registries, as in
+                             * PassengerAPI, within the directories the GLOBs name */
+} papi_override_mode;
+
+typedef struct papi_registry_override {
+    papi_override_mode mode;
+    const apr_array_header_t *configured;   /* PassengerApiRegistryDir's patterns (or defaults) */
+    const apr_array_header_t *allowed;      /* PassengerApiRegistryOverride's GLOBs (REPLACE) */
+} papi_registry_override;
+
+/* PassengerApiRegistryOverride's words: off or on alone, or absolute globs of directories (each as
+ * papi_registry_pattern_error requires, trailing slashes dropped, duplicates once). NULL with
+ * *mode and *globs (NULL unless PAPI_OVERRIDE_REPLACE) set, or why not. */
+const char *papi_registry_override_parse(apr_pool_t *p, const apr_array_header_t *words,
+                                         papi_override_mode *mode, apr_array_header_t **globs);
+
+/* How many registries a replacing header may name at the most; the first ones are kept. */
+#define PAPI_OVERRIDE_DIRS_MAX 256
+
+/* The registry directories one request may see, given its header's value (NULL: none): the
+ * configured ones; with a header, narrowed or replaced as o->mode says. An allowed glob is
+ * expanded, then matched against the header's; a header that matches nothing allowed names no
+ * registry at all. NULL with *why when the header's value is unusable. */
+apr_array_header_t *papi_registry_for_request(apr_pool_t *p, const papi_registry_override *o,
+                                              const char *header, const char **why);
 
 /* What listing one registry directory found, bounded whatever it holds. */
 typedef struct papi_registry_listing {

@@ -33,7 +33,7 @@ apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *c
                                       const apr_array_header_t *instances, const char *core_path,
                                       apr_array_header_t *failures)
 {
-    papi_core_request req = { "GET", core_path, NULL, NULL, NULL, NULL, 0 };
+    papi_core_request req = { "GET", core_path, NULL, NULL, NULL, NULL, 0, NULL };
     papi_fanout_config mine = *cfg;
     apr_array_header_t *asked, *views = apr_array_make(p, instances->nelts, sizeof(papi_view));
     int i, k = 0;

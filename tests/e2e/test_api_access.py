@@ -40,9 +40,9 @@ def elements(r):
 
 # ---------------------------------------------------------------- read-only
 
+# A GET of a write endpoint is each instance's 405, never sent either (test_passenger_api_gem.py).
 @pytest.mark.parametrize("method, path", WRITES + [("GET", "/pool.json"), ("GET", "/config.json"),
-                                                  ("GET", "/pool.xml?secrets=true"),
-                                                  ("GET", "/shutdown.json")])
+                                                  ("GET", "/pool.xml?secrets=true")])
 def test_readonly_refuses_without_contacting_a_core(httpd, fake_core, regs, method, path):
     fake = fake_core(registry_dir=regs["fake"])
     pids = httpd.instance.live_pids()

@@ -6,7 +6,8 @@
  *   1  papi_query_rebuild: an accepted query comes back as name=value pairs of safe characters,
  *      and rebuilding it again changes nothing.
  *   2  papi_policy_decide, NUL-separated method, path and query, in both access modes: read-only
- *      mode lets through only GET and HEAD to readable endpoints, scrubbed, with ro_admin.
+ *      mode lets through only GET and HEAD to readable endpoints, scrubbed, with ro_admin; a GET
+ *      or HEAD to a write endpoint, and nothing else, is answered 405 without a core.
  *   3  papi_policy_forgery, NUL-separated method, content type, origin, fetch site and the
  *      server's name (bits 2-4 of the first byte: content type, origin, fetch site absent): a POST
  *      or PUT without Content-Type application/json is refused, and so is one whose Origin is not
@@ -116,18 +117,25 @@ static int has_param(const char *q, const char *name)
     return 0;
 }
 
+/* One of Passenger's write endpoints: a read of it is answered 405 without a core. */
+static int is_write_endpoint(const char *path)
+{
+    static const char *const writes[] = {
+        "/shutdown.json", "/gc.json", "/reopen_logs.json", "/reinherit_logs.json",
+        "/pool/restart_app_group.json", "/pool/detach_process.json"
+    };
+    size_t i, n = strlen(path);
+
+    for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+        if (!strcmp(path, writes[i]))
+            return 1;
+    return !strncmp(path, "/server/", 8) && n > 13 && !strcmp(path + n - 5, ".json");
+}
+
 static int is_read_only_refused(const char *path)
 {
-    static const char *const refused[] = {
-        "/pool.json", "/config.json", "/shutdown.json", "/gc.json", "/reopen_logs.json",
-        "/reinherit_logs.json", "/pool/restart_app_group.json", "/pool/detach_process.json"
-    };
-    size_t i;
-
-    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-        if (!strcmp(path, refused[i]))
-            return 1;
-    return !strncmp(path, "/server/", 8);
+    return !strcmp(path, "/pool.json") || !strcmp(path, "/config.json")
+        || (!strncmp(path, "/server/", 8) && !is_write_endpoint(path));
 }
 
 static void check_verdict_shape(const papi_verdict *v)
@@ -155,10 +163,14 @@ static void check_decide(apr_pool_t *p, const char *method, const char *path, co
     if (v.status == 0) {
         CHECK(read && !v.write && v.redact && v.level == PAPI_CRED_RO);
         CHECK(!is_read_only_refused(path));
-        CHECK(!has_param(query, "secrets"));
+        CHECK(v.known_405 || !has_param(query, "secrets"));
     }
+    /* A read of a write endpoint never reaches a core, in either mode; nothing else is kept
+     * from one that way. */
+    CHECK(v.known_405 == (read && is_write_endpoint(path)));
     papi_policy_decide(PAPI_ACCESS_FULL, method, path, query, &v);
     check_verdict_shape(&v);
+    CHECK(v.known_405 == (read && is_write_endpoint(path)));
     if (v.status == 0) {
         CHECK(read || !strcmp(method, "POST") || !strcmp(method, "PUT")
               || !strcmp(method, "DELETE"));

@@ -40,7 +40,7 @@ static papi_fake_server start_server(apr_pool_t *p, const char *dir, serve_mode 
     return papi_fake_server_start(p, apr_pstrcat(p, dir, "/core_api", NULL), uid, serve_one, &mode);
 }
 
-static const papi_core_request ping = { "GET", "/ping.json?verbose=true", "ro_admin", "pw", NULL, NULL, 0 };
+static const papi_core_request ping = { "GET", "/ping.json?verbose=true", "ro_admin", "pw", NULL, NULL, 0, NULL };
 
 static void answer_and_request_shape(void **state)
 {
@@ -68,7 +68,7 @@ static void answer_and_request_shape(void **state)
 static void body_is_framed(void **state)
 {
     apr_pool_t *p = *state;
-    papi_core_request req = { "POST", "/pool/detach_process.json", NULL, NULL, NULL, "{\"pid\":1}", 9 };
+    papi_core_request req = { "POST", "/pool/detach_process.json", NULL, NULL, NULL, "{\"pid\":1}", 9, NULL };
     apr_size_t len;
     const char *text = papi_core_request_text(p, &req, &len);
 

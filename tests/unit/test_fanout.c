@@ -66,7 +66,7 @@ static papi_fanout_config config(papi_cred_level level)
     return f;
 }
 
-static const papi_core_request ping = { "GET", "/ping.json", NULL, NULL, NULL, NULL, 0 };
+static const papi_core_request ping = { "GET", "/ping.json", NULL, NULL, NULL, NULL, 0, NULL };
 
 /* An aggregate ping of a registry with `good` good instances, read-only (f may be changed before
  * the ask); its failures, and the aggregate array once asked. */
@@ -211,6 +211,36 @@ static void nobody_is_asked_after_the_request_deadline(void **state)
     asking_end(p, &t);
 }
 
+/* A read of a write endpoint: every good instance gets Passenger's 405, its core hears nothing,
+ * with either credential. */
+static void a_known_answer_is_given_without_asking(void **state)
+{
+    apr_pool_t *p = *state;
+    registry reg = make_registry(p, 2);
+    papi_fake_core a = core(p, &reg, 0, "application/json", "{\"detached\":true}");
+    papi_fanout_config f = config(PAPI_CRED_FULL);
+    papi_core_request req = { "GET", "/pool/detach_process.json", NULL, NULL, NULL, NULL, 0,
+                              papi_core_405(p) };
+    apr_array_header_t *failures = apr_array_make(p, 1, sizeof(const char *));
+    papi_buf *b = papi_buf_make(p, 4096);
+    json_t *array, *header;
+
+    papi_fanout_aggregate(b, p, &f, reg.found, &req, failures);
+    array = json_loadb(b->data, b->len, 0, NULL);
+    assert_int_equal(json_array_size(array), 2);
+    assert_int_equal(element_status(array, 0), 405);
+    assert_int_equal(element_status(array, 1), 405);
+    assert_string_equal(element_text(array, 1, "body"), "Method not allowed");
+    header = json_object_get(json_array_get(array, 0), "header");
+    assert_string_equal(json_string_value(json_object_get(header, "Content-Type")),
+                        "text/html; charset=UTF-8");
+    assert_string_equal(json_string_value(json_object_get(header, "Content-Length")), "18");
+    assert_int_equal(failures->nelts, 0);
+    assert_string_equal(papi_fake_core_stop(p, &a), "");
+    json_decref(array);
+    end_registry(p, &reg);
+}
+
 /* The deadline of one call: the per-instance timeout, never past the request's. */
 static void a_call_never_outlives_the_request(void **state)
 {
@@ -232,6 +262,7 @@ int main(void)
         PAPI_TEST(one_failure_does_not_touch_another),
         PAPI_TEST(instances_past_the_cap_are_not_asked),
         PAPI_TEST(nobody_is_asked_after_the_request_deadline),
+        PAPI_TEST(a_known_answer_is_given_without_asking),
         PAPI_TEST(a_call_never_outlives_the_request),
     };
 

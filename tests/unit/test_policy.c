@@ -29,10 +29,7 @@ static void readonly_allows_reads_with_ro_admin_and_scrubs(void **state)
 
 static void readonly_refuses_writes_secrets_and_other_methods(void **state)
 {
-    static const char *const refused[] = { "/pool.json", "/config.json", "/shutdown.json", "/gc.json",
-                                            "/reopen_logs.json", "/reinherit_logs.json",
-                                            "/pool/restart_app_group.json",
-                                            "/pool/detach_process.json", "/server/1-1.json" };
+    static const char *const refused[] = { "/pool.json", "/config.json", "/server/1-1" };
     static const char *const methods[] = { "POST", "PUT", "DELETE", "OPTIONS", "PATCH" };
     size_t i;
 
@@ -47,6 +44,34 @@ static void readonly_refuses_writes_secrets_and_other_methods(void **state)
     assert_int_equal(decide(PAPI_ACCESS_READONLY, "GET", "/pool.xml", "secrets=true").status, 403);
     assert_int_equal(decide(PAPI_ACCESS_READONLY, "GET", "/pool.xml", "a=1&secrets=false").status, 403);
     assert_int_equal(decide(PAPI_ACCESS_READONLY, "GET", "/pool.xml", "nosecrets=true").status, 0);
+}
+
+/* A GET or HEAD to a write endpoint is never sent, in either mode: each instance's answer is
+ * the 405 Passenger gives it. A write to one is still a write. */
+static void reads_of_write_endpoints_are_known_405s(void **state)
+{
+    static const char *const writes[] = { "/shutdown.json", "/gc.json", "/reopen_logs.json",
+                                          "/reinherit_logs.json", "/pool/restart_app_group.json",
+                                          "/pool/detach_process.json", "/server/1-1.json" };
+    size_t i;
+    int full;
+
+    for (full = 0; full < 2; full++)
+        for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+            papi_access mode = full ? PAPI_ACCESS_FULL : PAPI_ACCESS_READONLY;
+            papi_verdict v = decide(mode, i % 2 ? "HEAD" : "GET", writes[i], NULL);
+            if (v.status != 0 || !v.known_405)
+                fail_msg("%s: %d %d", writes[i], v.status, v.known_405);
+            assert_false(v.write);
+            assert_int_equal(v.level, PAPI_CRED_RO);
+            v = decide(mode, "POST", writes[i], NULL);
+            assert_false(v.known_405);
+            assert_int_equal(v.status, full ? 0 : 403);
+        }
+    assert_false(decide(PAPI_ACCESS_FULL, "GET", "/config.json", NULL).known_405);
+    assert_false(decide(PAPI_ACCESS_READONLY, "GET", "/pool.txt", NULL).known_405);
+    assert_false(decide(PAPI_ACCESS_READONLY, "GET", "/server.json", NULL).known_405);
+    assert_false(decide(PAPI_ACCESS_READONLY, "GET", "/server/.json", NULL).known_405);
 }
 
 static void full_forwards_writes_with_admin(void **state)
@@ -123,6 +148,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAPI_TEST(readonly_allows_reads_with_ro_admin_and_scrubs),
         PAPI_TEST(readonly_refuses_writes_secrets_and_other_methods),
+        PAPI_TEST(reads_of_write_endpoints_are_known_405s),
         PAPI_TEST(full_forwards_writes_with_admin),
         PAPI_TEST(forgery_rule),
         PAPI_TEST(direct_requests_to_processes),

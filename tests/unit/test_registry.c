@@ -438,15 +438,22 @@ static void agents_directory_is_checked(void **state)
     papi_fx_remove(p, reg);
 }
 
+/* Directories below top, named in the space-separated names (parents first). */
+static void mkdirs_below(apr_pool_t *p, const char *top, const char *names)
+{
+    char *copy = apr_pstrdup(p, names), *last, *name;
+
+    for (name = apr_strtok(copy, " ", &last); name; name = apr_strtok(NULL, " ", &last))
+        assert_int_equal(mkdir(apr_pstrcat(p, top, "/", name, NULL), 0755), 0);
+}
+
 static void expand_globs_narrow_and_dedupe(void **state)
 {
     apr_pool_t *p = *state;
     const char *top = papi_fx_tempdir(p);
     apr_array_header_t *pats = apr_array_make(p, 3, sizeof(const char *)), *dirs;
 
-    mkdir(apr_pstrcat(p, top, "/b", NULL), 0755);
-    mkdir(apr_pstrcat(p, top, "/a", NULL), 0755);
-    mkdir(apr_pstrcat(p, top, "/.hidden", NULL), 0755);
+    mkdirs_below(p, top, "b a .hidden");
     papi_fx_write(top, "file", "", 0644);
     assert_int_equal(symlink("/etc", apr_pstrcat(p, top, "/link", NULL)), 0);
     APR_ARRAY_PUSH(pats, const char *) = apr_pstrcat(p, top, "/*", NULL);
@@ -465,6 +472,140 @@ static void expand_globs_narrow_and_dedupe(void **state)
     assert_int_equal(papi_registry_expand(p, pats, "/etc")->nelts, 0);
     assert_int_equal(papi_registry_expand(p, pats, "/*")->nelts, 1);
     papi_fx_remove(p, top);
+}
+
+/* Below a glob, a literal component is taken only when it is a real directory: whoever owns the
+ * directory the glob matched could have made it a link to anywhere. */
+static void expand_never_follows_a_link_below_a_glob(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *top = papi_fx_tempdir(p);
+    apr_array_header_t *pats = apr_array_make(p, 1, sizeof(const char *)), *dirs;
+
+    mkdirs_below(p, top, "a a/reg b c");
+    assert_int_equal(symlink("/etc", apr_pstrcat(p, top, "/b/reg", NULL)), 0);
+    APR_ARRAY_PUSH(pats, const char *) = apr_pstrcat(p, top, "/*/reg", NULL);
+    dirs = papi_registry_expand(p, pats, NULL);
+    assert_int_equal(dirs->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), apr_pstrcat(p, top, "/a/reg", NULL));
+    papi_fx_remove(p, top);
+}
+
+static apr_array_header_t *list_of(apr_pool_t *p, const char *a, const char *b)
+{
+    apr_array_header_t *list = apr_array_make(p, 2, sizeof(const char *));
+
+    APR_ARRAY_PUSH(list, const char *) = a;
+    if (b)
+        APR_ARRAY_PUSH(list, const char *) = b;
+    return list;
+}
+
+/* PassengerApiRegistryOverride: off ignores the header, on narrows the configured registries,
+ * GLOB... lets the header replace them within what the GLOBs name, and never beyond. */
+static void the_registry_header_as_each_mode_reads_it(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *top = papi_fx_tempdir(p), *why;
+    const char *conf = apr_pstrcat(p, top, "/conf", NULL), *x = apr_pstrcat(p, top, "/o/x", NULL);
+    const char *y = apr_pstrcat(p, top, "/o/y", NULL);
+    papi_registry_override o = { PAPI_OVERRIDE_OFF, list_of(p, conf, NULL),
+                                 list_of(p, apr_pstrcat(p, top, "/o/*", NULL), NULL) };
+    apr_array_header_t *dirs;
+
+    mkdirs_below(p, top, "conf o o/x o/y other");
+    /* off: the header changes nothing, even a bad one. */
+    dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/*", NULL), &why);
+    assert_int_equal(dirs->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), conf);
+    assert_non_null(papi_registry_for_request(p, &o, "relative", &why));
+    /* on: only configured registries, those the header matches. */
+    o.mode = PAPI_OVERRIDE_NARROW;
+    assert_int_equal(papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/*", NULL),
+                                               &why)->nelts, 0);
+    assert_int_equal(papi_registry_for_request(p, &o, conf, &why)->nelts, 1);
+    /* GLOB...: no header, the configured registries; a header replaces them. */
+    o.mode = PAPI_OVERRIDE_REPLACE;
+    dirs = papi_registry_for_request(p, &o, NULL, &why);
+    assert_int_equal(dirs->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), conf);
+    dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/*/", NULL), &why);
+    assert_int_equal(dirs->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), x);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 1, const char *), y);
+    dirs = papi_registry_for_request(p, &o, y, &why);
+    assert_int_equal(dirs->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), y);
+    /* Nothing allowed named: no registry at all, not the configured ones. */
+    assert_int_equal(papi_registry_for_request(p, &o, "/dummy", &why)->nelts, 0);
+    assert_int_equal(papi_registry_for_request(p, &o, conf, &why)->nelts, 0);
+    assert_int_equal(papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/*", NULL),
+                                               &why)->nelts, 0);
+    assert_int_equal(papi_registry_for_request(p, &o, "/*", &why)->nelts, 0);
+    assert_int_equal(papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/*/*", NULL),
+                                               &why)->nelts, 0);
+    /* Unusable values: a reason, never a scan. */
+    assert_null(papi_registry_for_request(p, &o, "o/x", &why));
+    assert_non_null(strstr(why, "absolute"));
+    assert_null(papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/x/../y", NULL), &why));
+    assert_non_null(strstr(why, ".."));
+    assert_null(papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/o/\x01", NULL), &why));
+    assert_non_null(strstr(why, "printable"));
+    papi_fx_remove(p, top);
+}
+
+/* However many directories a header's glob matches, one request scans the first 256 of them. */
+static void a_replacing_header_names_a_bounded_number_of_registries(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *top = papi_fx_tempdir(p), *why;
+    papi_registry_override o = { PAPI_OVERRIDE_REPLACE, list_of(p, "/nowhere", NULL),
+                                 list_of(p, apr_pstrcat(p, top, "/*", NULL), NULL) };
+    apr_array_header_t *dirs;
+    int i;
+
+    for (i = 0; i < PAPI_OVERRIDE_DIRS_MAX + 20; i++)
+        mkdirs_below(p, top, apr_psprintf(p, "r%03d", i));
+    dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/r*", NULL), &why);
+    assert_int_equal(dirs->nelts, PAPI_OVERRIDE_DIRS_MAX);
+    assert_string_equal(APR_ARRAY_IDX(dirs, 0, const char *), apr_pstrcat(p, top, "/r000", NULL));
+    dirs = papi_registry_for_request(p, &o, apr_pstrcat(p, top, "/r27?", NULL), &why);
+    assert_int_equal(dirs->nelts, 6);
+    papi_fx_remove(p, top);
+}
+
+static const char *parse(apr_pool_t *p, const char *line, papi_override_mode *mode,
+                         apr_array_header_t **globs)
+{
+    apr_array_header_t *words = apr_array_make(p, 4, sizeof(const char *));
+    char *copy = apr_pstrdup(p, line), *last, *w;
+
+    for (w = apr_strtok(copy, " ", &last); w; w = apr_strtok(NULL, " ", &last))
+        APR_ARRAY_PUSH(words, const char *) = w;
+    return papi_registry_override_parse(p, words, mode, globs);
+}
+
+static void override_directive_words(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_override_mode mode;
+    apr_array_header_t *globs;
+
+    assert_null(parse(p, "off", &mode, &globs));
+    assert_int_equal(mode, PAPI_OVERRIDE_OFF);
+    assert_null(globs);
+    assert_null(parse(p, "On", &mode, &globs));
+    assert_int_equal(mode, PAPI_OVERRIDE_NARROW);
+    assert_null(parse(p, "/srv/*/reg/ /tmp/* /srv/*/reg", &mode, &globs));
+    assert_int_equal(mode, PAPI_OVERRIDE_REPLACE);
+    assert_int_equal(globs->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(globs, 0, const char *), "/srv/*/reg");
+    assert_string_equal(APR_ARRAY_IDX(globs, 1, const char *), "/tmp/*");
+    assert_non_null(strstr(parse(p, "", &mode, &globs), "one or more"));
+    assert_non_null(strstr(parse(p, "on /tmp", &mode, &globs), "'on' stands alone"));
+    assert_non_null(strstr(parse(p, "/tmp OFF", &mode, &globs), "'OFF' stands alone"));
+    assert_non_null(strstr(parse(p, "/tmp srv/*", &mode, &globs), "not an absolute path"));
+    assert_non_null(strstr(parse(p, "/srv/*/../x", &mode, &globs), ".."));
 }
 
 static void pattern_errors(void **state)
@@ -555,6 +696,10 @@ int main(void)
         PAPI_TEST(core_socket_stays_with_the_inspected_directory),
         PAPI_TEST(agents_directory_is_checked),
         PAPI_TEST(expand_globs_narrow_and_dedupe),
+        PAPI_TEST(expand_never_follows_a_link_below_a_glob),
+        PAPI_TEST(the_registry_header_as_each_mode_reads_it),
+        PAPI_TEST(override_directive_words),
+        PAPI_TEST(a_replacing_header_names_a_bounded_number_of_registries),
         PAPI_TEST(pattern_errors),
         PAPI_TEST(unsafe_registry_directories),
         PAPI_TEST(default_patterns_follow_passenger),
