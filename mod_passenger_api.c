@@ -4,7 +4,8 @@
  * and the handler (with the checks every request passes and the writers every answer goes
  * through); mod_passenger_api_config.c the directives and every setting's default;
  * mod_passenger_api_helper.c the credential helper's life; mod_passenger_api_routes.c what each
- * URL answers; mod_passenger_api_status.c its section of mod_status's page. The work is in src/ (plain C over APR, no httpd header). */
+ * URL answers; mod_passenger_api_status.c the module's section of mod_status's page. The work is
+ * in src/ (plain C over APR, no httpd header). */
 
 #include "mod_passenger_api.h"
 

@@ -201,7 +201,6 @@ static void papi_helper_died(papi_helper *h, pid_t dead)
     apr_interval_time_t wait = papi_restart_delay(&h->backoff, now - h->started);
 
     papi_stats_set_helper(papi_stats_table, PAPI_HELPER_DOWN);
-
     if (wait < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->server, PAPI_LOGNO(016)
                      "credential helper (pid %ld) died within %d s of its start %d times in a "

@@ -29,7 +29,7 @@ typedef enum {
     PAPI_HELPER_DOWN            /* died, and not (yet) started again */
 } papi_helper_state;
 
-/* Instance states (papi_inst_state), and the candidates past a registry's bound left uninspected. */
+/* Instance states (papi_inst_state), then the candidates past a registry's bound, uninspected. */
 #define PAPI_STATS_STATES (PAPI_INST_UNTRUSTED + 2)
 #define PAPI_STATS_UNINSPECTED (PAPI_INST_UNTRUSTED + 1)
 

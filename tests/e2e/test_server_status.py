@@ -142,7 +142,7 @@ def test_helper_state_and_restarts(httpd_factory, mpm, expect_log):
     procs.wait_until(lambda: status_auto(h)["PassengerApiHelper"] == "down", 10,
                      "the helper down while its restart waits")
     procs.wait_until(lambda: helper_pid_or_none(h, pid), 30, "the helper back")
-    procs.wait_until(lambda: status_auto(h) ["PassengerApiHelper"] == "up", 10, "the helper up")
+    procs.wait_until(lambda: status_auto(h)["PassengerApiHelper"] == "up", 10, "the helper up")
     assert status_auto(h)["PassengerApiHelperRestarts"] == "2"
 
 

@@ -93,6 +93,8 @@ static void the_last_scan_by_state(void **state)
 }
 
 /* Every line of the short form is "Key: Value", and says what the view holds. */
+#define LETTERS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 static void auto_lines_are_key_value(void **state)
 {
     apr_pool_t *p = *state;
@@ -116,8 +118,7 @@ static void auto_lines_are_key_value(void **state)
     for (line = apr_strtok(text, "\n", &last); line; line = apr_strtok(NULL, "\n", &last)) {
         char *colon = strstr(line, ": ");
         assert_non_null(colon);
-        assert_true(colon > line && strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-                                    == (size_t)(colon - line));
+        assert_true(colon > line && strspn(line, LETTERS) == (size_t)(colon - line));
         assert_true(colon[2] != '\0' && !strchr(colon + 2, ' '));
         lines++;
     }
