@@ -226,7 +226,7 @@ def test_sethandler_alone_says_which_directive_to_add(httpd, expect_log, mpm):
                r"directive \(e\.g\. \"PassengerApiAccess readonly\"\) .* at "
                + re.escape(BARE), required=True)
     start = httpd.log.size()
-    for i in range(30):
+    for _ in range(30):
         r = requests.get(httpd.url(f"{BARE}/ping.json"), headers={"Connection": "close"},
                          timeout=10)
         assert r.status_code == 404
@@ -237,5 +237,4 @@ def test_sethandler_alone_says_which_directive_to_add(httpd, expect_log, mpm):
     # Once per child and place: no child said it twice.
     said = [re.search(r"\[pid (\d+)", ln)[1]
             for ln in httpd.log.grep(r"PAPI001: .* at " + re.escape(BARE) + " ", since=start)]
-    children = served_by(httpd, BARE + "/ping.json")
-    assert said and len(said) == len(set(said)) and set(map(int, said)) <= children
+    assert said and len(said) == len(set(said)), said
