@@ -4,7 +4,8 @@
  * and the handler (with the checks every request passes and the writers every answer goes
  * through); mod_passenger_api_config.c the directives and every setting's default;
  * mod_passenger_api_helper.c the credential helper's life; mod_passenger_api_routes.c what each
- * URL answers. The work is in src/ (plain C over APR, no httpd header). */
+ * URL answers; mod_passenger_api_status.c the module's section of mod_status's page. The work is
+ * in src/ (plain C over APR, no httpd header). */
 
 #include "mod_passenger_api.h"
 
@@ -21,6 +22,7 @@
 #include "papi_flight.h"
 #include "papi_host.h"
 #include "papi_log.h"
+#include "papi_once.h"
 #include "papi_procpool.h"
 
 #define PAPI_PROBE_SLOTS 4096
@@ -29,6 +31,9 @@
 
 /* The last health probe of every process, in memory shared by this generation's children. */
 papi_probes *papi_probe_table;
+
+/* What the module has done, counted by every child of this generation (papi_stats.h). */
+papi_stats *papi_stats_table;
 
 /* What this child remembers of instances between requests: made in child_init, when some
  * <Location> of this generation uses the module (set in post_config). */
@@ -41,6 +46,9 @@ papi_coalesce *papi_coalescer;
 
 /* This child's requests to this API in flight. */
 static papi_flight *papi_inflight;
+
+/* The places where this child has warned that SetHandler alone opens nothing. */
+static papi_once *papi_closed_places;
 
 /* ---- the hooks -------------------------------------------------------------------------------- */
 
@@ -63,6 +71,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
     papi_helper_socket = NULL;
     papi_probe_table = NULL;
+    papi_stats_table = NULL;
     papi_in_use = 0;
     /* The first pass of a start only checks the configuration (and its process exits at once). */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
@@ -77,6 +86,9 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     if (!(papi_probe_table = papi_probes_create(pconf, PAPI_PROBE_SLOTS, &why)))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(015) "%s: health.json results "
                      "will not be shown with their processes", why);
+    if (!(papi_stats_table = papi_stats_create(pconf, &why)))
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(017) "%s: /server-status will "
+                     "not show the module's section", why);
     papi_warn_unsafe_registries(ptemp, s, papi_helper_patterns(h));
     return papi_helper_launch(h, ptemp);
 }
@@ -87,6 +99,8 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
 
     papi_inflight = papi_flight_create(p, threads, PAPI_STUCK);
     papi_cache = papi_in_use ? papi_instcache_create(p, PAPI_INSTCACHE_SETTLE) : NULL;
+    papi_instcache_count_in(papi_cache, papi_stats_table);
+    papi_closed_places = papi_once_create(p);
     papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
 }
 
@@ -250,6 +264,29 @@ static int papi_enter(request_rec *r, int cap)
     return 1;
 }
 
+/* Only a <Location> carrying a PassengerApi directive opens the API: SetHandler alone (say in a
+ * user's .htaccess) opens nothing. Whoever tried is told in one line which directive opens it, and
+ * the error log says so once per child and place (the section that set the handler). */
+static int papi_closed(request_rec *r, const papi_dir_conf *c)
+{
+    const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *slash = r->filename ? strrchr(r->filename, '/') : NULL;
+    /* The section's path; a .htaccess leaves none: its directory, as far as the file's. */
+    const char *place = c->enabled ? c->base : core->d ? core->d
+                      : slash ? apr_pstrmemdup(r->pool, r->filename, slash + 1 - r->filename)
+                      : r->uri;
+    const char *why = c->enabled
+        ? apr_pstrcat(r->pool, "the API of <Location ", c->base, "> answers only at that path "
+                      "and below it", NULL)
+        : "SetHandler " PAPI_HANDLER " alone opens nothing: add a PassengerApi directive (e.g. "
+          "\"PassengerApiAccess readonly\") to its <Location> in the server's configuration";
+
+    if (papi_once_first(papi_closed_places, place))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(001) "%s: refused with a 404 "
+                      "at %s (said once per child and place)", why, place);
+    return papi_refuse(r, HTTP_NOT_FOUND, why);
+}
+
 static int papi_handler(request_rec *r)
 {
     const papi_dir_conf *c;
@@ -260,12 +297,8 @@ static int papi_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, PAPI_HANDLER))
         return DECLINED;
     c = ap_get_module_config(r->per_dir_config, &passenger_api_module);
-    /* SetHandler alone (say in a user's .htaccess) must not open the API anywhere. */
-    if (!c->enabled || !(rel = papi_relative(r, c))) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(001) "SetHandler " PAPI_HANDLER
-                      " outside a <Location> with PassengerApi directives: refused");
-        return HTTP_NOT_FOUND;
-    }
+    if (!c->enabled || !(rel = papi_relative(r, c)))
+        return papi_closed(r, c);
     /* Before anything else: no body is read and no core is asked for a page that reached this
      * server under another name. */
     if ((why = papi_misdirected(r)) != NULL)
@@ -312,6 +345,7 @@ static void papi_register_hooks(apr_pool_t *p)
     ap_hook_handler(papi_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* The parent's periodic hook: a credential helper's restart that was put off. */
     ap_hook_monitor(papi_helper_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    papi_status_register();
 }
 
 AP_DECLARE_MODULE(passenger_api) = {
@@ -321,6 +355,6 @@ AP_DECLARE_MODULE(passenger_api) = {
     papi_create_server_conf,    /* per server: PassengerApiAllowedHost */
     papi_merge_server_conf,     /* a <VirtualHost>'s list replaces the main server's */
     papi_cmds,                  /* the directives (mod_passenger_api_config.c) */
-    papi_register_hooks,        /* post_config, child_init, handler, monitor */
+    papi_register_hooks,        /* post_config, child_init, handler, monitor, status_hook */
     AP_MODULE_FLAG_NONE         /* no flags */
 };

@@ -16,6 +16,7 @@
 #include "papi_policy.h"
 #include "papi_probes.h"
 #include "papi_registry.h"
+#include "papi_stats.h"
 
 /* Our own log tag: AHnnnnn numbers belong to the ASF. */
 #define PAPI_LOGNO(n) "PAPI" #n ": "
@@ -114,6 +115,7 @@ int papi_helper_monitor(apr_pool_t *p, server_rec *s);
 extern papi_instcache *papi_cache;      /* this child's instances; NULL when unused */
 extern papi_coalesce *papi_coalescer;   /* threaded MPMs only */
 extern papi_probes *papi_probe_table;   /* shared by this generation's children; may be NULL */
+extern papi_stats *papi_stats_table;    /* the same; NULL when no <Location> uses the module */
 
 /* Writers: each sends the whole answer (Cache-Control: no-store, nosniff, a CSP) and returns
  * OK. */
@@ -131,6 +133,11 @@ const char *papi_forged(request_rec *r);
 /* Why a request to a process must be refused as one another site made the browser send, or
  * NULL. */
 const char *papi_foreign(request_rec *r);
+
+/* ---- mod_status's /server-status (mod_passenger_api_status.c) ---- */
+
+/* Adds the module's section to /server-status, when mod_status is loaded. */
+void papi_status_register(void);
 
 /* ---- routes (mod_passenger_api_routes.c, mod_passenger_api_views.c) ---- */
 

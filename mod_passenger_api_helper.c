@@ -180,6 +180,7 @@ static apr_status_t papi_helper_start(papi_helper *h)
     if (rv != APR_INPARENT)
         return rv;
     h->started = apr_time_now();
+    papi_stats_set_helper(papi_stats_table, PAPI_HELPER_UP);
     apr_proc_other_child_register(&h->proc, papi_helper_maintain, h, NULL, h->pool);
     return APR_SUCCESS;
 }
@@ -191,6 +192,8 @@ static void papi_helper_restart(papi_helper *h)
     if ((rv = papi_helper_start(h)) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, h->server, PAPI_LOGNO(011)
                      "cannot restart the credential helper");
+    else
+        papi_stats_add(papi_stats_table, PAPI_STAT_HELPER_RESTARTS, 1);
 }
 
 /* ---- supervision ------------------------------------------------------------------------------ */
@@ -200,6 +203,7 @@ static void papi_helper_died(papi_helper *h, pid_t dead)
     apr_time_t now = apr_time_now();
     apr_interval_time_t wait = papi_restart_delay(&h->backoff, now - h->started);
 
+    papi_stats_set_helper(papi_stats_table, PAPI_HELPER_DOWN);
     if (wait < 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, h->server, PAPI_LOGNO(016)
                      "credential helper (pid %ld) died within %d s of its start %d times in a "

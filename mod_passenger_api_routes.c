@@ -43,6 +43,7 @@ apr_array_header_t *papi_scan(request_rec *r, const papi_dir_conf *c, const char
     warnings = apr_array_make(r->pool, 1, sizeof(const char *));
     trust = papi_conf_trust(r->pool, c);
     found = papi_instcache_scan(papi_cache, r->pool, dirs, &trust, notes, warnings);
+    papi_stats_scanned(papi_stats_table, found, apr_time_now());
     for (i = 0; i < notes->nelts; i++)
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, PAPI_LOGNO(021) "%s",
                       APR_ARRAY_IDX(notes, i, const char *));
@@ -70,6 +71,7 @@ void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdic
     f->limits = limits;
     f->cache = papi_cache;
     f->coalesce = papi_coalescer;
+    f->stats = papi_stats_table;
 }
 
 void papi_log_failures(request_rec *r, const apr_array_header_t *failures)

@@ -35,10 +35,10 @@ apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const cha
     return views;
 }
 
-/* The dashboard: one page whose only style sheet carries a fresh nonce, the one thing its CSP
- * lets in. */
+/* The dashboard, reloaded every refresh seconds (0: never): one page whose only style sheet
+ * carries a fresh nonce, the one thing its CSP lets in. */
 static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
-                               const apr_array_header_t *views)
+                               const apr_array_header_t *views, int refresh)
 {
     unsigned char random[16];
     char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
@@ -50,7 +50,7 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     apr_base64_encode(nonce, (const char *)random, sizeof(random));
     opts.base = c->base;
     opts.now = apr_time_now();
-    opts.refresh = PAPI_DASHBOARD_REFRESH;
+    opts.refresh = refresh;
     opts.nonce = nonce;
     opts.probes = papi_probe_table;
     opts.probe_max_age = PAPI_PROBE_MAX_AGE;
@@ -68,10 +68,14 @@ int papi_route_dashboard(const papi_call *k)
     const char *why;
     apr_array_header_t *views;
     papi_fanout_config f;
+    int refresh = PAPI_DASHBOARD_REFRESH;
 
+    /* ?refresh=N, as mod_status's page takes it. */
+    if ((why = papi_dashboard_query(k->r->pool, k->r->args, &refresh)) != NULL)
+        return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    return papi_send_dashboard(k->r, k->c, views);
+    return papi_send_dashboard(k->r, k->c, views, refresh);
 }
 
 int papi_route_processes_json(const papi_call *k)

@@ -34,6 +34,7 @@ $user_lines
 LoadModule mpm_event_module $MODS/mod_mpm_event.so
 LoadModule authz_core_module $MODS/mod_authz_core.so
 LoadModule authz_host_module $MODS/mod_authz_host.so
+LoadModule status_module $MODS/mod_status.so
 LoadModule passenger_module $MODS/mod_passenger.so
 LoadModule passenger_api_module $MODULE
 
@@ -53,6 +54,12 @@ DocumentRoot "$DEMO_DIR/app/public"
 <Location "/passenger-api">
     SetHandler passenger-api
     PassengerApiRegistryDir $DEMO_DIR/registry
+    Require local
+</Location>
+
+# Apache's status page, with the module's section.
+<Location "/server-status">
+    SetHandler server-status
     Require local
 </Location>
 CONF
@@ -99,6 +106,7 @@ Try:
   curl -s $base/health.json | jq .
   curl -s $base/processes/\$(curl -s $base/processes.json | jq '.[0].pool.app_groups[0].processes[0].pid')/
   curl -s -X POST $base/ping.json          # read-only: 403
+  curl -s 'http://127.0.0.1:$PORT/server-status?auto' | grep ^PassengerApi
 
 Stop it with: make -f Makefile.apxs demo-stop
 MSG

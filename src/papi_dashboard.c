@@ -7,6 +7,7 @@
 #include "papi_utf8.h"
 
 #include <apr_strings.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* U+2013 EN DASH: a number or string that was not given. */
@@ -719,6 +720,27 @@ static void papi_put_nothing_found(const papi_dash *d)
                         "does it use one of them? ");
     papi_put_link(d, "instances.json");
     papi_buf_puts(d->b, " lists every directory looked at.</p>\n</section>\n");
+}
+
+const char *papi_dashboard_query(apr_pool_t *p, const char *args, int *refresh)
+{
+    static const char name[] = "refresh=";
+    apr_size_t digits;
+    int n = 0;
+
+    if (!args || !*args)
+        return NULL;
+    if (strncmp(args, name, sizeof(name) - 1))
+        return "the dashboard takes one query parameter only, refresh=N (seconds between "
+               "reloads, 0 for none)";
+    args += sizeof(name) - 1;
+    digits = strspn(args, "0123456789");
+    if (digits == 0 || args[digits] || digits > 4
+        || (n = atoi(args)) > PAPI_DASHBOARD_REFRESH_MAX)
+        return apr_psprintf(p, "refresh=N: N is whole seconds between reloads, 0 (no reload) "
+                            "to %d", PAPI_DASHBOARD_REFRESH_MAX);
+    *refresh = n;
+    return NULL;
 }
 
 void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *views,

@@ -19,6 +19,14 @@ typedef struct papi_dashboard_opts {
     apr_interval_time_t probe_max_age;      /* older ones are not shown */
 } papi_dashboard_opts;
 
+/* The longest reload period ?refresh= may ask for, in seconds (mod_status's own bound). */
+#define PAPI_DASHBOARD_REFRESH_MAX 3600
+
+/* The dashboard's query (a request's, NULL for none): at most one refresh=N, as mod_status's
+ * (N whole seconds, 0 for no reload, up to PAPI_DASHBOARD_REFRESH_MAX), put in *refresh; without
+ * one *refresh is left as it is. NULL, or why the query is refused. */
+const char *papi_dashboard_query(apr_pool_t *p, const char *args, int *refresh);
+
 /* Writes the page for views (papi_view) to b. */
 void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *views,
                           const papi_dashboard_opts *opts);

@@ -142,15 +142,18 @@ static void papi_fanout_run(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
             papi_coalesce_done(cfg->coalesce, &asks[i]->turn, NULL);
     }
     papi_exchange_run(p, xs, nx);
+    papi_stats_add(cfg->stats, PAPI_STAT_CORE_CALLS, (apr_uint64_t)nx);
     for (i = 0; i < nx; i++)
         papi_fanout_answered(cfg, made[i], &xs[i]);
 }
 
 /* A call another request is making: its answer, or the deadline, set as a's outcome. */
-static void papi_fanout_followed(papi_ask *a, papi_http_response *resp)
+static void papi_fanout_followed(const papi_fanout_config *cfg, papi_ask *a,
+                                 papi_http_response *resp)
 {
     if (a->role == PAPI_TURN_ANSWERED) {
         *a->res = (papi_exchange_result){ 0, NULL, resp };
+        papi_stats_add(cfg->stats, PAPI_STAT_CALLS_JOINED, 1);
         papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "instance %s: answered by a call another "
                  "request made", a->inst->name);
     }
@@ -199,7 +202,7 @@ static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
             if (a->role != PAPI_TURN_WAIT)
                 continue;
             a->role = papi_coalesce_wait(cfg->coalesce, &a->turn, p, a->deadline, 0, &resp);
-            papi_fanout_followed(a, resp);
+            papi_fanout_followed(cfg, a, resp);
             if (a->role == PAPI_TURN_LEAD)
                 lead[nl++] = a;
             else if (a->role == PAPI_TURN_WAIT && !blocked)
@@ -211,7 +214,7 @@ static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
             break;
         blocked->role = papi_coalesce_wait(cfg->coalesce, &blocked->turn, p, blocked->deadline, 1,
                                            &resp);
-        papi_fanout_followed(blocked, resp);
+        papi_fanout_followed(cfg, blocked, resp);
         if (blocked->role == PAPI_TURN_LEAD)
             lead[nl++] = blocked;
     }

@@ -11,6 +11,7 @@
 #include "papi_cred.h"
 #include "papi_instcache.h"
 #include "papi_registry.h"
+#include "papi_stats.h"
 
 typedef struct papi_fanout_config {
     apr_interval_time_t timeout;    /* per instance, connect included */
@@ -22,6 +23,7 @@ typedef struct papi_fanout_config {
     const papi_http_limits *limits;
     papi_instcache *cache;          /* credentials and idle connections kept; NULL: none */
     papi_coalesce *coalesce;        /* identical calls joined; NULL: each request calls */
+    papi_stats *stats;              /* calls made and joined counted there; NULL: not counted */
 } papi_fanout_config;
 
 /* When a call that starts now must be answered: PassengerApiTimeout from now, and never after the

@@ -75,6 +75,7 @@ struct papi_instcache {
     apr_hash_t *known;          /* path -> papi_known */
     apr_hash_t *warned;         /* registries whose overflow this process has logged (keys
                                  * malloc'ed, freed with the cache) */
+    papi_stats *stats;          /* hits and misses counted there; NULL: not counted */
 };
 
 /* ---- stamps ----------------------------------------------------------------------------------- */
@@ -548,6 +549,7 @@ static papi_instance *papi_cached_instance(papi_instcache *c, apr_pool_t *p, con
         if (!pid_ok || !papi_stamp_same(&cached_pid, &core_pid))
             inst = NULL;
     }
+    papi_stats_add(c->stats, inst ? PAPI_STAT_CACHE_HITS : PAPI_STAT_CACHE_MISSES, 1);
     if (inst) {
         papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE2, 0, "%s: kept (%s)", path,
                  papi_inst_state_name(inst->state));
@@ -580,6 +582,12 @@ static papi_instance *papi_inspect_cached(apr_pool_t *p, const char *registry, c
     papi_scan_ctx *scan = baton;
 
     return papi_cached_instance(scan->c, p, registry, dirname, scan->trust, scan->now);
+}
+
+void papi_instcache_count_in(papi_instcache *c, papi_stats *stats)
+{
+    if (c)
+        c->stats = stats;
 }
 
 apr_array_header_t *papi_instcache_scan(papi_instcache *c, apr_pool_t *p,

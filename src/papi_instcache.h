@@ -21,6 +21,7 @@
 
 #include "papi_cred.h"
 #include "papi_registry.h"
+#include "papi_stats.h"
 
 #include <apr_pools.h>
 #include <apr_tables.h>
@@ -41,6 +42,10 @@ typedef struct papi_instcache papi_instcache;
 /* A cache living as long as p (a child's pool), trusting change times older than settle, with its
  * thread that closes idle connections; NULL if the mutex or the thread cannot be made. */
 papi_instcache *papi_instcache_create(apr_pool_t *p, apr_interval_time_t settle);
+
+/* Counts the cache's hits and misses (instances kept, and inspected afresh) in stats from now
+ * on (set before the cache is shared by threads). */
+void papi_instcache_count_in(papi_instcache *c, papi_stats *stats);
 
 /* papi_registry_scan, from what the cache knows where that is still true. The instances are the
  * request's own copies (allocated from p). A registry beyond the bound is warned about once per

@@ -8,8 +8,10 @@ Every run gets a new empty profile, no sandbox (we are root), no GPU, and no net
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -35,9 +37,32 @@ def _run(args, timeout):
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def dump_dom(url, timeout=60):
-    """The page's DOM after load, serialised by Chromium."""
-    return _run(["--dump-dom", url], timeout).stdout.decode("utf-8")
+def dump_dom(url, timeout=60, flags=()):
+    """The page's DOM after load, serialised by Chromium (flags: more of Chromium's own, e.g.
+    --virtual-time-budget=MS to let the page's timers run)."""
+    return _run([*flags, "--dump-dom", url], timeout).stdout.decode("utf-8")
+
+
+def load_until(url, done, timeout=60, flags=()):
+    """Loads url in Chromium (flags: more of its own) and ends it as soon as done() is true, for
+    what a page does after its load (a reload, say). True if done() came true before Chromium
+    exited or the timeout passed."""
+    profile = tempfile.mkdtemp(prefix="papi-chromium-")
+    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *flags, "--dump-dom",
+                             url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, HOME=profile), start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return done()
+            time.sleep(0.05)
+        return True
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 def screenshot(url, name, width=1280, height=900, timeout=60):

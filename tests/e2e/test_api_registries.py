@@ -114,9 +114,12 @@ def test_graceful_restart_answers_the_new_instance(httpd):
     assert answer[0]["status"] == 200
 
 
-def test_htaccess_sethandler_is_refused(httpd_factory, mpm):
+def test_htaccess_sethandler_is_refused(httpd_factory, mpm, expect_log):
     """A user's .htaccess can set the handler, but without a PassengerApi directive in effect
-    the API stays closed."""
+    the API stays closed; the answer and the error log say which directive would open it (in
+    the server's configuration: a .htaccess cannot hold it)."""
+    expect_log(r"PAPI001: SetHandler passenger-api alone opens nothing: add a PassengerApi "
+               r"directive .* at /\S+/user/ ", required=True)
     def conf(h):
         os.makedirs(os.path.join(h.docroot, "user"), exist_ok=True)
         with open(os.path.join(h.docroot, "user", ".htaccess"), "w") as f:
@@ -130,6 +133,7 @@ def test_htaccess_sethandler_is_refused(httpd_factory, mpm):
     r = h.get("/user/ping.json")
     assert r.status_code == 404
     assert "instance" not in r.text
+    assert "PassengerApiAccess readonly" in r.json()["error"]
 
 
 @pytest.mark.parametrize("line, message", [

@@ -47,6 +47,7 @@ def test_requests_beyond_the_cap_get_503_at_once(httpd_factory, fake_core, tmp_r
         if r.status_code == 503:
             assert "PassengerApiMaxInFlight" in r.json()["error"]
             assert r.headers["Retry-After"] == "1"
+            assert r.headers["Cache-Control"] == "no-store"
             assert took < 1.0, took
         else:
             assert [e["status"] for e in r.json()] == [504]

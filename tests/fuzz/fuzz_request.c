@@ -4,7 +4,8 @@
  *      and papi_direct_target_error: an accepted target for a process starts with "/" and holds
  *      only visible ASCII, no '#', and '%' only before two hex digits.
  *   1  papi_query_rebuild: an accepted query comes back as name=value pairs of safe characters,
- *      and rebuilding it again changes nothing.
+ *      and rebuilding it again changes nothing; papi_dashboard_query: an accepted one is empty
+ *      or refresh= and 0-3600 seconds in digits only.
  *   2  papi_policy_decide, NUL-separated method, path and query, in both access modes: read-only
  *      mode lets through only GET and HEAD to readable endpoints, scrubbed, with ro_admin; a GET
  *      or HEAD to a write endpoint, and nothing else, is answered 405 without a core.
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "papi_dashboard.h"
 #include "papi_direct.h"
 #include "papi_fuzz.h"
 #include "papi_host.h"
@@ -82,9 +84,26 @@ static void check_pairs(const char *q)
     }
 }
 
+/* The dashboard's ?refresh=N. */
+static void check_refresh(apr_pool_t *p, const char *args)
+{
+    int refresh = -1;
+
+    if (papi_dashboard_query(p, args, &refresh))
+        return;
+    if (!*args) {
+        CHECK(refresh == -1);
+        return;
+    }
+    CHECK(!strncmp(args, "refresh=", 8) && strspn(args + 8, "0123456789") == strlen(args + 8));
+    CHECK(refresh >= 0 && refresh <= PAPI_DASHBOARD_REFRESH_MAX && refresh == atoi(args + 8));
+}
+
 static void check_query(apr_pool_t *p, const char *args)
 {
     const char *why = NULL, *out = papi_query_rebuild(p, args, &why), *again;
+
+    check_refresh(p, args);
 
     if (!out) {
         CHECK(why != NULL);

@@ -409,6 +409,36 @@ static void last_probes(void **state)
     assert_lacks(b, "<b>deadline");
 }
 
+/* ?refresh=N as mod_status takes it: whole seconds, 0 for none, bounded; anything else is
+ * refused with the reason, and the default stays when nothing is asked. */
+static void refresh_query(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const refused[] = {
+        "refresh", "refresh=", "refresh=-1", "refresh=3601", "refresh=99999", "refresh=1.5",
+        "refresh=5&auto", "auto", "refresh=5s", "refresh=+5", "refresh= 5", "Refresh=5",
+        "refresh=00000000001"
+    };
+    int refresh = 5;
+    size_t i;
+
+    assert_null(papi_dashboard_query(p, NULL, &refresh));
+    assert_null(papi_dashboard_query(p, "", &refresh));
+    assert_int_equal(refresh, 5);
+    assert_null(papi_dashboard_query(p, "refresh=0", &refresh));
+    assert_int_equal(refresh, 0);
+    assert_null(papi_dashboard_query(p, "refresh=3600", &refresh));
+    assert_int_equal(refresh, 3600);
+    assert_null(papi_dashboard_query(p, "refresh=07", &refresh));
+    assert_int_equal(refresh, 7);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        const char *why = papi_dashboard_query(p, refused[i], &refresh);
+        assert_non_null(why);
+        assert_non_null(strstr(why, "refresh=N"));
+        assert_int_equal(refresh, 7);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +449,7 @@ int main(void)
         PAPI_TEST(empty_pool_and_group),
         PAPI_TEST(escapes_attributes_and_controls),
         PAPI_TEST(last_probes),
+        PAPI_TEST(refresh_query),
     };
 
     return cmocka_run_group_tests_name("dashboard", tests, papi_test_apr_init, papi_test_apr_term);

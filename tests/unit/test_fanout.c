@@ -62,7 +62,7 @@ static void end_registry(apr_pool_t *p, registry *reg)
 static papi_fanout_config config(papi_cred_level level)
 {
     papi_fanout_config f = { apr_time_from_sec(5), apr_time_now() + apr_time_from_sec(10), 32,
-                             level, 0, NULL, NULL, NULL, NULL };
+                             level, 0, NULL, NULL, NULL, NULL, NULL };
     return f;
 }
 
@@ -181,10 +181,17 @@ static void instances_past_the_cap_are_not_asked(void **state)
     asking t = asking_make(p, 2);
     papi_fake_core a = core(p, &t.reg, 0, "text/plain", "a");
     papi_fake_core b = core(p, &t.reg, 1, "text/plain", "b");
+    const char *why = NULL;
+    papi_stats_view seen;
     json_t *array;
 
     t.f.max_instances = 1;
+    t.f.stats = papi_stats_create(p, &why);
     array = ask(p, &t);
+    /* The call made is counted; the one not made is not. */
+    papi_stats_read(t.f.stats, &seen);
+    assert_int_equal(seen.counter[PAPI_STAT_CORE_CALLS], 1);
+    assert_int_equal(seen.counter[PAPI_STAT_CALLS_JOINED], 0);
     assert_int_equal(element_status(array, 0), 200);
     assert_int_equal(element_status(array, 1), 503);
     assert_non_null(strstr(element_text(array, 1, "error"), "PassengerApiMaxInstances"));

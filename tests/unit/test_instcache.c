@@ -135,6 +135,30 @@ static void kept_while_the_directory_is_unchanged(void **state)
     end_world(&w);
 }
 
+/* Every instance taken from the cache is a hit, every one inspected afresh a miss. */
+static void hits_and_misses_are_counted(void **state)
+{
+    apr_pool_t *p = *state, *req = NULL;
+    world w = make_world(p);
+    papi_instcache *c = papi_instcache_create(p, 0);
+    const char *why = NULL;
+    papi_stats *stats = papi_stats_create(p, &why);
+    papi_stats_view seen;
+
+    papi_instcache_count_in(c, stats);
+    scan_one(c, &w, &req);
+    scan_one(c, &w, &req);
+    scan_one(c, &w, &req);
+    tick();
+    papi_fx_write(w.dir, "something_new", "", 0644);
+    scan_one(c, &w, &req);
+    papi_stats_read(stats, &seen);
+    assert_int_equal(seen.counter[PAPI_STAT_CACHE_MISSES], 2);
+    assert_int_equal(seen.counter[PAPI_STAT_CACHE_HITS], 2);
+    apr_pool_destroy(req);
+    end_world(&w);
+}
+
 static void lock_released_is_stale_at_once(void **state)
 {
     apr_pool_t *p = *state, *req = NULL;
@@ -405,6 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAPI_TEST(same_answers_as_a_fresh_scan),
         PAPI_TEST(kept_while_the_directory_is_unchanged),
+        PAPI_TEST(hits_and_misses_are_counted),
         PAPI_TEST(lock_released_is_stale_at_once),
         PAPI_TEST(core_pid_rewritten_in_place_is_seen),
         PAPI_TEST(replaced_or_gone_forgets_everything),
