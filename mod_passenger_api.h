@@ -46,7 +46,7 @@ typedef struct papi_dir_conf {
     apr_array_header_t *registries; /* patterns (const char *) */
     apr_interval_time_t timeout;    /* per instance */
     apr_interval_time_t request_timeout;    /* per request */
-    int max_instances;
+    apr_off_t max_instances;
     apr_off_t limit_body;
     apr_off_t limit_answer;
     int registry_override;          /* papi_override_mode */
@@ -55,7 +55,7 @@ typedef struct papi_dir_conf {
     apr_array_header_t *trusted;    /* uid_t */
     int metrics_pid_label;
     const char *health_path;
-    int max_in_flight;
+    apr_off_t max_in_flight;
     int process_requests;
 } papi_dir_conf;
 

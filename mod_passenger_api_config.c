@@ -12,10 +12,9 @@ APLOG_USE_MODULE(passenger_api);
 
 #include <apr_strings.h>
 
-#include <pwd.h>
-
 #include "papi_direct.h"
 #include "papi_host.h"
+#include "papi_setting.h"
 
 /* Passenger's API refuses bodies over 128 KiB itself. */
 #define PAPI_MAX_LIMIT_BODY (128 * 1024)
@@ -39,20 +38,17 @@ static const papi_dir_conf papi_defaults = {
 /* A setting's value, or its default. */
 #define PAPI_VALUE(c, field, unset) ((c)->field != (unset) ? (c)->field : papi_defaults.field)
 
+/* The settings that are one number, PAPI_UNSET until a directive sets them. */
+#define PAPI_NUMBERS(X) X(timeout) X(request_timeout) X(max_instances) X(limit_body) \
+    X(limit_answer) X(registry_override) X(access) X(metrics_pid_label) X(max_in_flight) \
+    X(process_requests)
+
 void *papi_create_dir_conf(apr_pool_t *p, char *dir)
 {
     papi_dir_conf *c = apr_pcalloc(p, sizeof(*c));
 
-    c->timeout = PAPI_UNSET;
-    c->request_timeout = PAPI_UNSET;
-    c->max_instances = PAPI_UNSET;
-    c->limit_body = PAPI_UNSET;
-    c->limit_answer = PAPI_UNSET;
-    c->registry_override = PAPI_UNSET;
-    c->access = PAPI_UNSET;
-    c->metrics_pid_label = PAPI_UNSET;
-    c->max_in_flight = PAPI_UNSET;
-    c->process_requests = PAPI_UNSET;
+#define PAPI_UNSET_FIELD(field) c->field = PAPI_UNSET;
+    PAPI_NUMBERS(PAPI_UNSET_FIELD)
     return c;
 }
 
@@ -65,20 +61,12 @@ void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->enabled = add->enabled || base->enabled;
     c->base = PAPI_MERGE(base, NULL);
     c->registries = PAPI_MERGE(registries, NULL);
-    c->timeout = PAPI_MERGE(timeout, PAPI_UNSET);
-    c->request_timeout = PAPI_MERGE(request_timeout, PAPI_UNSET);
-    c->max_instances = PAPI_MERGE(max_instances, PAPI_UNSET);
-    c->limit_body = PAPI_MERGE(limit_body, PAPI_UNSET);
-    c->limit_answer = PAPI_MERGE(limit_answer, PAPI_UNSET);
-    c->registry_override = PAPI_MERGE(registry_override, PAPI_UNSET);
+#define PAPI_MERGE_FIELD(field) c->field = PAPI_MERGE(field, PAPI_UNSET);
+    PAPI_NUMBERS(PAPI_MERGE_FIELD)
     c->override_globs = add->registry_override != PAPI_UNSET ? add->override_globs
                                                              : base->override_globs;
-    c->access = PAPI_MERGE(access, PAPI_UNSET);
     c->trusted = PAPI_MERGE(trusted, NULL);
-    c->metrics_pid_label = PAPI_MERGE(metrics_pid_label, PAPI_UNSET);
     c->health_path = PAPI_MERGE(health_path, NULL);
-    c->max_in_flight = PAPI_MERGE(max_in_flight, PAPI_UNSET);
-    c->process_requests = PAPI_MERGE(process_requests, PAPI_UNSET);
     return c;
 }
 
@@ -136,63 +124,40 @@ static const char *papi_set_registry_dir(cmd_parms *cmd, void *conf, const char 
     return NULL;
 }
 
-/* PassengerApiTimeout, PassengerApiRequestTimeout: the field is the command's cmd_data. */
+/* The glue's half of a setting's parse (papi_setting.h): where the directive may stand, and its
+ * name before what is wrong with its value. */
+static const char *papi_setting_error(cmd_parms *cmd, const char *why)
+{
+    return why ? apr_pstrcat(cmd->pool, cmd->cmd->name, " ", why, NULL) : NULL;
+}
+
+/* PassengerApiTimeout, PassengerApiRequestTimeout: cmd->info is the field's offset. */
 static const char *papi_set_seconds(cmd_parms *cmd, void *conf, const char *arg)
 {
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
-    char *end;
-    double secs;
 
-    if (err)
-        return err;
-    secs = strtod(arg, &end);
-    if (end == arg || *end || !(secs > 0) || secs > 600)
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, " takes a number of seconds above 0 and at "
-                           "most 600, e.g. 5 or 0.5", NULL);
-    *(apr_interval_time_t *)((char *)c + (apr_size_t)cmd->info) =
-        (apr_interval_time_t)(secs * APR_USEC_PER_SEC);
-    return NULL;
+    return err ? err : papi_setting_error(cmd, papi_setting_seconds(arg,
+                           (apr_interval_time_t *)((char *)c + (apr_size_t)cmd->info)));
 }
 
-/* A whole number between 1 and max; NULL with *n set, or the error. */
-static const char *papi_parse_count(cmd_parms *cmd, const char *arg, apr_off_t max, apr_off_t *n)
-{
-    char *end;
+/* A whole-number setting: its field (an apr_off_t) and the largest value it takes. */
+typedef struct papi_count_field {
+    apr_size_t offset;
+    apr_off_t max;
+} papi_count_field;
 
-    if (apr_strtoff(n, arg, &end, 10) != APR_SUCCESS || *end || end == arg || *n < 1 || *n > max)
-        return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to %" APR_OFF_T_FMT,
-                            cmd->cmd->name, max);
-    return NULL;
-}
+#define PAPI_COUNT(field, max) \
+    ((void *)&(const papi_count_field){ APR_OFFSETOF(papi_dir_conf, field), (max) })
 
-/* A count from 1 to 1024: cmd->info is the int field's offset in papi_dir_conf. */
-static const char *papi_set_small_count(cmd_parms *cmd, void *conf, const char *arg)
+static const char *papi_set_count(cmd_parms *cmd, void *conf, const char *arg)
 {
     papi_dir_conf *c = conf;
-    const char *err = papi_context(cmd, c);
-    apr_off_t n;
-
-    if (err || (err = papi_parse_count(cmd, arg, 1024, &n)))
-        return err;
-    *(int *)((char *)c + (apr_size_t)cmd->info) = (int)n;
-    return NULL;
-}
-
-static const char *papi_set_limit_body(cmd_parms *cmd, void *conf, const char *arg)
-{
-    papi_dir_conf *c = conf;
+    const papi_count_field *f = cmd->info;
     const char *err = papi_context(cmd, c);
 
-    return err ? err : papi_parse_count(cmd, arg, PAPI_MAX_LIMIT_BODY, &c->limit_body);
-}
-
-static const char *papi_set_limit_answer(cmd_parms *cmd, void *conf, const char *arg)
-{
-    papi_dir_conf *c = conf;
-    const char *err = papi_context(cmd, c);
-
-    return err ? err : papi_parse_count(cmd, arg, (apr_off_t)1 << 30, &c->limit_answer);
+    return err ? err : papi_setting_error(cmd, papi_setting_count(cmd->pool, arg, f->max,
+                           (apr_off_t *)((char *)c + f->offset)));
 }
 
 /* An on/off setting: cmd->info is the int field's offset in papi_dir_conf. */
@@ -244,24 +209,10 @@ static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char
 {
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
-    struct passwd pw, *found = NULL;
-    char buf[4096], *end;
     uid_t uid;
 
-    if (err)
+    if (err || (err = papi_setting_error(cmd, papi_setting_owner(cmd->pool, arg, &uid))))
         return err;
-    if (arg[0] == '#') {
-        unsigned long n = strtoul(arg + 1, &end, 10);
-        if (!arg[1] || *end)
-            return apr_pstrcat(cmd->pool, "PassengerApiTrustedOwner: '", arg, "' is not #uid", NULL);
-        uid = (uid_t)n;
-    }
-    else {
-        if (getpwnam_r(arg, &pw, buf, sizeof(buf), &found) != 0 || !found)
-            return apr_pstrcat(cmd->pool, "PassengerApiTrustedOwner: no user named '", arg, "'",
-                               NULL);
-        uid = found->pw_uid;
-    }
     if (!c->trusted)
         c->trusted = apr_array_make(cmd->pool, 2, sizeof(uid_t));
     APR_ARRAY_PUSH(c->trusted, uid_t) = uid;
@@ -305,12 +256,14 @@ const command_rec papi_cmds[] = {
     AP_INIT_TAKE1("PassengerApiRequestTimeout", papi_set_seconds,
                   (void *)APR_OFFSETOF(papi_dir_conf, request_timeout), RSRC_CONF | ACCESS_CONF,
                   "Seconds one request may spend asking instances (default 15)"),
-    AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_small_count,
-                  (void *)APR_OFFSETOF(papi_dir_conf, max_instances), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_count, PAPI_COUNT(max_instances, 1024),
+                  RSRC_CONF | ACCESS_CONF,
                   "Good instances asked in one request at the most (default 32)"),
-    AP_INIT_TAKE1("PassengerApiLimitRequestBody", papi_set_limit_body, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiLimitRequestBody", papi_set_count,
+                  PAPI_COUNT(limit_body, PAPI_MAX_LIMIT_BODY), RSRC_CONF | ACCESS_CONF,
                   "Bytes of request body accepted at the most (default 65536, at most 131072)"),
-    AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_limit_answer, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_count,
+                  PAPI_COUNT(limit_answer, (apr_off_t)1 << 30), RSRC_CONF | ACCESS_CONF,
                   "Bytes of one instance's answer body accepted at the most (default 8 MiB)"),
     AP_INIT_RAW_ARGS("PassengerApiRegistryOverride", papi_set_registry_override, NULL,
                      RSRC_CONF | ACCESS_CONF,
@@ -327,8 +280,8 @@ const command_rec papi_cmds[] = {
                  (void *)APR_OFFSETOF(papi_dir_conf, metrics_pid_label), RSRC_CONF | ACCESS_CONF,
                  "Label /metrics' per-process series with the pid too (default off: a slot per "
                  "app group keeps the number of series bounded)"),
-    AP_INIT_TAKE1("PassengerApiMaxInFlight", papi_set_small_count,
-                  (void *)APR_OFFSETOF(papi_dir_conf, max_in_flight), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiMaxInFlight", papi_set_count, PAPI_COUNT(max_in_flight, 1024),
+                  RSRC_CONF | ACCESS_CONF,
                   "Requests to this API one httpd child may have stuck (waiting over a second) at "
                   "once; beyond, new ones get a 503 (default: half its threads, at least 1)"),
     AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, RSRC_CONF | ACCESS_CONF,
@@ -358,7 +311,7 @@ apr_interval_time_t papi_conf_request_timeout(const papi_dir_conf *c)
 
 int papi_conf_max_instances(const papi_dir_conf *c)
 {
-    return PAPI_VALUE(c, max_instances, PAPI_UNSET);
+    return (int)PAPI_VALUE(c, max_instances, PAPI_UNSET);
 }
 
 apr_off_t papi_conf_limit_body(const papi_dir_conf *c)
@@ -411,7 +364,7 @@ int papi_conf_max_in_flight(const papi_dir_conf *c)
     int threads;
 
     if (c->max_in_flight != PAPI_UNSET)
-        return c->max_in_flight;
+        return (int)c->max_in_flight;
     threads = papi_child_threads();
     return threads > 1 ? threads / 2 : 1;
 }

@@ -143,6 +143,9 @@ def test_htaccess_sethandler_is_refused(httpd_factory, mpm, expect_log):
     ("PassengerApiTimeout 0", "PassengerApiTimeout"),
     ("PassengerApiAccess sometimes", "readonly"),
     ("PassengerApiTrustedOwner no-such-user-xyz", "no user named"),
+    ("PassengerApiTrustedOwner #-1", "PassengerApiTrustedOwner takes a user name or #uid"),
+    ("PassengerApiMaxInstances 0", "PassengerApiMaxInstances takes a whole number from 1 to 1024"),
+    ("PassengerApiLimitRequestBody 131073", "from 1 to 131072"),
 ])
 def test_bad_configuration_is_an_error_at_configtest(httpd_factory, line, message):
     h = httpd_factory(start=False, passenger=False)
