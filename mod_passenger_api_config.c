@@ -16,6 +16,7 @@ APLOG_USE_MODULE(passenger_api);
 
 #include "papi_direct.h"
 #include "papi_host.h"
+#include "papi_metrics.h"
 
 /* Passenger's API refuses bodies over 128 KiB itself. */
 #define PAPI_MAX_LIMIT_BODY (128 * 1024)
@@ -34,6 +35,7 @@ static const papi_dir_conf papi_defaults = {
     .health_path = "/",
     .max_in_flight = 0,
     .process_requests = 1,
+    .metrics_names = PAPI_METRICS_NATIVE,
 };
 
 /* A setting's value, or its default. */
@@ -53,6 +55,7 @@ void *papi_create_dir_conf(apr_pool_t *p, char *dir)
     c->metrics_pid_label = PAPI_UNSET;
     c->max_in_flight = PAPI_UNSET;
     c->process_requests = PAPI_UNSET;
+    c->metrics_names = PAPI_UNSET;
     return c;
 }
 
@@ -77,6 +80,7 @@ void *papi_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->health_path = PAPI_MERGE(health_path, NULL);
     c->max_in_flight = PAPI_MERGE(max_in_flight, PAPI_UNSET);
     c->process_requests = PAPI_MERGE(process_requests, PAPI_UNSET);
+    c->metrics_names = PAPI_MERGE(metrics_names, PAPI_UNSET);
     return c;
 }
 
@@ -276,6 +280,22 @@ static const char *papi_set_allowed_host(cmd_parms *cmd, void *conf, const char 
     return NULL;
 }
 
+static const char *papi_set_metrics_names(cmd_parms *cmd, void *conf, const char *arg)
+{
+    papi_dir_conf *c = conf;
+    const char *err = papi_context(cmd, c);
+
+    if (err)
+        return err;
+    if (!strcasecmp(arg, "native"))
+        c->metrics_names = PAPI_METRICS_NATIVE;
+    else if (!strcasecmp(arg, "exporter"))
+        c->metrics_names = PAPI_METRICS_EXPORTER;
+    else
+        return "PassengerApiMetricsNames takes native or exporter";
+    return NULL;
+}
+
 const command_rec papi_cmds[] = {
     AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
                     "Passenger instance registry directories (absolute paths or globs) to scan"),
@@ -320,6 +340,8 @@ const command_rec papi_cmds[] = {
                  (void *)APR_OFFSETOF(papi_dir_conf, process_requests), RSRC_CONF | ACCESS_CONF,
                  "Relay requests to single processes at /processes/<pid>/ (default on; health.json "
                  "is not affected)"),
+    AP_INIT_TAKE1("PassengerApiMetricsNames", papi_set_metrics_names, NULL, RSRC_CONF | ACCESS_CONF,
+                  "/metrics' names: native (default) or exporter (passenger-exporter's families)"),
     { NULL }
 };
 
@@ -393,6 +415,11 @@ int papi_conf_max_in_flight(const papi_dir_conf *c)
 int papi_conf_process_requests(const papi_dir_conf *c)
 {
     return PAPI_VALUE(c, process_requests, PAPI_UNSET) != 0;
+}
+
+int papi_conf_metrics_names(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, metrics_names, PAPI_UNSET);
 }
 
 /* Default: Passenger's own search list. */
