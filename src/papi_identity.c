@@ -28,6 +28,19 @@ static int papi_stat_number(const char *s, apr_size_t n, apr_uint64_t *v)
     return n > 0;
 }
 
+/* The state (field 3) is one letter, every field after it a decimal number, maybe negative. */
+static int papi_stat_field_ok(const char *s, apr_size_t n, int field)
+{
+    apr_size_t i = n > 1 && s[0] == '-';
+
+    if (field == 3)
+        return n == 1 && apr_isalpha(s[0]);
+    for (; i < n; i++)
+        if (!apr_isdigit(s[i]))
+            return 0;
+    return n > 0 && apr_isdigit(s[n - 1]);
+}
+
 int papi_procstat_parse(const char *text, apr_size_t len, papi_procstat *st)
 {
     apr_size_t i = 0, end;
@@ -48,7 +61,7 @@ int papi_procstat_parse(const char *text, apr_size_t len, papi_procstat *st)
             return 0;
         for (end = ++i; end < len && text[end] != ' ' && text[end] != '\n'; end++)
             ;
-        if (end == i)
+        if (!papi_stat_field_ok(text + i, end - i, field))
             return 0;
         if (field == PAPI_STAT_PPID) {
             if (!papi_stat_number(text + i, end - i, &v) || v > APR_INT32_MAX)
