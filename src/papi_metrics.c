@@ -46,8 +46,7 @@ typedef struct metrics_instance {
     const papi_view *view;
     const char *native;                 /* passenger_instance="…" */
     const char *labels;                 /* the naming's: native, or hostname="…",<native> */
-    const char *info_labels;            /* <native>,instance_name="…",version="…",integration_mode="…" */
-    const char *version;                /* "" when unknown */
+    const char *info_labels;            /* passenger_info's, or passenger_version's */
     apr_array_header_t *groups;         /* metrics_group; empty unless the pool was read */
 } metrics_instance;
 
@@ -420,6 +419,31 @@ static apr_hash_t *papi_metrics_identities(apr_pool_t *p, const apr_array_header
     return byname;
 }
 
+/* An instance's label sets in the naming of opts: of every series, and of passenger_info or
+ * passenger_version. */
+static void papi_instance_labels(apr_pool_t *p, metrics_instance *mi, const char *identity,
+                                 const papi_metrics_opts *opts)
+{
+    const papi_view *v = mi->view;
+    const char *version = papi_property(v->inst, "passenger_version");
+    const char *mode = papi_property(v->inst, "integration_mode");
+
+    if (!version && v->status == 200)
+        version = v->procpool->passenger_version;
+    version = version ? version : "";
+    mi->native = papi_label_set(p, "passenger_instance", identity, NULL);
+    if (opts->names == PAPI_METRICS_EXPORTER) {
+        mi->labels = papi_label_set(p, "hostname", opts->hostname ? opts->hostname : "",
+                                    mi->native);
+        mi->info_labels = papi_label_set(p, "version", version, mi->labels);
+        return;
+    }
+    mi->labels = mi->native;
+    mi->info_labels = papi_label_add(p, papi_label_add(p, papi_label_add(p, mi->native,
+                                     "instance_name", v->inst->name), "version", version),
+                                     "integration_mode", mode ? mode : "");
+}
+
 /* The instances the per-instance families show: good ones that were asked, the first of each
  * name (a later one's label sets would repeat the first one's). */
 static apr_array_header_t *papi_metrics_instances(apr_pool_t *p, const apr_array_header_t *views,
@@ -431,7 +455,6 @@ static apr_array_header_t *papi_metrics_instances(apr_pool_t *p, const apr_array
 
     for (i = 0; i < views->nelts; i++) {
         const papi_view *v = &APR_ARRAY_IDX(views, i, papi_view);
-        const char *version, *mode;
         metrics_instance *mi;
 
         if (v->inst->state != PAPI_INST_GOOD || v->status == 0 || v->inst->name == NULL
@@ -440,24 +463,7 @@ static apr_array_header_t *papi_metrics_instances(apr_pool_t *p, const apr_array
         apr_hash_set(seen, v->inst->name, APR_HASH_KEY_STRING, v);
         mi = apr_array_push(out);
         mi->view = v;
-        mi->native = papi_label_set(p, "passenger_instance",
-                                    apr_hash_get(ids, v->inst->name, APR_HASH_KEY_STRING), NULL);
-        version = papi_property(v->inst, "passenger_version");
-        if (!version && v->status == 200)
-            version = v->procpool->passenger_version;
-        mi->version = version ? version : "";
-        mode = papi_property(v->inst, "integration_mode");
-        if (opts->names == PAPI_METRICS_EXPORTER) {
-            mi->labels = papi_label_set(p, "hostname", opts->hostname ? opts->hostname : "",
-                                        mi->native);
-            mi->info_labels = papi_label_set(p, "version", mi->version, mi->labels);
-        }
-        else {
-            mi->labels = mi->native;
-            mi->info_labels = papi_label_add(p, papi_label_add(p, papi_label_add(p,
-                mi->native, "instance_name", v->inst->name), "version", mi->version),
-                "integration_mode", mode ? mode : "");
-        }
+        papi_instance_labels(p, mi, apr_hash_get(ids, v->inst->name, APR_HASH_KEY_STRING), opts);
         mi->groups = v->status == 200 ? papi_procpool_groups(p, mi, opts)
                                       : apr_array_make(p, 1, sizeof(metrics_group));
     }
