@@ -208,20 +208,33 @@ static const char *papi_set_flag(cmd_parms *cmd, void *conf, int on)
     return err;
 }
 
-static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
+/* A setting that is one of two words, stored as 0 or 1 (cmd->info is its papi_choice). */
+typedef struct papi_choice {
+    apr_size_t offset;          /* of its int field in papi_dir_conf */
+    const char *words[2];       /* what 0 and 1 are called */
+} papi_choice;
+
+static const papi_choice papi_access_choice = {
+    APR_OFFSETOF(papi_dir_conf, access), { "readonly", "full" } };  /* PAPI_ACCESS_* */
+static const papi_choice papi_metrics_names_choice = {
+    APR_OFFSETOF(papi_dir_conf, metrics_names), { "native", "exporter" } }; /* PAPI_METRICS_* */
+
+static const char *papi_set_choice(cmd_parms *cmd, void *conf, const char *arg)
 {
+    const papi_choice *choice = cmd->info;
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
+    int i;
 
     if (err)
         return err;
-    if (!strcasecmp(arg, "readonly"))
-        c->access = PAPI_ACCESS_READONLY;
-    else if (!strcasecmp(arg, "full"))
-        c->access = PAPI_ACCESS_FULL;
-    else
-        return "PassengerApiAccess takes readonly or full";
-    return NULL;
+    for (i = 0; i < 2; i++)
+        if (!strcasecmp(arg, choice->words[i])) {
+            *(int *)((char *)c + choice->offset) = i;
+            return NULL;
+        }
+    return apr_psprintf(cmd->pool, "%s takes %s or %s", cmd->cmd->name, choice->words[0],
+                        choice->words[1]);
 }
 
 static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char *arg)
@@ -280,22 +293,6 @@ static const char *papi_set_allowed_host(cmd_parms *cmd, void *conf, const char 
     return NULL;
 }
 
-static const char *papi_set_metrics_names(cmd_parms *cmd, void *conf, const char *arg)
-{
-    papi_dir_conf *c = conf;
-    const char *err = papi_context(cmd, c);
-
-    if (err)
-        return err;
-    if (!strcasecmp(arg, "native"))
-        c->metrics_names = PAPI_METRICS_NATIVE;
-    else if (!strcasecmp(arg, "exporter"))
-        c->metrics_names = PAPI_METRICS_EXPORTER;
-    else
-        return "PassengerApiMetricsNames takes native or exporter";
-    return NULL;
-}
-
 const command_rec papi_cmds[] = {
     AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
                     "Passenger instance registry directories (absolute paths or globs) to scan"),
@@ -316,7 +313,8 @@ const command_rec papi_cmds[] = {
                  (void *)APR_OFFSETOF(papi_dir_conf, registry_override), RSRC_CONF | ACCESS_CONF,
                  "Honour the " PAPI_REGISTRY_HEADER " request header, which can only narrow the "
                  "configured registries (default off)"),
-    AP_INIT_TAKE1("PassengerApiAccess", papi_set_access, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiAccess", papi_set_choice, (void *)&papi_access_choice,
+                  RSRC_CONF | ACCESS_CONF,
                   "readonly (default) or full"),
     AP_INIT_ITERATE("PassengerApiTrustedOwner", papi_set_trusted_owner, NULL,
                     RSRC_CONF | ACCESS_CONF,
@@ -340,7 +338,8 @@ const command_rec papi_cmds[] = {
                  (void *)APR_OFFSETOF(papi_dir_conf, process_requests), RSRC_CONF | ACCESS_CONF,
                  "Relay requests to single processes at /processes/<pid>/ (default on; health.json "
                  "is not affected)"),
-    AP_INIT_TAKE1("PassengerApiMetricsNames", papi_set_metrics_names, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiMetricsNames", papi_set_choice, (void *)&papi_metrics_names_choice,
+                  RSRC_CONF | ACCESS_CONF,
                   "/metrics' names: native (default) or exporter (passenger-exporter's families)"),
     { NULL }
 };

@@ -167,6 +167,9 @@ static int count_line(const char *text, const char *line)
     do { if (count_line(text, line) != 1) fail_msg("not once in the exposition: %s\n%s", line, text); } while (0)
 #define assert_no_line(text, line) \
     do { if (count_line(text, line) != 0) fail_msg("in the exposition: %s", line); } while (0)
+/* name{labels} value is a line of text, once (a pool p in scope builds it). */
+#define assert_sample(text, name, labels, value) \
+    assert_line(text, apr_pstrcat(p, name "{", labels, "} " value, NULL))
 
 /* The format's rules, checked here too so that a failure names the line: every family has HELP
  * and TYPE before its samples, the samples of a family are together, and no series (name and
@@ -510,10 +513,10 @@ static void exporter_names(void **state)
     assert_line(t, "passenger_up{hostname=\"web1\",passenger_instance=\"standalone@/reg\"} 0");
     assert_line(t, "passenger_version{version=\"6.0.17\",hostname=\"web1\",passenger_instance=\"apache@/reg\"} 1");
     assert_line(t, "passenger_version{version=\"\",hostname=\"web1\",passenger_instance=\"standalone@/reg\"} 1");
-    assert_line(t, apr_pstrcat(p, "passenger_top_level_queue{", a, "} 0", NULL));
-    assert_line(t, apr_pstrcat(p, "passenger_max_processes{", a, "} 6", NULL));
-    assert_line(t, apr_pstrcat(p, "passenger_current_processes{", a, "} 3", NULL));
-    assert_line(t, apr_pstrcat(p, "passenger_app_count{", a, "} 2", NULL));
+    assert_sample(t, "passenger_top_level_queue", a, "0");
+    assert_sample(t, "passenger_max_processes", a, "6");
+    assert_sample(t, "passenger_current_processes", a, "3");
+    assert_sample(t, "passenger_app_count", a, "2");
     assert_line(t, apr_pstrcat(p, "passenger_app_queue{name=\"/srv/a (production)\",", a, "} 4", NULL));
     assert_line(t, apr_pstrcat(p, "passenger_app_group_queue{group=\"/srv/a (production)\",default=\"true\",", a, "} 4", NULL));
     assert_line(t, apr_pstrcat(p, "passenger_app_group_queue{group=\"", evil_label, "\",default=\"\",", a, "} 0", NULL));
@@ -570,10 +573,10 @@ static void probe_gauges(void **state)
     const char *older = "passenger_instance=\"apache@/reg\",app_group=\"/srv/a (production)\",slot=\"0\",pid=\"2002\"";
     const char *newer = "passenger_instance=\"apache@/reg\",app_group=\"/srv/a (production)\",slot=\"1\",pid=\"2001\"";
 
-    assert_line(t, apr_pstrcat(p, "passenger_process_health_probe_ok{", older, "} 1", NULL));
-    assert_line(t, apr_pstrcat(p, "passenger_process_health_probe_ok{", newer, "} 0", NULL));
-    assert_line(t, apr_pstrcat(p, "passenger_process_health_probe_timestamp_seconds{", older, "} 1700000300.25", NULL));
-    assert_line(t, apr_pstrcat(p, "passenger_process_health_probe_timestamp_seconds{", newer, "} 1700000310.25", NULL));
+    assert_sample(t, "passenger_process_health_probe_ok", older, "1");
+    assert_sample(t, "passenger_process_health_probe_ok", newer, "0");
+    assert_sample(t, "passenger_process_health_probe_timestamp_seconds", older, "1700000300.25");
+    assert_sample(t, "passenger_process_health_probe_timestamp_seconds", newer, "1700000310.25");
     /* Not probed (no HTTP socket): no sample, as health.json does not count it either. */
     assert_int_equal(count_lines_starting(t, "passenger_process_health_probe_ok{"), 2);
     assert_line(t, "# TYPE passenger_process_health_probe_ok gauge");
@@ -584,13 +587,13 @@ static void probe_gauges(void **state)
     opts.now = at + apr_time_from_sec(605);
     t = write_metrics(p, sample_views(p), &opts);
     assert_int_equal(count_lines_starting(t, "passenger_process_health_probe_ok{"), 1);
-    assert_line(t, apr_pstrcat(p, "passenger_process_health_probe_ok{", newer, "} 0", NULL));
+    assert_sample(t, "passenger_process_health_probe_ok", newer, "0");
 
     /* The exporter naming has them too, with the same labels. */
     opts.now = at + apr_time_from_sec(20);
     opts.names = PAPI_METRICS_EXPORTER;
     t = write_metrics(p, sample_views(p), &opts);
-    assert_line(t, apr_pstrcat(p, "passenger_process_health_probe_ok{", older, "} 1", NULL));
+    assert_sample(t, "passenger_process_health_probe_ok", older, "1");
     assert_promtool_accepts_exporter(p, t);
 
     /* No table, no samples; the families are still declared. */
