@@ -350,7 +350,8 @@ static apr_array_header_t *papi_group_processes(apr_pool_t *p, const metrics_gro
 
         mp->native = papi_label_add(p, mg->native, "slot", slot);
         if (opts->pid_label)
-            mp->native = papi_label_add(p, mp->native, "pid", mp->proc->pid == PAPI_PROCPOOL_NONE ? ""
+            mp->native = papi_label_add(p, mp->native, "pid",
+                                        mp->proc->pid == PAPI_PROCPOOL_NONE ? ""
                                         : apr_psprintf(p, "%" APR_INT64_T_FMT, mp->proc->pid));
         mp->labels = mp->native;
         if (opts->names == PAPI_METRICS_EXPORTER)
@@ -523,7 +524,8 @@ static void papi_write_instance_families(papi_buf *b, const apr_array_header_t *
         papi_put_sample(b, "passenger_up", mi->labels, mi->view->status == 200, AS_IS);
     }
     papi_put_family_header(b, info, "gauge", names == PAPI_METRICS_NATIVE
-                           ? "Passenger's name, version and integration mode of the instance."
+                           ? "The instance's own name (new at every restart), Passenger version "
+                             "and integration mode."
                            : "Passenger version of the instance.");
     for (i = 0; i < insts->nelts; i++)
         papi_put_sample(b, info, APR_ARRAY_IDX(insts, i, metrics_instance).info_labels, 1, AS_IS);
@@ -630,7 +632,8 @@ static void papi_write_probe_families(papi_buf *b, apr_pool_t *p, const apr_arra
                            "Whether the process's last health probe (health.json) answered 2xx "
                            "or 3xx in time (1) or not (0).");
     for (i = 0; i < found->nelts; i++)
-        papi_put_sample(b, "passenger_process_health_probe_ok", APR_ARRAY_IDX(labels, i, const char *),
+        papi_put_sample(b, "passenger_process_health_probe_ok",
+                        APR_ARRAY_IDX(labels, i, const char *),
                         APR_ARRAY_IDX(found, i, papi_probe_result).healthy != 0, AS_IS);
     papi_put_family_header(b, "passenger_process_health_probe_timestamp_seconds", "gauge",
                            "When the process's last health probe ended, in seconds since the epoch.");
