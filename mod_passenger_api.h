@@ -57,6 +57,7 @@ typedef struct papi_dir_conf {
     const char *health_path;
     apr_off_t max_in_flight;
     int process_requests;
+    int metrics_names;              /* papi_metrics_names */
 } papi_dir_conf;
 
 /* Per server (main or <VirtualHost>). */
@@ -82,6 +83,7 @@ int papi_conf_metrics_pid_label(const papi_dir_conf *c);
 const char *papi_conf_health_path(const papi_dir_conf *c);
 int papi_conf_max_in_flight(const papi_dir_conf *c);
 int papi_conf_process_requests(const papi_dir_conf *c);
+int papi_conf_metrics_names(const papi_dir_conf *c);
 const apr_array_header_t *papi_conf_registries(apr_pool_t *p, const papi_dir_conf *c);
 papi_trust papi_conf_trust(apr_pool_t *p, const papi_dir_conf *c);
 

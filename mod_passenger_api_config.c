@@ -15,6 +15,7 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_direct.h"
 #include "papi_host.h"
 #include "papi_setting.h"
+#include "papi_metrics.h"
 
 /* Passenger's API refuses bodies over 128 KiB itself. */
 #define PAPI_MAX_LIMIT_BODY (128 * 1024)
@@ -33,6 +34,7 @@ static const papi_dir_conf papi_defaults = {
     .health_path = "/",
     .max_in_flight = 0,
     .process_requests = 1,
+    .metrics_names = PAPI_METRICS_NATIVE,
 };
 
 /* A setting's value, or its default. */
@@ -41,7 +43,7 @@ static const papi_dir_conf papi_defaults = {
 /* The settings that are one number, PAPI_UNSET until a directive sets them. */
 #define PAPI_NUMBERS(X) X(timeout) X(request_timeout) X(max_instances) X(limit_body) \
     X(limit_answer) X(registry_override) X(access) X(metrics_pid_label) X(max_in_flight) \
-    X(process_requests)
+    X(process_requests) X(metrics_names)
 
 void *papi_create_dir_conf(apr_pool_t *p, char *dir)
 {
@@ -107,16 +109,11 @@ static const char *papi_context(cmd_parms *cmd, papi_dir_conf *c)
 static const char *papi_set_registry_dir(cmd_parms *cmd, void *conf, const char *arg)
 {
     papi_dir_conf *c = conf;
-    const char *err = papi_context(cmd, c);
-    apr_size_t len = strlen(arg);
-    char *dir;
+    const char *err = papi_context(cmd, c), *dir;
 
     if (err)
         return err;
-    while (len > 1 && arg[len - 1] == '/')
-        len--;
-    dir = apr_pstrmemdup(cmd->pool, arg, len);
-    if ((err = papi_registry_pattern_error(cmd->temp_pool, dir)) != NULL)
+    if ((err = papi_registry_dir_parse(cmd->pool, arg, &dir)) != NULL)
         return apr_pstrcat(cmd->pool, "PassengerApiRegistryDir: ", err, NULL);
     if (!c->registries)
         c->registries = apr_array_make(cmd->pool, 2, sizeof(const char *));
@@ -189,20 +186,23 @@ static const char *papi_set_registry_override(cmd_parms *cmd, void *conf, const 
     return NULL;
 }
 
-static const char *papi_set_access(cmd_parms *cmd, void *conf, const char *arg)
+/* A setting that is one of two words, stored as 0 or 1 (cmd->info is its papi_choice). */
+typedef struct papi_choice {
+    apr_size_t offset;          /* of its int field in papi_dir_conf */
+    const char *words[2];       /* what 0 and 1 are called */
+} papi_choice;
+
+#define PAPI_CHOICE(field, word0, word1) \
+    ((void *)&(const papi_choice){ APR_OFFSETOF(papi_dir_conf, field), { (word0), (word1) } })
+
+static const char *papi_set_choice(cmd_parms *cmd, void *conf, const char *arg)
 {
+    const papi_choice *choice = cmd->info;
     papi_dir_conf *c = conf;
     const char *err = papi_context(cmd, c);
 
-    if (err)
-        return err;
-    if (!strcasecmp(arg, "readonly"))
-        c->access = PAPI_ACCESS_READONLY;
-    else if (!strcasecmp(arg, "full"))
-        c->access = PAPI_ACCESS_FULL;
-    else
-        return "PassengerApiAccess takes readonly or full";
-    return NULL;
+    return err ? err : papi_setting_error(cmd, papi_setting_choice(cmd->pool, arg, choice->words,
+                           (int *)((char *)c + choice->offset)));
 }
 
 static const char *papi_set_trusted_owner(cmd_parms *cmd, void *conf, const char *arg)
@@ -247,53 +247,53 @@ static const char *papi_set_allowed_host(cmd_parms *cmd, void *conf, const char 
     return NULL;
 }
 
+/* Where every directive but PassengerApiAllowedHost may stand (papi_context narrows it further),
+ * and the field a generic setter writes. */
+#define PAPI_WHERE (RSRC_CONF | ACCESS_CONF)
+#define PAPI_FIELD(field) ((void *)APR_OFFSETOF(papi_dir_conf, field))
+
 const command_rec papi_cmds[] = {
-    AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, RSRC_CONF | ACCESS_CONF,
+    AP_INIT_ITERATE("PassengerApiRegistryDir", papi_set_registry_dir, NULL, PAPI_WHERE,
                     "Passenger instance registry directories (absolute paths or globs) to scan"),
-    AP_INIT_TAKE1("PassengerApiTimeout", papi_set_seconds,
-                  (void *)APR_OFFSETOF(papi_dir_conf, timeout), RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiTimeout", papi_set_seconds, PAPI_FIELD(timeout), PAPI_WHERE,
                   "Seconds one instance has to answer, connect included (default 5)"),
-    AP_INIT_TAKE1("PassengerApiRequestTimeout", papi_set_seconds,
-                  (void *)APR_OFFSETOF(papi_dir_conf, request_timeout), RSRC_CONF | ACCESS_CONF,
-                  "Seconds one request may spend asking instances (default 15)"),
+    AP_INIT_TAKE1("PassengerApiRequestTimeout", papi_set_seconds, PAPI_FIELD(request_timeout),
+                  PAPI_WHERE, "Seconds one request may spend asking instances (default 15)"),
     AP_INIT_TAKE1("PassengerApiMaxInstances", papi_set_count, PAPI_COUNT(max_instances, 1024),
-                  RSRC_CONF | ACCESS_CONF,
-                  "Good instances asked in one request at the most (default 32)"),
+                  PAPI_WHERE, "Good instances asked in one request at the most (default 32)"),
     AP_INIT_TAKE1("PassengerApiLimitRequestBody", papi_set_count,
-                  PAPI_COUNT(limit_body, PAPI_MAX_LIMIT_BODY), RSRC_CONF | ACCESS_CONF,
+                  PAPI_COUNT(limit_body, PAPI_MAX_LIMIT_BODY), PAPI_WHERE,
                   "Bytes of request body accepted at the most (default 65536, at most 131072)"),
     AP_INIT_TAKE1("PassengerApiLimitAnswer", papi_set_count,
-                  PAPI_COUNT(limit_answer, (apr_off_t)1 << 30), RSRC_CONF | ACCESS_CONF,
+                  PAPI_COUNT(limit_answer, (apr_off_t)1 << 30), PAPI_WHERE,
                   "Bytes of one instance's answer body accepted at the most (default 8 MiB)"),
-    AP_INIT_RAW_ARGS("PassengerApiRegistryOverride", papi_set_registry_override, NULL,
-                     RSRC_CONF | ACCESS_CONF,
+    AP_INIT_RAW_ARGS("PassengerApiRegistryOverride", papi_set_registry_override, NULL, PAPI_WHERE,
                      "What the " PAPI_REGISTRY_HEADER " request header does: off (nothing, the "
                      "default), on (its glob narrows the configured registries), or GLOB... (its "
                      "value replaces them, within the directories the GLOBs name)"),
-    AP_INIT_TAKE1("PassengerApiAccess", papi_set_access, NULL, RSRC_CONF | ACCESS_CONF,
-                  "readonly (default) or full"),
-    AP_INIT_ITERATE("PassengerApiTrustedOwner", papi_set_trusted_owner, NULL,
-                    RSRC_CONF | ACCESS_CONF,
+    AP_INIT_TAKE1("PassengerApiAccess", papi_set_choice, PAPI_CHOICE(access, "readonly", "full"),
+                  PAPI_WHERE, "readonly (default) or full"),
+    AP_INIT_ITERATE("PassengerApiTrustedOwner", papi_set_trusted_owner, NULL, PAPI_WHERE,
                     "Users (names or #uid) whose instance directories are trusted (default: root "
                     "and the httpd User)"),
-    AP_INIT_FLAG("PassengerApiMetricsPidLabel", papi_set_flag,
-                 (void *)APR_OFFSETOF(papi_dir_conf, metrics_pid_label), RSRC_CONF | ACCESS_CONF,
-                 "Label /metrics' per-process series with the pid too (default off: a slot per "
-                 "app group keeps the number of series bounded)"),
+    AP_INIT_FLAG("PassengerApiMetricsPidLabel", papi_set_flag, PAPI_FIELD(metrics_pid_label),
+                 PAPI_WHERE, "Label /metrics' per-process series with the pid too (default off: a "
+                 "slot per app group keeps the number of series bounded)"),
     AP_INIT_TAKE1("PassengerApiMaxInFlight", papi_set_count, PAPI_COUNT(max_in_flight, 1024),
-                  RSRC_CONF | ACCESS_CONF,
-                  "Requests to this API one httpd child may have stuck (waiting over a second) at "
-                  "once; beyond, new ones get a 503 (default: half its threads, at least 1)"),
-    AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, RSRC_CONF | ACCESS_CONF,
+                  PAPI_WHERE, "Requests to this API one httpd child may have stuck (waiting over "
+                  "a second) at once; beyond, new ones get a 503 (default: half its threads)"),
+    AP_INIT_TAKE1("PassengerApiHealthPath", papi_set_health_path, NULL, PAPI_WHERE,
                   "The path (and query) health.json requests from every process (default /)"),
     AP_INIT_ITERATE("PassengerApiAllowedHost", papi_set_allowed_host, NULL, RSRC_CONF,
                     "Host names or addresses this server may be addressed by, besides ServerName, "
                     "ServerAlias, the listener's address and localhost (server config and "
                     "virtual host only)"),
-    AP_INIT_FLAG("PassengerApiProcessRequests", papi_set_flag,
-                 (void *)APR_OFFSETOF(papi_dir_conf, process_requests), RSRC_CONF | ACCESS_CONF,
-                 "Relay requests to single processes at /processes/<pid>/ (default on; health.json "
-                 "is not affected)"),
+    AP_INIT_FLAG("PassengerApiProcessRequests", papi_set_flag, PAPI_FIELD(process_requests),
+                 PAPI_WHERE, "Relay requests to single processes at /processes/<pid>/ (default "
+                 "on; health.json is not affected)"),
+    AP_INIT_TAKE1("PassengerApiMetricsNames", papi_set_choice,
+                  PAPI_CHOICE(metrics_names, "native", "exporter"), PAPI_WHERE,
+                  "/metrics' names: native (default) or exporter (passenger-exporter's families)"),
     { NULL }
 };
 
@@ -372,6 +372,11 @@ int papi_conf_max_in_flight(const papi_dir_conf *c)
 int papi_conf_process_requests(const papi_dir_conf *c)
 {
     return PAPI_VALUE(c, process_requests, PAPI_UNSET) != 0;
+}
+
+int papi_conf_metrics_names(const papi_dir_conf *c)
+{
+    return PAPI_VALUE(c, metrics_names, PAPI_UNSET);
 }
 
 /* Default: Passenger's own search list. */

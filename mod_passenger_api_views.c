@@ -6,6 +6,7 @@
 APLOG_USE_MODULE(passenger_api);
 
 #include <apr_base64.h>
+#include <apr_network_io.h>
 #include <apr_strings.h>
 
 #include "papi_dashboard.h"
@@ -92,6 +93,14 @@ int papi_route_processes_json(const papi_call *k)
     return papi_send_json(k->r, HTTP_OK, b);
 }
 
+/* The host's name, passenger-exporter's hostname label. */
+static const char *papi_hostname(apr_pool_t *p)
+{
+    char *name = apr_palloc(p, APRMAXHOSTLEN + 1);
+
+    return apr_gethostname(name, APRMAXHOSTLEN + 1, p) == APR_SUCCESS ? name : "";
+}
+
 int papi_route_metrics(const papi_call *k)
 {
     const char *why;
@@ -102,7 +111,11 @@ int papi_route_metrics(const papi_call *k)
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    opts = (papi_metrics_opts){ apr_time_now() - k->start, papi_conf_metrics_pid_label(k->c) };
+    opts = (papi_metrics_opts){ .scrape_duration = apr_time_now() - k->start,
+                                .pid_label = papi_conf_metrics_pid_label(k->c),
+                                .names = papi_conf_metrics_names(k->c),
+                                .hostname = papi_hostname(k->r->pool), .probes = papi_probe_table,
+                                .now = apr_time_now(), .probe_max_age = PAPI_PROBE_MAX_AGE };
     b = papi_buf_make(k->r->pool, 16384);
     papi_metrics_write(b, k->r->pool, views, &opts);
     return papi_send(k->r, HTTP_OK, PAPI_METRICS_TYPE, b->data, b->len);

@@ -2,6 +2,7 @@
  * their processes) with the label sets already escaped, then each family is written whole, rows
  * inside: the text format wants every sample of a family together. */
 #include "papi_metrics.h"
+#include "papi_identity.h"
 #include "papi_utf8.h"
 
 #include <apr_hash.h>
@@ -18,22 +19,34 @@ typedef enum {
     MICROSECONDS    /* µs to seconds */
 } papi_metrics_unit;
 
+/* Which rows a family's samples come from. */
+typedef enum {
+    LEVEL_POOL,             /* one per instance whose pool was read */
+    LEVEL_GROUP,            /* one per app group */
+    LEVEL_GROUP_DEFAULT,    /* one per app group, labelled as passenger_app_group_queue is */
+    LEVEL_PROCESS           /* one per process */
+} papi_metrics_level;
+
 typedef struct metrics_process {
     const papi_procpool_process *proc;
     int order;                  /* document order, the last tie-breaker for the slot */
-    const char *labels;         /* instance_name="…",app_group="…",slot="…"[,pid="…"] */
+    const char *native;         /* passenger_instance="…",app_group="…",slot="…"[,pid="…"] */
+    const char *labels;         /* the naming's: native, or name="…",id="…",<instance's> */
 } metrics_process;
 
 typedef struct metrics_group {
     const papi_procpool_group *group;
-    const char *labels;                 /* instance_name="…",app_group="…" */
+    const char *native;                 /* passenger_instance="…",app_group="…" */
+    const char *labels;                 /* the naming's: native, or name="…",<instance's> */
+    const char *default_labels;         /* exporter: group="…",default="…",<instance's> */
     apr_array_header_t *processes;      /* metrics_process, in slot order */
 } metrics_group;
 
 typedef struct metrics_instance {
     const papi_view *view;
-    const char *name_labels;            /* instance_name="…" */
-    const char *info_labels;            /* instance_name="…",version="…",integration_mode="…" */
+    const char *native;                 /* passenger_instance="…" */
+    const char *labels;                 /* the naming's: native, or hostname="…",<native> */
+    const char *info_labels;            /* passenger_info's, or passenger_version's */
     apr_array_header_t *groups;         /* metrics_group; empty unless the pool was read */
 } metrics_instance;
 
@@ -42,57 +55,89 @@ typedef struct number_family {
     const char *name;
     const char *type;
     const char *help;
+    papi_metrics_level level;
     size_t offset;              /* of an apr_int64_t in papi_procpool, its group or process */
     papi_metrics_unit unit;
 } number_family;
 
-static const number_family procpool_families[] = {
+#define POOL(field) LEVEL_POOL, offsetof(papi_procpool, field)
+#define GROUP(field) LEVEL_GROUP, offsetof(papi_procpool_group, field)
+#define PROCESS(field) LEVEL_PROCESS, offsetof(papi_procpool_process, field)
+
+static const number_family native_families[] = {
     { "passenger_pool_max_processes", "gauge", "Most processes the pool may hold (PassengerMaxPoolSize).",
-      offsetof(papi_procpool, max), AS_IS },
+      POOL(max), AS_IS },
     { "passenger_pool_processes", "gauge", "Processes in the pool.",
-      offsetof(papi_procpool, process_count), AS_IS },
+      POOL(process_count), AS_IS },
     { "passenger_pool_capacity_used", "gauge", "Pool capacity in use.",
-      offsetof(papi_procpool, capacity_used), AS_IS },
+      POOL(capacity_used), AS_IS },
     { "passenger_pool_app_groups", "gauge", "Application groups in the pool.",
-      offsetof(papi_procpool, group_count), AS_IS },
+      POOL(group_count), AS_IS },
     { "passenger_pool_queued_requests", "gauge", "Requests waiting in the top-level queue.",
-      offsetof(papi_procpool, get_wait_list_size), AS_IS },
-};
-
-static const number_family group_families[] = {
+      POOL(get_wait_list_size), AS_IS },
     { "passenger_app_group_queued_requests", "gauge", "Requests waiting in the app group's queue.",
-      offsetof(papi_procpool_group, get_wait_list_size), AS_IS },
+      GROUP(get_wait_list_size), AS_IS },
     { "passenger_app_group_processes_spawning", "gauge", "Processes of the app group being spawned.",
-      offsetof(papi_procpool_group, processes_being_spawned), AS_IS },
+      GROUP(processes_being_spawned), AS_IS },
     { "passenger_app_group_capacity_used", "gauge", "Pool capacity the app group uses.",
-      offsetof(papi_procpool_group, capacity_used), AS_IS },
+      GROUP(capacity_used), AS_IS },
 };
 
-static const number_family process_families[] = {
+static const number_family native_process_families[] = {
     { "passenger_process_sessions", "gauge", "Sessions (requests being handled) open on the process.",
-      offsetof(papi_procpool_process, sessions), AS_IS },
+      PROCESS(sessions), AS_IS },
     { "passenger_process_concurrency", "gauge", "Sessions the process can handle at once (0: unlimited).",
-      offsetof(papi_procpool_process, concurrency), AS_IS },
+      PROCESS(concurrency), AS_IS },
     { "passenger_process_requests_total", "counter", "Requests the process has handled since it was spawned.",
-      offsetof(papi_procpool_process, processed), AS_IS },
+      PROCESS(processed), AS_IS },
     { "passenger_process_cpu_ratio", "gauge", "CPU use of the process, 1 being one CPU fully busy.",
-      offsetof(papi_procpool_process, cpu), PERCENT },
+      PROCESS(cpu), PERCENT },
     { "passenger_process_rss_bytes", "gauge", "Resident set size of the process.",
-      offsetof(papi_procpool_process, rss), KIB },
+      PROCESS(rss), KIB },
     { "passenger_process_pss_bytes", "gauge", "Proportional set size of the process.",
-      offsetof(papi_procpool_process, pss), KIB },
+      PROCESS(pss), KIB },
     { "passenger_process_private_dirty_bytes", "gauge", "Private dirty memory of the process.",
-      offsetof(papi_procpool_process, private_dirty), KIB },
+      PROCESS(private_dirty), KIB },
     { "passenger_process_swap_bytes", "gauge", "Swap used by the process.",
-      offsetof(papi_procpool_process, swap), KIB },
+      PROCESS(swap), KIB },
     { "passenger_process_real_memory_bytes", "gauge", "Real memory of the process as Passenger measures it.",
-      offsetof(papi_procpool_process, real_memory), KIB },
+      PROCESS(real_memory), KIB },
     { "passenger_process_virtual_memory_bytes", "gauge", "Virtual memory size of the process.",
-      offsetof(papi_procpool_process, vmsize), KIB },
+      PROCESS(vmsize), KIB },
     { "passenger_process_start_time_seconds", "gauge", "When the process finished spawning, in seconds since the epoch.",
-      offsetof(papi_procpool_process, spawn_end_time), MICROSECONDS },
+      PROCESS(spawn_end_time), MICROSECONDS },
     { "passenger_process_last_used_timestamp_seconds", "gauge", "When the process last handled a request, in seconds since the epoch.",
-      offsetof(papi_procpool_process, last_used), MICROSECONDS },
+      PROCESS(last_used), MICROSECONDS },
+};
+
+/* passenger-exporter's families with its names, types and labels (name: the app group; id: the
+ * process's slot, 0..n-1 as its own), in the units it meant: it divides the start time, which
+ * Passenger gives in microseconds, by 10^9, and writes real memory as Passenger gives it, in
+ * KiB. Passenger 6 writes 0 as the queue of every <supergroup>, which the exporter showed as
+ * passenger_app_queue: the app group's own queue is shown there instead. */
+static const number_family exporter_families[] = {
+    { "passenger_top_level_queue", "gauge", "Requests in the top-level queue.",
+      POOL(get_wait_list_size), AS_IS },
+    { "passenger_max_processes", "gauge", "Most processes the pool may hold (PassengerMaxPoolSize).",
+      POOL(max), AS_IS },
+    { "passenger_current_processes", "gauge", "Processes in the pool.",
+      POOL(process_count), AS_IS },
+    { "passenger_app_count", "gauge", "Application groups in the pool.",
+      POOL(group_count), AS_IS },
+    { "passenger_app_queue", "gauge", "Requests in the app group's queue.",
+      GROUP(get_wait_list_size), AS_IS },
+    { "passenger_app_group_queue", "gauge", "Requests in the app group's queue (default: whether it is its app's default group).",
+      LEVEL_GROUP_DEFAULT, offsetof(papi_procpool_group, get_wait_list_size), AS_IS },
+    { "passenger_app_procs_spawning", "gauge", "Processes of the app group being spawned.",
+      GROUP(processes_being_spawned), AS_IS },
+    { "passenger_requests_processed_total", "counter", "Requests the process has handled since it was spawned.",
+      PROCESS(processed), AS_IS },
+    { "passenger_current_sessions", "gauge", "Sessions (requests being handled) open on the process.",
+      PROCESS(sessions), AS_IS },
+    { "passenger_proc_start_time_seconds", "gauge", "When the process started spawning, in seconds since the epoch.",
+      PROCESS(spawn_start_time), MICROSECONDS },
+    { "passenger_proc_memory", "gauge", "Real memory of the process in KiB, as Passenger measures it.",
+      PROCESS(real_memory), AS_IS },
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -250,6 +295,31 @@ static int papi_compare_slot_order(const void *x, const void *y)
     return c;
 }
 
+/* A label set: name="value" first, then the labels of rest (already written), if any. */
+static const char *papi_label_set(apr_pool_t *p, const char *name, const char *value,
+                                  const char *rest)
+{
+    papi_buf *l = papi_buf_make(p, 128);
+
+    papi_put_label(l, name, value);
+    if (rest && *rest) {
+        papi_buf_putc(l, ',');
+        papi_buf_puts(l, rest);
+    }
+    return l->data;
+}
+
+/* The labels of base (already written) and then name="value". */
+static const char *papi_label_add(apr_pool_t *p, const char *base, const char *name,
+                                  const char *value)
+{
+    papi_buf *l = papi_buf_make(p, 128);
+
+    papi_buf_puts(l, base);
+    papi_put_label(l, name, value);
+    return l->data;
+}
+
 /* The processes of a group with their labels. A pid label would make a new series at every
  * respawn, so processes are told apart by a slot instead: the process's rank in its app group by
  * spawn_start_time, oldest first (equal or unknown times, which come after known ones, are
@@ -258,39 +328,45 @@ static int papi_compare_slot_order(const void *x, const void *y)
  * rank needs no memory of earlier scrapes, which httpd's children could not share anyway; the
  * price is that a slot's series can move to another process: gauges do not mind, but
  * requests_total then resets or jumps, so its rate is approximate across respawns (the pid label,
- * when asked for, tells the processes apart exactly). */
-static apr_array_header_t *papi_group_processes(apr_pool_t *p, const papi_procpool_group *group,
-                                                const char *group_labels, int pid_label)
+ * when asked for, tells the processes apart exactly). The exporter naming's id is the slot. */
+static apr_array_header_t *papi_group_processes(apr_pool_t *p, const metrics_group *mg,
+                                                const metrics_instance *mi,
+                                                const papi_metrics_opts *opts)
 {
-    int i, n = group->processes ? group->processes->nelts : 0;
+    const apr_array_header_t *procs = mg->group->processes;
+    int i, n = procs ? procs->nelts : 0;
     apr_array_header_t *out = apr_array_make(p, n ? n : 1, sizeof(metrics_process));
 
     for (i = 0; i < n; i++) {
         metrics_process *mp = apr_array_push(out);
-        mp->proc = APR_ARRAY_IDX(group->processes, i, const papi_procpool_process *);
+        mp->proc = APR_ARRAY_IDX(procs, i, const papi_procpool_process *);
         mp->order = i;
     }
     if (n > 1)
         qsort(out->elts, n, sizeof(metrics_process), papi_compare_slot_order);
     for (i = 0; i < n; i++) {
         metrics_process *mp = &APR_ARRAY_IDX(out, i, metrics_process);
-        papi_buf *l = papi_buf_make(p, 128);
+        const char *slot = apr_itoa(p, i);
 
-        papi_buf_puts(l, group_labels);
-        papi_put_label(l, "slot", apr_itoa(p, i));
-        if (pid_label)
-            papi_put_label(l, "pid", mp->proc->pid == PAPI_PROCPOOL_NONE ? ""
-                                : apr_psprintf(p, "%" APR_INT64_T_FMT, mp->proc->pid));
-        mp->labels = l->data;
+        mp->native = papi_label_add(p, mg->native, "slot", slot);
+        if (opts->pid_label)
+            mp->native = papi_label_add(p, mp->native, "pid",
+                                        mp->proc->pid == PAPI_PROCPOOL_NONE ? ""
+                                        : apr_psprintf(p, "%" APR_INT64_T_FMT, mp->proc->pid));
+        mp->labels = mp->native;
+        if (opts->names == PAPI_METRICS_EXPORTER)
+            mp->labels = papi_label_set(p, "name", mg->group->name ? mg->group->name : "",
+                                        papi_label_set(p, "id", slot, mi->labels));
     }
     return out;
 }
 
 /* The groups of a read pool. A name seen before in the same pool is skipped, so no label set
  * is ever written twice. */
-static apr_array_header_t *papi_procpool_groups(apr_pool_t *p, const papi_procpool *procpool,
-                                                const char *name_labels, int pid_label)
+static apr_array_header_t *papi_procpool_groups(apr_pool_t *p, const metrics_instance *mi,
+                                                const papi_metrics_opts *opts)
 {
+    const papi_procpool *procpool = mi->view->procpool;
     int i, n = procpool->groups ? procpool->groups->nelts : 0;
     apr_array_header_t *out = apr_array_make(p, n ? n : 1, sizeof(metrics_group));
     apr_hash_t *seen = apr_hash_make(p);
@@ -300,37 +376,87 @@ static apr_array_header_t *papi_procpool_groups(apr_pool_t *p, const papi_procpo
             APR_ARRAY_IDX(procpool->groups, i, const papi_procpool_group *);
         const char *gname = g->name ? g->name : "";
         metrics_group *mg;
-        papi_buf *l;
 
         if (apr_hash_get(seen, gname, APR_HASH_KEY_STRING))
             continue;
         apr_hash_set(seen, gname, APR_HASH_KEY_STRING, g);
-        l = papi_buf_make(p, 128);
-        papi_buf_puts(l, name_labels);
-        papi_put_label(l, "app_group", gname);
         mg = apr_array_push(out);
         mg->group = g;
-        mg->labels = l->data;
-        mg->processes = papi_group_processes(p, g, l->data, pid_label);
+        mg->native = papi_label_add(p, mi->native, "app_group", gname);
+        mg->labels = mg->native;
+        if (opts->names == PAPI_METRICS_EXPORTER) {
+            mg->labels = papi_label_set(p, "name", gname, mi->labels);
+            mg->default_labels = papi_label_set(p, "group", gname,
+                papi_label_set(p, "default", g->is_default ? "true" : "", mi->labels));
+        }
+        mg->processes = papi_group_processes(p, mg, mi, opts);
     }
     return out;
 }
 
-/* The instances the per-instance families show: good ones that were asked. A name already
- * seen (two registries can hold instances of the same name) is skipped altogether, as its label
- * sets would repeat the first one's. */
+/* The good instances, without a name seen before (two registries can hold instances of the same
+ * name: the same instance), and the identity of each (by name). Good ones not asked count too,
+ * so an identity never depends on PassengerApiMaxInstances. */
+static apr_hash_t *papi_metrics_identities(apr_pool_t *p, const apr_array_header_t *views,
+                                           const char *proc)
+{
+    apr_array_header_t *good = apr_array_make(p, views->nelts ? views->nelts : 1,
+                                              sizeof(const papi_instance *)), *ids;
+    apr_hash_t *byname = apr_hash_make(p);
+    int i;
+
+    for (i = 0; i < views->nelts; i++) {
+        const papi_instance *inst = APR_ARRAY_IDX(views, i, papi_view).inst;
+        if (inst->state != PAPI_INST_GOOD || inst->name == NULL
+            || apr_hash_get(byname, inst->name, APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(byname, inst->name, APR_HASH_KEY_STRING, "");
+        APR_ARRAY_PUSH(good, const papi_instance *) = inst;
+    }
+    ids = papi_identity_assign(p, good, proc ? proc : "/proc");
+    for (i = 0; i < good->nelts; i++)
+        apr_hash_set(byname, APR_ARRAY_IDX(good, i, const papi_instance *)->name,
+                     APR_HASH_KEY_STRING, APR_ARRAY_IDX(ids, i, const char *));
+    return byname;
+}
+
+/* An instance's label sets in the naming of opts: of every series, and of passenger_info or
+ * passenger_version. */
+static void papi_instance_labels(apr_pool_t *p, metrics_instance *mi, const char *identity,
+                                 const papi_metrics_opts *opts)
+{
+    const papi_view *v = mi->view;
+    const char *version = papi_property(v->inst, "passenger_version");
+    const char *mode = papi_property(v->inst, "integration_mode");
+
+    if (!version && v->status == 200)
+        version = v->procpool->passenger_version;
+    version = version ? version : "";
+    mi->native = papi_label_set(p, "passenger_instance", identity, NULL);
+    if (opts->names == PAPI_METRICS_EXPORTER) {
+        mi->labels = papi_label_set(p, "hostname", opts->hostname ? opts->hostname : "",
+                                    mi->native);
+        mi->info_labels = papi_label_set(p, "version", version, mi->labels);
+        return;
+    }
+    mi->labels = mi->native;
+    mi->info_labels = papi_label_add(p, papi_label_add(p, papi_label_add(p, mi->native,
+                                     "instance_name", v->inst->name), "version", version),
+                                     "integration_mode", mode ? mode : "");
+}
+
+/* The instances the per-instance families show: good ones that were asked, the first of each
+ * name (a later one's label sets would repeat the first one's). */
 static apr_array_header_t *papi_metrics_instances(apr_pool_t *p, const apr_array_header_t *views,
-                                                  int pid_label)
+                                                  const papi_metrics_opts *opts)
 {
     apr_array_header_t *out = apr_array_make(p, views->nelts ? views->nelts : 1, sizeof(metrics_instance));
-    apr_hash_t *seen = apr_hash_make(p);
+    apr_hash_t *ids = papi_metrics_identities(p, views, opts->proc), *seen = apr_hash_make(p);
     int i;
 
     for (i = 0; i < views->nelts; i++) {
         const papi_view *v = &APR_ARRAY_IDX(views, i, papi_view);
-        const char *version, *mode;
         metrics_instance *mi;
-        papi_buf *l;
 
         if (v->inst->state != PAPI_INST_GOOD || v->status == 0 || v->inst->name == NULL
             || apr_hash_get(seen, v->inst->name, APR_HASH_KEY_STRING))
@@ -338,19 +464,9 @@ static apr_array_header_t *papi_metrics_instances(apr_pool_t *p, const apr_array
         apr_hash_set(seen, v->inst->name, APR_HASH_KEY_STRING, v);
         mi = apr_array_push(out);
         mi->view = v;
-        l = papi_buf_make(p, 64);
-        papi_put_label(l, "instance_name", v->inst->name);
-        mi->name_labels = apr_pstrdup(p, l->data);
-        version = papi_property(v->inst, "passenger_version");
-        if (!version && v->status == 200)
-            version = v->procpool->passenger_version;
-        mode = papi_property(v->inst, "integration_mode");
-        papi_put_label(l, "version", version ? version : "");
-        papi_put_label(l, "integration_mode", mode ? mode : "");
-        mi->info_labels = l->data;
-        mi->groups = v->status == 200
-                     ? papi_procpool_groups(p, v->procpool, mi->name_labels, pid_label)
-                     : apr_array_make(p, 1, sizeof(metrics_group));
+        papi_instance_labels(p, mi, apr_hash_get(ids, v->inst->name, APR_HASH_KEY_STRING), opts);
+        mi->groups = v->status == 200 ? papi_procpool_groups(p, mi, opts)
+                                      : apr_array_make(p, 1, sizeof(metrics_group));
     }
     return out;
 }
@@ -393,41 +509,69 @@ static void papi_write_scrape_families(papi_buf *b, const apr_array_header_t *vi
     papi_buf_printf(b, "passenger_api_instances_not_inspected %d\n", uninspected);
 }
 
-static void papi_write_instance_families(papi_buf *b, const apr_array_header_t *insts)
+/* passenger_up, and what is known of the instance: passenger_info (native) or
+ * passenger_version (exporter), 1 each. */
+static void papi_write_instance_families(papi_buf *b, const apr_array_header_t *insts,
+                                         papi_metrics_names names)
 {
+    const char *info = names == PAPI_METRICS_NATIVE ? "passenger_info" : "passenger_version";
     int i;
 
     papi_put_family_header(b, "passenger_up", "gauge",
                            "Whether the instance's pool could be read (1) or not (0).");
     for (i = 0; i < insts->nelts; i++) {
         const metrics_instance *mi = &APR_ARRAY_IDX(insts, i, metrics_instance);
-        papi_put_sample(b, "passenger_up", mi->name_labels, mi->view->status == 200, AS_IS);
+        papi_put_sample(b, "passenger_up", mi->labels, mi->view->status == 200, AS_IS);
     }
-    papi_put_family_header(b, "passenger_info", "gauge",
-                           "Passenger version and integration mode of the instance.");
+    papi_put_family_header(b, info, "gauge", names == PAPI_METRICS_NATIVE
+                           ? "The instance's own name (new at every restart), Passenger version "
+                             "and integration mode."
+                           : "Passenger version of the instance.");
     for (i = 0; i < insts->nelts; i++)
-        papi_put_sample(b, "passenger_info", APR_ARRAY_IDX(insts, i, metrics_instance).info_labels,
-                        1, AS_IS);
+        papi_put_sample(b, info, APR_ARRAY_IDX(insts, i, metrics_instance).info_labels, 1, AS_IS);
 }
 
-static void papi_write_procpool_families(papi_buf *b, const apr_array_header_t *insts)
+/* A family's samples, one per row of its level that has the number. */
+static void papi_write_family(papi_buf *b, const number_family *fam, const apr_array_header_t *insts)
 {
-    size_t f;
-    int i;
+    int i, j, k;
 
-    for (f = 0; f < COUNT(procpool_families); f++) {
-        const number_family *fam = &procpool_families[f];
-        papi_put_family_header(b, fam->name, fam->type, fam->help);
-        for (i = 0; i < insts->nelts; i++) {
-            const metrics_instance *mi = &APR_ARRAY_IDX(insts, i, metrics_instance);
+    papi_put_family_header(b, fam->name, fam->type, fam->help);
+    for (i = 0; i < insts->nelts; i++) {
+        const metrics_instance *mi = &APR_ARRAY_IDX(insts, i, metrics_instance);
+        if (fam->level == LEVEL_POOL) {
             apr_int64_t v;
-            if (mi->view->status != 200)
+            if (mi->view->status == 200
+                && (v = papi_number_at(mi->view->procpool, fam->offset)) != PAPI_PROCPOOL_NONE)
+                papi_put_sample(b, fam->name, mi->labels, v, fam->unit);
+            continue;
+        }
+        for (j = 0; j < mi->groups->nelts; j++) {
+            const metrics_group *mg = &APR_ARRAY_IDX(mi->groups, j, metrics_group);
+            if (fam->level != LEVEL_PROCESS) {
+                apr_int64_t v = papi_number_at(mg->group, fam->offset);
+                if (v != PAPI_PROCPOOL_NONE)
+                    papi_put_sample(b, fam->name, fam->level == LEVEL_GROUP ? mg->labels
+                                    : mg->default_labels, v, fam->unit);
                 continue;
-            v = papi_number_at(mi->view->procpool, fam->offset);
-            if (v != PAPI_PROCPOOL_NONE)
-                papi_put_sample(b, fam->name, mi->name_labels, v, fam->unit);
+            }
+            for (k = 0; k < mg->processes->nelts; k++) {
+                const metrics_process *mp = &APR_ARRAY_IDX(mg->processes, k, metrics_process);
+                apr_int64_t v = papi_number_at(mp->proc, fam->offset);
+                if (v != PAPI_PROCPOOL_NONE)
+                    papi_put_sample(b, fam->name, mp->labels, v, fam->unit);
+            }
         }
     }
+}
+
+static void papi_write_families(papi_buf *b, const number_family *fams, size_t n,
+                                const apr_array_header_t *insts)
+{
+    size_t f;
+
+    for (f = 0; f < n; f++)
+        papi_write_family(b, &fams[f], insts);
 }
 
 static void papi_write_group_state_family(papi_buf *b, const apr_array_header_t *insts)
@@ -449,65 +593,69 @@ static void papi_write_group_state_family(papi_buf *b, const apr_array_header_t 
             for (s = 0; s < COUNT(states); s++) {
                 apr_int64_t v = papi_number_at(mg->group, offsets[s]);
                 if (v != PAPI_PROCPOOL_NONE)
-                    papi_buf_printf(b, "%s{%s,state=\"%s\"} %" APR_INT64_T_FMT "\n", name, mg->labels,
-                                    states[s], v);
+                    papi_buf_printf(b, "%s{%s,state=\"%s\"} %" APR_INT64_T_FMT "\n", name,
+                                    mg->native, states[s], v);
             }
         }
     }
 }
 
-static void papi_write_group_families(papi_buf *b, const apr_array_header_t *insts)
+/* The last health probe (health.json's, from the shared table) of each process that has one no
+ * older than opts->probe_max_age, with the native naming's process labels in either naming. A
+ * process health.json could not probe at all (not alive and enabled, no HTTP socket) has none:
+ * as in health.json, that is not a failure. */
+static void papi_write_probe_families(papi_buf *b, apr_pool_t *p, const apr_array_header_t *insts,
+                                      const papi_metrics_opts *opts)
 {
-    size_t f;
-    int i, j;
-
-    for (f = 0; f < COUNT(group_families); f++) {
-        const number_family *fam = &group_families[f];
-        papi_put_family_header(b, fam->name, fam->type, fam->help);
-        for (i = 0; i < insts->nelts; i++) {
-            const apr_array_header_t *groups = APR_ARRAY_IDX(insts, i, metrics_instance).groups;
-            for (j = 0; j < groups->nelts; j++) {
-                const metrics_group *mg = &APR_ARRAY_IDX(groups, j, metrics_group);
-                apr_int64_t v = papi_number_at(mg->group, fam->offset);
-                if (v != PAPI_PROCPOOL_NONE)
-                    papi_put_sample(b, fam->name, mg->labels, v, fam->unit);
-            }
-        }
-    }
-}
-
-static void papi_write_process_families(papi_buf *b, const apr_array_header_t *insts)
-{
-    size_t f;
+    apr_array_header_t *found = apr_array_make(p, 8, sizeof(papi_probe_result));
+    apr_array_header_t *labels = apr_array_make(p, 8, sizeof(const char *));
     int i, j, k;
 
-    for (f = 0; f < COUNT(process_families); f++) {
-        const number_family *fam = &process_families[f];
-        papi_put_family_header(b, fam->name, fam->type, fam->help);
-        for (i = 0; i < insts->nelts; i++) {
-            const apr_array_header_t *groups = APR_ARRAY_IDX(insts, i, metrics_instance).groups;
-            for (j = 0; j < groups->nelts; j++) {
-                const apr_array_header_t *procs = APR_ARRAY_IDX(groups, j, metrics_group).processes;
-                for (k = 0; k < procs->nelts; k++) {
-                    const metrics_process *mp = &APR_ARRAY_IDX(procs, k, metrics_process);
-                    apr_int64_t v = papi_number_at(mp->proc, fam->offset);
-                    if (v != PAPI_PROCPOOL_NONE)
-                        papi_put_sample(b, fam->name, mp->labels, v, fam->unit);
-                }
+    for (i = 0; i < insts->nelts; i++) {
+        const metrics_instance *mi = &APR_ARRAY_IDX(insts, i, metrics_instance);
+        for (j = 0; j < mi->groups->nelts; j++) {
+            const metrics_group *mg = &APR_ARRAY_IDX(mi->groups, j, metrics_group);
+            for (k = 0; k < mg->processes->nelts; k++) {
+                const metrics_process *mp = &APR_ARRAY_IDX(mg->processes, k, metrics_process);
+                papi_probe_result r;
+                if (mp->proc->pid == PAPI_PROCPOOL_NONE
+                    || !papi_probes_get(opts->probes, mi->view->inst->name, mp->proc->pid,
+                                        opts->now, opts->probe_max_age, &r)
+                    || !r.reachable)
+                    continue;
+                *(papi_probe_result *)apr_array_push(found) = r;
+                APR_ARRAY_PUSH(labels, const char *) = mp->native;
             }
         }
     }
+    papi_put_family_header(b, "passenger_process_health_probe_ok", "gauge",
+                           "Whether the process's last health probe (health.json) answered 2xx "
+                           "or 3xx in time (1) or not (0).");
+    for (i = 0; i < found->nelts; i++)
+        papi_put_sample(b, "passenger_process_health_probe_ok",
+                        APR_ARRAY_IDX(labels, i, const char *),
+                        APR_ARRAY_IDX(found, i, papi_probe_result).healthy != 0, AS_IS);
+    papi_put_family_header(b, "passenger_process_health_probe_timestamp_seconds", "gauge",
+                           "When the process's last health probe ended, in seconds since the epoch.");
+    for (i = 0; i < found->nelts; i++)
+        papi_put_sample(b, "passenger_process_health_probe_timestamp_seconds",
+                        APR_ARRAY_IDX(labels, i, const char *),
+                        APR_ARRAY_IDX(found, i, papi_probe_result).at, MICROSECONDS);
 }
 
 void papi_metrics_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *views,
                         const papi_metrics_opts *opts)
 {
-    apr_array_header_t *insts = papi_metrics_instances(p, views, opts->pid_label);
+    apr_array_header_t *insts = papi_metrics_instances(p, views, opts);
 
     papi_write_scrape_families(b, views, insts, opts);
-    papi_write_instance_families(b, insts);
-    papi_write_procpool_families(b, insts);
-    papi_write_group_families(b, insts);
-    papi_write_group_state_family(b, insts);
-    papi_write_process_families(b, insts);
+    papi_write_instance_families(b, insts, opts->names);
+    if (opts->names == PAPI_METRICS_EXPORTER)
+        papi_write_families(b, exporter_families, COUNT(exporter_families), insts);
+    else {
+        papi_write_families(b, native_families, COUNT(native_families), insts);
+        papi_write_group_state_family(b, insts);
+        papi_write_families(b, native_process_families, COUNT(native_process_families), insts);
+    }
+    papi_write_probe_families(b, p, insts, opts);
 }

@@ -304,6 +304,12 @@ const char *papi_registry_override_parse(apr_pool_t *p, const apr_array_header_t
     return NULL;
 }
 
+const char *papi_registry_dir_parse(apr_pool_t *p, const char *word, const char **dir)
+{
+    *dir = papi_clean_dir(p, word);
+    return papi_registry_pattern_error(p, *dir);
+}
+
 const char *papi_registry_header_error(apr_pool_t *p, const char *value)
 {
     const char *c;

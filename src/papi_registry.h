@@ -100,6 +100,10 @@ apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t
 apr_array_header_t *papi_registry_match(apr_pool_t *p, const apr_array_header_t *dirs,
                                         const char *glob);
 
+/* A PassengerApiRegistryDir word as *dir (trailing slashes dropped); what is wrong with it (as
+ * papi_registry_pattern_error says), or NULL. */
+const char *papi_registry_dir_parse(apr_pool_t *p, const char *word, const char **dir);
+
 /* Why the registry header's value cannot be used (not printable ASCII, or as
  * papi_registry_pattern_error says), or NULL. */
 const char *papi_registry_header_error(apr_pool_t *p, const char *value);

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <strings.h>
 
 const char *papi_setting_seconds(const char *arg, apr_interval_time_t *t)
 {
@@ -44,4 +45,16 @@ const char *papi_setting_owner(apr_pool_t *p, const char *arg, uid_t *uid)
                            NULL);
     *uid = found->pw_uid;
     return NULL;
+}
+
+const char *papi_setting_choice(apr_pool_t *p, const char *arg, const char *const words[2], int *i)
+{
+    int n;
+
+    for (n = 0; n < 2; n++)
+        if (!strcasecmp(arg, words[n])) {
+            *i = n;
+            return NULL;
+        }
+    return apr_pstrcat(p, "takes ", words[0], " or ", words[1], NULL);
 }

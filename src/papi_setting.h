@@ -16,4 +16,7 @@ const char *papi_setting_count(apr_pool_t *p, const char *arg, apr_off_t max, ap
 /* A user: a name known to the system, or #uid. */
 const char *papi_setting_owner(apr_pool_t *p, const char *arg, uid_t *uid);
 
+/* One of two words (any case), as 0 or 1. */
+const char *papi_setting_choice(apr_pool_t *p, const char *arg, const char *const words[2], int *i);
+
 #endif

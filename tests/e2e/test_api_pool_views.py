@@ -6,13 +6,12 @@ non-ASCII characters ('café-ünï'), which Passenger writes into pool.xml byte 
 """
 
 import re
-import subprocess
-import time
 
 import pytest
 
 import browser
 from conf import location
+from exposition import identity_of, pool_with_metrics, promtool_check, series
 
 API = "/passenger-api"
 PIDS = "/papi-pids"
@@ -27,19 +26,6 @@ def httpd_conf():
 pytestmark = pytest.mark.usefixtures("module_built")
 
 
-def pool_with_metrics(inst, timeout=30):
-    """The core's pool once Passenger has measured every process (it does so every few seconds;
-    until then pool.xml has no memory or CPU figures)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pool = inst.pool()
-        if all(p.get("has_metrics") == "true" and p.get("rss") for plist in pool.values()
-               for p in plist):
-            return pool
-        assert time.monotonic() < deadline, f"no process metrics after {timeout} s: {pool}"
-        time.sleep(0.25)
-
-
 def processes(httpd, base=API):
     r = httpd.get(base + "/processes.json")
     assert r.status_code == 200, r.text
@@ -52,34 +38,6 @@ def metrics(httpd, base=API):
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
     return r.text
-
-
-LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def samples(text):
-    """[(name, {label: value}, float)] of every sample line."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.fullmatch(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)", line)
-        assert m, f"not a sample line: {line!r}"
-        labels = {k: re.sub(r"\\(.)", lambda e: {"n": "\n"}.get(e[1], e[1]), v)
-                  for k, v in LABEL.findall(m[2] or "")}
-        out.append((m[1], labels, float(m[3])))
-    return out
-
-
-def series(text, name, **match):
-    return [(labels, value) for n, labels, value in samples(text)
-            if n == name and all(labels.get(k) == v for k, v in match.items())]
-
-
-def promtool_check(text):
-    done = subprocess.run(["promtool", "check", "metrics"], input=text.encode(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
-    return done.returncode, done.stdout.decode()
 
 
 # ---------------------------------------------------------------- processes.json
@@ -132,8 +90,11 @@ def test_a_broken_instance_fails_alone(httpd, fake_core, expect_log):
     assert broken["status"] == 502 and broken["pool"] is None
     assert "not well-formed" in broken["error"]
     text = metrics(httpd)
-    assert series(text, "passenger_up", instance_name=garbage.name)[0][1] == 0
-    assert series(text, "passenger_up", instance_name=httpd.instance.name)[0][1] == 1
+    # Each is labelled by its registry: the fake core by the fake registry it is in.
+    broken, good = identity_of(text, garbage.name), identity_of(text, httpd.instance.name)
+    assert broken == f"apache@{httpd.fake_registry_dir}" and good == f"apache@{httpd.registry_dir}"
+    assert series(text, "passenger_up", passenger_instance=broken)[0][1] == 0
+    assert series(text, "passenger_up", passenger_instance=good)[0][1] == 1
     assert series(text, "passenger_api_scrape_errors")[0][1] == 1
     page = httpd.get(API + "/").text
     assert garbage.name in page and "not well-formed" in page
@@ -148,27 +109,29 @@ def test_metrics_pass_promtool_and_match_the_pool(httpd):
     core = inst.pool()
     code, out = promtool_check(text)
     assert code == 0 and out == "", out
-    name = inst.name
-    assert series(text, "passenger_up", instance_name=name)[0][1] == 1
-    ((info, _),) = series(text, "passenger_info", instance_name=name)
+    # Series are labelled by an identity that outlives the instance: Apache's, in its registry.
+    ident = identity_of(text, inst.name)
+    assert ident == f"apache@{httpd.registry_dir}"
+    assert series(text, "passenger_up", passenger_instance=ident)[0][1] == 1
+    ((info, _),) = series(text, "passenger_info", instance_name=inst.name)
     assert info["version"] == inst.properties["passenger_version"]
     assert info["integration_mode"] == "apache"
     assert series(text, "passenger_api_instances", state="good")[0][1] == 1
     nprocs = sum(len(plist) for plist in core.values())
-    assert series(text, "passenger_pool_processes", instance_name=name)[0][1] == nprocs
-    assert series(text, "passenger_pool_app_groups", instance_name=name)[0][1] == len(core)
+    assert series(text, "passenger_pool_processes", passenger_instance=ident)[0][1] == nprocs
+    assert series(text, "passenger_pool_app_groups", passenger_instance=ident)[0][1] == len(core)
     for group, plist in core.items():
-        ((labels, value),) = series(text, "passenger_app_group_processes", instance_name=name,
+        ((labels, value),) = series(text, "passenger_app_group_processes", passenger_instance=ident,
                                     app_group=group, state="enabled")
         assert value == len(plist)
-        processed = series(text, "passenger_process_requests_total", instance_name=name,
+        processed = series(text, "passenger_process_requests_total", passenger_instance=ident,
                            app_group=group)
         # One series per process, told apart by slot only: no pid label unless asked for.
         assert sorted(lbl["slot"] for lbl, _ in processed) == [str(i) for i in range(len(plist))]
         assert all("pid" not in lbl for lbl, _ in processed)
         assert sorted(v for _, v in processed) == sorted(int(p["processed"]) for p in plist)
-        rss = sorted(v for _, v in series(text, "passenger_process_rss_bytes", instance_name=name,
-                                          app_group=group))
+        rss = sorted(v for _, v in series(text, "passenger_process_rss_bytes",
+                                          passenger_instance=ident, app_group=group))
         assert len(rss) == len(plist) and all(v > 0 for v in rss)
         # Memory is sampled by Passenger every few seconds: close, not exact.
         for shown, real in zip(rss, sorted(int(p["rss"]) * 1024 for p in plist)):

@@ -73,7 +73,7 @@ def get(httpd, path):
     return r
 
 
-def test_dashboard_and_metrics_stay_small(httpd, instance):
+def test_dashboard_and_metrics_stay_small(httpd, instance, crowd):
     page = get(httpd, "/")
     assert len(page.content) < SMALL, len(page.content)
     assert instance.name in page.text
@@ -82,8 +82,8 @@ def test_dashboard_and_metrics_stay_small(httpd, instance):
     metrics = get(httpd, "/metrics")
     assert len(metrics.content) < SMALL, len(metrics.content)
     assert f'passenger_api_instances{{state="untrusted"}} {FOREIGN}\n' in metrics.text
-    assert f'passenger_up{{instance_name="{instance.name}"}} 1\n' in metrics.text
-    assert f'passenger_up{{instance_name="{httpd.instance.name}"}} 1\n' in metrics.text
+    assert f'passenger_up{{passenger_instance="apache@{crowd["dir"]}"}} 1\n' in metrics.text
+    assert f'passenger_up{{passenger_instance="apache@{httpd.registry_dir}"}} 1\n' in metrics.text
 
 
 def test_metrics_stay_quick(httpd, instance, crowd):

@@ -2,10 +2,10 @@
  * model comes back, never both; a reason is non-empty valid UTF-8. In a model every string is valid
  * UTF-8 with no NUL before its end (the views write them as they are: an input with a NUL byte
  * is refused), every array is there, holds non-NULL elements and stays within the caps.
- * A model is then drawn by all three views: processes.json must be JSON, every /metrics line a
- * comment or a passenger_ sample, and the dashboard must never carry markup from the input (its
- * own has no "<script" and no "<img"). A process's HTTP socket, when the module would connect to
- * it, is on 127.0.0.0/8 with a port from 1 to 65535. */
+ * A model is then drawn by all three views: processes.json must be JSON, every /metrics line (in
+ * both namings) a comment or a passenger_ sample, and the dashboard must never carry markup from
+ * the input (its own has no "<script" and no "<img"). A process's HTTP socket, when the module
+ * would connect to it, is on 127.0.0.0/8 with a port from 1 to 65535. */
 #include "papi_fuzz.h"
 #include "papi_dashboard.h"
 #include "papi_direct.h"
@@ -158,7 +158,7 @@ static void check_views(apr_pool_t *p, const papi_procpool *procpool)
                            .path = "/reg/passenger.AbCdEfG", .state = PAPI_INST_GOOD,
                            .name = "AbCd1234", .core_pid = 42 };
     apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
-    papi_metrics_opts mopts = { 1234, 1 };
+    papi_metrics_opts mopts = { .scrape_duration = 1234, .pid_label = 1, .hostname = "web1" };
     papi_dashboard_opts dopts = { .base = "/api", .now = 1795261853453248, .refresh = 5,
                                   .nonce = "bm9uY2U=" };
     papi_buf *b;
@@ -172,10 +172,12 @@ static void check_views(apr_pool_t *p, const papi_procpool *procpool)
     j = json_loadb(b->data, b->len, 0, &err);
     CHECK(j != NULL);
     json_decref(j);
-    b = papi_buf_make(p, 1024);
-    papi_metrics_write(b, p, views, &mopts);
-    for (line = b->data; *line; line = strchr(line, '\n') + 1)
-        CHECK(*line == '#' || !strncmp(line, "passenger_", 10));
+    for (mopts.names = PAPI_METRICS_NATIVE; mopts.names <= PAPI_METRICS_EXPORTER; mopts.names++) {
+        b = papi_buf_make(p, 1024);
+        papi_metrics_write(b, p, views, &mopts);
+        for (line = b->data; *line; line = strchr(line, '\n') + 1)
+            CHECK(*line == '#' || !strncmp(line, "passenger_", 10));
+    }
     b = papi_buf_make(p, 1024);
     papi_dashboard_write(b, p, views, &dopts);
     CHECK(!has_ci(b->data, "<script") && !has_ci(b->data, "<img"));

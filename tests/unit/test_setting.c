@@ -54,12 +54,28 @@ static void owners(void **state)
         assert_non_null(strstr(papi_setting_owner(p, bad[i], &uid), "takes a user name or #uid, not"));
 }
 
+static void choices(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const words[2] = { "native", "exporter" };
+    int i = -1;
+
+    assert_null(papi_setting_choice(p, "native", words, &i));
+    assert_int_equal(i, 0);
+    assert_null(papi_setting_choice(p, "Exporter", words, &i));
+    assert_int_equal(i, 1);
+    assert_string_equal(papi_setting_choice(p, "both", words, &i), "takes native or exporter");
+    assert_string_equal(papi_setting_choice(p, "", words, &i), "takes native or exporter");
+    assert_int_equal(i, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(seconds),
         PAPI_TEST(counts),
         PAPI_TEST(owners),
+        PAPI_TEST(choices),
     };
     return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
 }
