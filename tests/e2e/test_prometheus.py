@@ -23,16 +23,12 @@ import glob
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
-import time
 
 import pytest
-import requests
 import yaml
 
 import procs
+import promserver
 from conf import location
 
 API = "/passenger-api"
@@ -110,106 +106,30 @@ def grafana_regex_escape(value):
 
 # ---------------------------------------------------------------- a real Prometheus
 
-class Prometheus:
-    """Debian's prometheus on 127.0.0.1, scraping targets from a file_sd list every second and
-    evaluating `rule_files` every second, in a temp dir of its own; stopped by its pid."""
-
-    def __init__(self, targets, metrics_path, rule_files):
-        self.dir = procs.make_tempdir()
-        self.port = procs.free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        with open(os.path.join(self.dir, "targets.yml"), "w") as f:
-            yaml.safe_dump([{"targets": list(targets)}], f)
-        config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": list(rule_files),
-            "scrape_configs": [{
-                "job_name": JOB, "metrics_path": metrics_path,
-                "file_sd_configs": [{"files": [os.path.join(self.dir, "targets.yml")]}]}]}
-        self.config = os.path.join(self.dir, "prometheus.yml")
-        with open(self.config, "w") as f:
-            yaml.safe_dump(config, f)
-        self.log_path = os.path.join(self.dir, "prometheus.log")
-        self.proc = None
-
-    def start(self, timeout=30):
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                ["prometheus", f"--config.file={self.config}",
-                 f"--storage.tsdb.path={os.path.join(self.dir, 'data')}",
-                 f"--web.listen-address=127.0.0.1:{self.port}"],
-                stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
-        procs.wait_until(lambda: requests.get(self.url + "/-/ready", timeout=2).ok, timeout,
-                         "Prometheus ready", abort=self._exited)
-
-    def _exited(self):
-        if self.proc.poll() is not None:
-            return f"prometheus exited with {self.proc.returncode}: {self.log_tail()}"
-        return None
-
-    def log_tail(self, n=20):
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-n:])
-
-    def api(self, path, **params):
-        r = requests.get(f"{self.url}/api/v1/{path}", params=params, timeout=10)
-        body = r.json()
-        assert r.status_code == 200 and body["status"] == "success", (path, params, r.text)
-        return body["data"]
-
-    def query(self, expr):
-        """(resultType, result) of an instant query now."""
-        data = self.api("query", query=expr)
-        return data["resultType"], data["result"]
-
-    def series_names(self):
-        return set(self.api("label/__name__/values"))
-
-    def label_names(self):
-        return set(self.api("labels"))
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def cleanup(self):
-        self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def _rfc3339(text):
-    """A Prometheus timestamp (nanoseconds, Z) as an aware datetime."""
-    text = re.sub(r"(\.\d{6})\d*", r"\1", text).replace("Z", "+00:00")
-    return datetime.datetime.fromisoformat(text)
-
-
 def wait_for_samples(prom, timeout=40):
     """Until the target is up with SCRAPES samples of each series, then until every rule group
     has been evaluated since: what the checks see is rules run on a full window."""
     procs.wait_until(
         lambda: prom.query(f'count_over_time(up{{job="{JOB}"}}[1m]) >= {SCRAPES} '
                            f'and up{{job="{JOB}"}} == 1')[1],
-        timeout, f"{SCRAPES} good scrapes of the module", abort=prom._exited)
+        timeout, f"{SCRAPES} good scrapes of the module", abort=prom.exited)
     since = datetime.datetime.now(datetime.timezone.utc)
     procs.wait_until(
-        lambda: all(_rfc3339(g["lastEvaluation"]) > since for g in prom.api("rules")["groups"]),
-        timeout, "a rule evaluation after the samples", abort=prom._exited)
+        lambda: all(promserver.rfc3339(g["lastEvaluation"]) > since
+                    for g in prom.api("rules")["groups"]),
+        timeout, "a rule evaluation after the samples", abort=prom.exited)
 
 
 @pytest.fixture(scope="module")
 def prometheus(httpd):
     """Prometheus scraping the shared server's module, once the module has every kind of series:
     Passenger has measured every process, and health.json has just probed them all."""
-    procs.wait_until(lambda: "passenger_process_real_memory_bytes{" in httpd.get(API + "/metrics").text,
-                     30, "Passenger's first measurement of its processes")
+    procs.wait_until(
+        lambda: "passenger_process_real_memory_bytes{" in httpd.get(API + "/metrics").text,
+        30, "Passenger's first measurement of its processes")
     r = httpd.get(API + "/health.json")
     assert r.status_code == 200 and r.json()["status"] == "healthy", r.text
-    prom = Prometheus([f"127.0.0.1:{httpd.port}"], API + "/metrics", RULE_FILES)
+    prom = promserver.Prometheus(JOB, [f"127.0.0.1:{httpd.port}"], API + "/metrics", RULE_FILES)
     try:
         prom.start()
         wait_for_samples(prom)
@@ -355,7 +275,8 @@ def test_the_dashboard_is_importable_as_it_is():
     ids = [p["id"] for p in d["panels"]]
     assert len(ids) == len(set(ids))
     for p in d["panels"]:
-        assert set(p["gridPos"]) == {"h", "w", "x", "y"} and p["gridPos"]["x"] + p["gridPos"]["w"] <= 24
+        grid = p["gridPos"]
+        assert set(grid) == {"h", "w", "x", "y"} and grid["x"] + grid["w"] <= 24, p["title"]
         if p["type"] != "row":
             assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
             assert p["targets"] and all(t["datasource"] == p["datasource"] for t in p["targets"])
