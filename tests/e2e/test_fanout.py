@@ -17,11 +17,12 @@ MARGIN = 1.5        # seconds on top of the deadline
 N = 10
 
 
+REGISTRIES = ("fanout",)
+
+
 @pytest.fixture(scope="module")
-def fanout_registry():
-    import procs
-    with procs.registry_dirs("fanout") as dirs:
-        yield dirs["fanout"]
+def fanout_registry(regs):
+    return regs["fanout"]
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,13 @@ EXPORTER_LINT = ('passenger_app_count non-histogram and non-summary metrics shou
                  '"_count" suffix\n')
 
 
+REGISTRIES = ("shared",)
+
+
 @pytest.fixture(scope="module")
-def shared_registry():
+def shared_registry(regs):
     """A registry two Standalones share, known before the server's config is written."""
-    import procs
-    with procs.registry_dirs("shared") as dirs:
-        yield dirs["shared"]
+    return regs["shared"]
 
 
 @pytest.fixture(scope="module")
