@@ -431,13 +431,16 @@ static void papi_dashboard_actions_restart(const papi_dash *d, const char *insta
                                 apr_pstrcat(d->p, "Restart ", g->name, NULL));
 }
 
-/* "Detach" for a process, in full mode. */
+/* "Detach" for a process, in full mode: one alive and not detached already (Passenger lists a
+ * detached process until it has shut down). */
 static void papi_dashboard_actions_detach(const papi_dash *d, const char *instance,
                                           const papi_procpool_process *proc)
 {
     const char *pid;
 
-    if (!d->opts->action_nonce || !instance || proc->pid <= 0 || proc->pid == PAPI_PROCPOOL_NONE)
+    if (!d->opts->action_nonce || !instance || proc->pid <= 0 || proc->pid == PAPI_PROCPOOL_NONE
+        || !proc->life_status || strcmp(proc->life_status, "ALIVE")
+        || (proc->enabled && !strcmp(proc->enabled, "DETACHED")))
         return;
     pid = apr_psprintf(d->p, "%" APR_INT64_T_FMT, proc->pid);
     papi_dashboard_actions_form(d, "detach", instance, "pid", pid, "Detach",

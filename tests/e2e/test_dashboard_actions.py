@@ -177,10 +177,12 @@ def test_restart_in_a_browser(console):
     with browser.Tab() as tab:
         tab.load(console.url(FULL + "/?refresh=0"))
         tab.press(f'button[aria-label="Restart {group}"]')
-        assert tab.url() == console.url(FULL + "/?done=restarted&group="
-                                        + urllib.parse.quote_plus(group, safe=""))
+        tab_url = tab.url()
         text = tab.html()
+    assert tab_url == console.url(FULL + "/?done=restarted&group="
+                                  + urllib.parse.quote_plus(group, safe=""))
     assert "Restarted app group" in text and html.escape(group, quote=False) in text
+    browser.screenshot(tab_url, f"dashboard-actions-{console.mpm}")
     # Passenger restarts the group's processes after it answers: every one is new, then.
     procs.wait_until(lambda: (len(console.instance.live_pids(group)) == 2
                               and not set(console.instance.live_pids(group)) & set(old)),
@@ -196,7 +198,10 @@ def test_detach_in_a_browser(console):
         tab.load(console.url(FULL + "/?refresh=0"))
         tab.press(f'button[aria-label="Detach process {pid}"]')
         assert tab.url() == console.url(f"{FULL}/?done=detached&pid={pid}")
-        assert f"Detached process {pid}." in tab.html()
+        text = tab.html()
+    assert f"Detached process {pid}." in text
+    # Passenger lists it until it has shut down, but there is nothing left to detach.
+    assert f'aria-label="Detach process {pid}"' not in text
     assert_detached(console, pid)
     assert logged(console, r"\[passenger_api:notice\] .*PAPI042: dashboard: detach of process "
                   r"%d in instance %s .*: done" % (pid, console.instance.name))
