@@ -72,6 +72,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     papi_helper_socket = NULL;
     papi_probe_table = NULL;
     papi_stats_table = NULL;
+    papi_action_nonce = NULL;
     papi_in_use = 0;
     /* The first pass of a start only checks the configuration (and its process exits at once). */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
@@ -90,6 +91,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(017) "%s: /server-status will "
                      "not show the module's section", why);
     papi_warn_unsafe_registries(ptemp, s, papi_helper_patterns(h));
+    papi_actions_init(pconf, s);
     return papi_helper_launch(h, ptemp);
 }
 
@@ -146,7 +148,7 @@ int papi_refuse(request_rec *r, int status, const char *why)
 
 /* The names, scheme and ports this server is addressed by: what its configuration and the
  * connection say, never what the request says. */
-static void papi_own_of(request_rec *r, papi_own_names *own)
+void papi_own_of(request_rec *r, papi_own_names *own)
 {
     const papi_server_conf *sc = ap_get_module_config(r->server->module_config,
                                                       &passenger_api_module);

@@ -129,6 +129,10 @@ int papi_send_json(request_rec *r, int status, const papi_buf *b);
 /* The module's own refusals: a status and a reason the client can act on. */
 int papi_refuse(request_rec *r, int status, const char *why);
 
+/* The names, scheme and ports this server is addressed by (its configuration and the
+ * connection, never the request). */
+void papi_own_of(request_rec *r, papi_own_names *own);
+
 /* Why a write must be refused as one a web page could have sent, or NULL. */
 const char *papi_forged(request_rec *r);
 
@@ -178,5 +182,15 @@ int papi_route_dashboard(const papi_call *k);
 int papi_route_processes_json(const papi_call *k);
 int papi_route_metrics(const papi_call *k);
 int papi_route_health(const papi_call *k);
+
+/* ---- the dashboard's actions (mod_passenger_api_actions.c) ---- */
+
+/* This generation's nonce of the actions' forms (NULL: none); made by papi_actions_init in
+ * post_config, before the children fork. */
+extern const char *papi_action_nonce;
+void papi_actions_init(apr_pool_t *pconf, server_rec *s);
+
+/* POST <Location>/actions. */
+int papi_route_actions(const papi_call *k);
 
 #endif

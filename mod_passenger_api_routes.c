@@ -10,6 +10,7 @@ APLOG_USE_MODULE(passenger_api);
 
 #include <apr_strings.h>
 
+#include "papi_action.h"
 #include "papi_answer.h"
 #include "papi_direct.h"
 #include "papi_fanout.h"
@@ -324,6 +325,7 @@ static const papi_route_row papi_routes[] = {
     { "/instances.json",  0,      PAPI_GET_HEAD,   "instances.json",  papi_instances_json },
     { "/health.json",     0,      PAPI_GET_HEAD,   "health.json",     papi_route_health },
     { "/health",          0,      PAPI_GET_HEAD,   "health",          papi_liveness },
+    { PAPI_ACTION_PATH,   0,      PAPI_BY_ACCESS,  NULL,              papi_route_actions },
     { "/processes/",      1,      PAPI_BY_ACCESS,  NULL,              papi_direct },
     { "/instances/",      1,      PAPI_BY_ACCESS,  NULL,              papi_core_one },
     { "",                 1,      PAPI_BY_ACCESS,  NULL,              papi_core_all },

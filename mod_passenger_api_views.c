@@ -37,10 +37,13 @@ apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const cha
 }
 
 /* The dashboard, reloaded every refresh seconds (0: never): one page whose only style sheet
- * carries a fresh nonce, the one thing its CSP lets in. */
+ * carries a fresh nonce, the one thing its CSP lets in. In full mode its forms post the actions
+ * (with the generation's nonce) to this server, and done is the last one's report. */
 static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
-                               const apr_array_header_t *views, int refresh)
+                               const apr_array_header_t *views, int refresh,
+                               const papi_action_done *done)
 {
+    int full = papi_conf_access(c) == PAPI_ACCESS_FULL && papi_action_nonce;
     unsigned char random[16];
     char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
     papi_dashboard_opts opts;
@@ -55,11 +58,13 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     opts.nonce = nonce;
     opts.probes = papi_probe_table;
     opts.probe_max_age = PAPI_PROBE_MAX_AGE;
+    opts.action_nonce = full ? papi_action_nonce : NULL;
+    opts.done = done;
     papi_dashboard_write(b, r->pool, views, &opts);
     return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
                          apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
                                      "'; frame-ancestors 'none'; base-uri 'none'; "
-                                     "form-action 'none'", NULL),
+                                     "form-action ", full ? "'self'" : "'none'", NULL),
                          b->data, b->len);
 }
 
@@ -70,13 +75,14 @@ int papi_route_dashboard(const papi_call *k)
     apr_array_header_t *views;
     papi_fanout_config f;
     int refresh = PAPI_DASHBOARD_REFRESH;
+    papi_action_done done = { PAPI_ACTION_NONE, 0, NULL, 0 };
 
-    /* ?refresh=N, as mod_status's page takes it. */
-    if ((why = papi_dashboard_query(k->r->pool, k->r->args, &refresh)) != NULL)
+    /* ?refresh=N, as mod_status's page takes it; after an action, its report. */
+    if ((why = papi_dashboard_query(k->r->pool, k->r->args, &refresh, &done)) != NULL)
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    return papi_send_dashboard(k->r, k->c, views, refresh);
+    return papi_send_dashboard(k->r, k->c, views, refresh, &done);
 }
 
 int papi_route_processes_json(const papi_call *k)

@@ -4,6 +4,7 @@
  * URLs, so bars are inline SVG coloured through classes, and phones get cards from a media
  * query. */
 #include "papi_dashboard.h"
+#include "papi_form.h"
 #include "papi_utf8.h"
 
 #include <apr_strings.h>
@@ -85,7 +86,14 @@ static const char papi_dashboard_css[] =
     "table.cards td{order:2}table.cards td.pid{order:0;font-size:1.15rem}"
     "table.cards td.pid::before{display:inline;margin-right:.45rem}"
     "table.cards td.st{order:1;text-align:right}table.cards td.st::before{display:none}"
-    "table.cards .tag{white-space:normal}}\n";
+    "table.cards .tag{white-space:normal}}\n"
+    /* The actions of a full-mode page: plain forms, one button each. */
+    "form.act{display:inline;margin:0 0 0 .4rem}.head form.act{margin-left:auto}\n"
+    ".act button{font:inherit;font-size:.8rem;padding:.1rem .65rem;border:1px solid var(--line);"
+    "border-radius:6px;background:var(--card);color:var(--fg);cursor:pointer}"
+    ".act button:hover,.act button:focus{border-color:var(--acc)}\n"
+    ".done{border:1px solid;border-radius:8px;padding:.7rem .9rem;font-weight:600;"
+    "margin-bottom:1.25rem;overflow-wrap:anywhere}\n";
 
 /* What is drawn from every view before anything is written. */
 typedef struct papi_dash {
@@ -389,6 +397,111 @@ static void papi_count_views(papi_dash *d, const apr_array_header_t *views)
     }
 }
 
+/* ---- the actions (full mode) ------------------------------------------------------------------ */
+
+/* A form that posts one action to PAPI_ACTION_PATH with the page's nonce. field=value names
+ * its target (group or pid, in instance); label is the button's text, aria its longer name. */
+static void papi_dashboard_actions_form(const papi_dash *d, const char *action,
+                                        const char *instance, const char *field,
+                                        const char *value, const char *label, const char *aria)
+{
+    papi_buf *b = d->b;
+
+    papi_buf_puts(b, "<form class=\"act\" method=\"post\" action=\"");
+    papi_put_escaped(b, d->base);
+    papi_buf_printf(b, PAPI_ACTION_PATH "\"><input type=\"hidden\" name=\"action\" value=\"%s\">"
+                       "<input type=\"hidden\" name=\"instance\" value=\"", action);
+    papi_put_escaped(b, instance);
+    papi_buf_printf(b, "\"><input type=\"hidden\" name=\"%s\" value=\"", field);
+    papi_put_escaped(b, value);
+    papi_buf_puts(b, "\"><input type=\"hidden\" name=\"nonce\" value=\"");
+    papi_put_escaped(b, d->opts->action_nonce);
+    papi_buf_puts(b, "\"><button type=\"submit\" aria-label=\"");
+    papi_put_escaped(b, aria);
+    papi_buf_printf(b, "\">%s</button></form>", label);
+}
+
+/* "Restart" for an app group, in full mode. */
+static void papi_dashboard_actions_restart(const papi_dash *d, const char *instance,
+                                           const papi_procpool_group *g)
+{
+    if (!d->opts->action_nonce || !instance || !g->name || !*g->name)
+        return;
+    papi_dashboard_actions_form(d, "restart", instance, "group", g->name, "Restart",
+                                apr_pstrcat(d->p, "Restart ", g->name, NULL));
+}
+
+/* "Detach" for a process, in full mode: one alive and not detached already (Passenger lists a
+ * detached process until it has shut down). */
+static void papi_dashboard_actions_detach(const papi_dash *d, const char *instance,
+                                          const papi_procpool_process *proc)
+{
+    const char *pid;
+
+    if (!d->opts->action_nonce || !instance || proc->pid <= 0 || proc->pid == PAPI_PROCPOOL_NONE
+        || !proc->life_status || strcmp(proc->life_status, "ALIVE")
+        || (proc->enabled && !strcmp(proc->enabled, "DETACHED")))
+        return;
+    pid = apr_psprintf(d->p, "%" APR_INT64_T_FMT, proc->pid);
+    papi_dashboard_actions_form(d, "detach", instance, "pid", pid, "Detach",
+                                apr_pstrcat(d->p, "Detach process ", pid, NULL));
+}
+
+/* After an action the page reloads without its report, so the report is said once. */
+static void papi_dashboard_actions_refresh_url(const papi_dash *d)
+{
+    if (!d->opts->done || d->opts->done->kind == PAPI_ACTION_NONE)
+        return;
+    papi_buf_puts(d->b, "; url=");
+    papi_put_escaped(d->b, d->base);
+    papi_buf_printf(d->b, "/?refresh=%d", d->opts->refresh);
+}
+
+/* Whether an app group of that name is on the page. */
+static int papi_dashboard_actions_known_group(const apr_array_header_t *views, const char *name)
+{
+    int i, j;
+
+    for (i = 0; i < views->nelts; i++) {
+        const papi_view *v = papi_view_at(views, i);
+
+        for (j = 0; papi_view_has_procpool(v) && v->procpool->groups
+                    && j < v->procpool->groups->nelts; j++)
+            if (papi_group_at(v->procpool, j)->name
+                && !strcmp(papi_group_at(v->procpool, j)->name, name))
+                return 1;
+    }
+    return 0;
+}
+
+/* What the last action did, from the query. The words are the module's own; the URL gives only
+ * a code, a pid, and a group's name, shown only when that group is on the page (a link with any
+ * text in it cannot make the page say it). */
+static void papi_dashboard_actions_report(const papi_dash *d, const apr_array_header_t *views)
+{
+    const papi_action_done *done = d->opts->done;
+    papi_buf *b = d->b;
+
+    if (!done || done->kind == PAPI_ACTION_NONE)
+        return;
+    papi_buf_printf(b, "<p class=\"done %s\" role=\"%s\">", done->ok ? "ok" : "bad",
+                    done->ok ? "status" : "alert");
+    if (done->kind == PAPI_ACTION_DETACH) {
+        papi_buf_printf(b, "%s process %" APR_INT64_T_FMT, done->ok ? "Detached"
+                        : "Could not detach", done->pid);
+    } else {
+        papi_buf_puts(b, done->ok ? "Restarted" : "Could not restart");
+        if (done->group && papi_dashboard_actions_known_group(views, done->group)) {
+            papi_buf_puts(b, " app group <span class=\"path\">");
+            papi_put_escaped(b, done->group);
+            papi_buf_puts(b, "</span>");
+        } else {
+            papi_buf_puts(b, " an app group");
+        }
+    }
+    papi_buf_puts(b, done->ok ? ".</p>\n" : ": the server's error log says why.</p>\n");
+}
+
 static void papi_put_head(const papi_dash *d)
 {
     papi_buf *b = d->b;
@@ -396,8 +509,11 @@ static void papi_put_head(const papi_dash *d)
     papi_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                      "<meta name=\"color-scheme\" content=\"light dark\">\n");
-    if (d->opts->refresh > 0)
-        papi_buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d\">\n", d->opts->refresh);
+    if (d->opts->refresh > 0) {
+        papi_buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d", d->opts->refresh);
+        papi_dashboard_actions_refresh_url(d);
+        papi_buf_puts(b, "\">\n");
+    }
     papi_buf_puts(b, "<title>Passenger</title>\n<style nonce=\"");
     papi_put_escaped(b, d->opts->nonce ? d->opts->nonce : "");
     papi_buf_puts(b, "\">\n");
@@ -513,6 +629,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_start_cell(b, "State", "st");
     papi_put_process_state(d, proc);
     papi_put_process_probe(d, name, proc);
+    papi_dashboard_actions_detach(d, name, proc);
     papi_buf_puts(b, "</td></tr>\n");
 }
 
@@ -551,6 +668,7 @@ static void papi_put_group(const papi_dash *d, const char *name, const papi_proc
         papi_put_word(b, d->p, g->life_status);
         papi_buf_puts(b, "</span>");
     }
+    papi_dashboard_actions_restart(d, name, g);
     papi_buf_puts(b, "</div>\n<dl class=\"facts\">\n");
     papi_put_text_fact(b, "App root", g->app_root, "path");
     papi_put_text_fact(b, "Environment", g->environment, NULL);
@@ -722,24 +840,46 @@ static void papi_put_nothing_found(const papi_dash *d)
     papi_buf_puts(d->b, " lists every directory looked at.</p>\n</section>\n");
 }
 
-const char *papi_dashboard_query(apr_pool_t *p, const char *args, int *refresh)
+/* refresh=N's value into *refresh: NULL, or why it is refused. */
+static const char *papi_dashboard_refresh(apr_pool_t *p, const char *value, int *refresh)
 {
-    static const char name[] = "refresh=";
-    apr_size_t digits;
+    apr_size_t digits = strspn(value, "0123456789");
     int n = 0;
 
-    if (!args || !*args)
-        return NULL;
-    if (strncmp(args, name, sizeof(name) - 1))
-        return "the dashboard takes one query parameter only, refresh=N (seconds between "
-               "reloads, 0 for none)";
-    args += sizeof(name) - 1;
-    digits = strspn(args, "0123456789");
-    if (digits == 0 || args[digits] || digits > 4
-        || (n = atoi(args)) > PAPI_DASHBOARD_REFRESH_MAX)
+    if (digits == 0 || value[digits] || digits > 4
+        || (n = atoi(value)) > PAPI_DASHBOARD_REFRESH_MAX)
         return apr_psprintf(p, "refresh=N: N is whole seconds between reloads, 0 (no reload) "
                             "to %d", PAPI_DASHBOARD_REFRESH_MAX);
     *refresh = n;
+    return NULL;
+}
+
+const char *papi_dashboard_query(apr_pool_t *p, const char *args, int *refresh,
+                                 papi_action_done *done)
+{
+    static const char takes[] = "the dashboard takes refresh=N (seconds between reloads, 0 for "
+                                "none), and after an action done= with group= or pid=";
+    apr_array_header_t *fields;
+    const char *why = NULL;
+    int i, r = *refresh;
+
+    if (!args || !*args)
+        return NULL;
+    if ((why = papi_form_parse(p, args, strlen(args), 4, &fields)) != NULL)
+        return apr_pstrcat(p, takes, ": ", why, NULL);
+    for (i = 0; i < fields->nelts; i++) {
+        const papi_form_field *f = &APR_ARRAY_IDX(fields, i, papi_form_field);
+
+        if (!strcmp(f->name, "refresh")) {
+            if ((why = papi_dashboard_refresh(p, f->value, &r)) != NULL)
+                return why;
+        } else if (papi_action_done_field(p, f->name, f->value, done, &why) <= 0) {
+            return why ? why : apr_pstrcat(p, takes, ": not ", f->name, NULL);
+        }
+    }
+    if ((why = papi_action_done_check(done)) != NULL)
+        return why;
+    *refresh = r;
     return NULL;
 }
 
@@ -759,6 +899,7 @@ void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *
     papi_buf_puts(b, "<body>\n<div class=\"page\">\n");
     papi_put_header(&d);
     papi_buf_puts(b, "<main>\n");
+    papi_dashboard_actions_report(&d, views);
     if (d.candidates == 0)
         papi_put_nothing_found(&d);
     else if (d.good == 0)

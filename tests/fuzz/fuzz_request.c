@@ -4,8 +4,9 @@
  *      and papi_direct_target_error: an accepted target for a process starts with "/" and holds
  *      only visible ASCII, no '#', and '%' only before two hex digits.
  *   1  papi_query_rebuild: an accepted query comes back as name=value pairs of safe characters,
- *      and rebuilding it again changes nothing; papi_dashboard_query: an accepted one is empty
- *      or refresh= and 0-3600 seconds in digits only.
+ *      and rebuilding it again changes nothing; papi_dashboard_query: an accepted one gives
+ *      refresh= 0-3600 seconds only when it has one, and an action's report only when it has
+ *      done=, with a group after a restart and a pid after a detach.
  *   2  papi_policy_decide, NUL-separated method, path and query, in both access modes: read-only
  *      mode lets through only GET and HEAD to readable endpoints, scrubbed, with ro_admin; a GET
  *      or HEAD to a write endpoint, and nothing else, is answered 405 without a core.
@@ -84,19 +85,23 @@ static void check_pairs(const char *q)
     }
 }
 
-/* The dashboard's ?refresh=N. */
+/* The dashboard's ?refresh=N, and an action's report. */
 static void check_refresh(apr_pool_t *p, const char *args)
 {
+    papi_action_done done = { PAPI_ACTION_NONE, 0, NULL, 0 };
     int refresh = -1;
 
-    if (papi_dashboard_query(p, args, &refresh))
+    if (papi_dashboard_query(p, args, &refresh, &done))
         return;
     if (!*args) {
-        CHECK(refresh == -1);
+        CHECK(refresh == -1 && done.kind == PAPI_ACTION_NONE);
         return;
     }
-    CHECK(!strncmp(args, "refresh=", 8) && strspn(args + 8, "0123456789") == strlen(args + 8));
-    CHECK(refresh >= 0 && refresh <= PAPI_DASHBOARD_REFRESH_MAX && refresh == atoi(args + 8));
+    CHECK(refresh == -1 || (refresh >= 0 && refresh <= PAPI_DASHBOARD_REFRESH_MAX));
+    CHECK(refresh == -1 || strstr(args, "refresh="));
+    CHECK(done.kind == PAPI_ACTION_NONE || strstr(args, "done="));
+    CHECK((done.group != NULL) == (done.kind == PAPI_ACTION_RESTART));
+    CHECK((done.pid > 0) == (done.kind == PAPI_ACTION_DETACH));
 }
 
 static void check_query(apr_pool_t *p, const char *args)

@@ -419,24 +419,123 @@ static void refresh_query(void **state)
         "refresh=5&auto", "auto", "refresh=5s", "refresh=+5", "refresh= 5", "Refresh=5",
         "refresh=00000000001"
     };
+    papi_action_done done = { 0 };
     int refresh = 5;
     size_t i;
 
-    assert_null(papi_dashboard_query(p, NULL, &refresh));
-    assert_null(papi_dashboard_query(p, "", &refresh));
+    assert_null(papi_dashboard_query(p, NULL, &refresh, &done));
+    assert_null(papi_dashboard_query(p, "", &refresh, &done));
     assert_int_equal(refresh, 5);
-    assert_null(papi_dashboard_query(p, "refresh=0", &refresh));
+    assert_null(papi_dashboard_query(p, "refresh=0", &refresh, &done));
     assert_int_equal(refresh, 0);
-    assert_null(papi_dashboard_query(p, "refresh=3600", &refresh));
+    assert_null(papi_dashboard_query(p, "refresh=3600", &refresh, &done));
     assert_int_equal(refresh, 3600);
-    assert_null(papi_dashboard_query(p, "refresh=07", &refresh));
+    assert_null(papi_dashboard_query(p, "refresh=07", &refresh, &done));
     assert_int_equal(refresh, 7);
     for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        const char *why = papi_dashboard_query(p, refused[i], &refresh);
+        const char *why = papi_dashboard_query(p, refused[i], &refresh, &done);
         assert_non_null(why);
         assert_non_null(strstr(why, "refresh=N"));
         assert_int_equal(refresh, 7);
     }
+    assert_int_equal(done.kind, PAPI_ACTION_NONE);
+}
+
+/* After an action: its report in the query, with refresh or without; anything else refused. */
+static void action_report_query(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const refused[] = {
+        "done=restarted", "done=detached&group=g", "done=rebooted&pid=1", "done=detached&pid=0",
+        "pid=12", "group=g", "done=detached&pid=1&pid=2", "done=detached&pid=1&note=hi",
+        "done=restarted&group=%", "done=restarted&group=a%0Ab",
+    };
+    papi_action_done done = { 0 };
+    int refresh = 5;
+    size_t i;
+
+    assert_null(papi_dashboard_query(p, "done=restarted&group=%2Fsrv%2Fapi+%28staging%29&refresh=9",
+                                     &refresh, &done));
+    assert_int_equal(done.kind, PAPI_ACTION_RESTART);
+    assert_true(done.ok);
+    assert_string_equal(done.group, "/srv/api (staging)");
+    assert_int_equal(refresh, 9);
+    memset(&done, 0, sizeof(done));
+    assert_null(papi_dashboard_query(p, "done=detach-failed&pid=3576", &refresh, &done));
+    assert_int_equal(done.kind, PAPI_ACTION_DETACH);
+    assert_false(done.ok);
+    assert_int_equal(done.pid, 3576);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        memset(&done, 0, sizeof(done));
+        if (!papi_dashboard_query(p, refused[i], &refresh, &done))
+            fail_msg("'%s' accepted", refused[i]);
+    }
+}
+
+/* In full mode every group has a Restart form and every process a Detach form, each posting to
+ * the actions with the page's nonce and its target escaped; read-only pages have none. */
+static void action_forms(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = rich_views(p);
+    papi_dashboard_opts full = opts;
+    papi_buf *ro = papi_buf_make(p, 256), *b = papi_buf_make(p, 256);
+
+    papi_dashboard_write(ro, p, views, &opts);
+    assert_lacks(ro, "<form");
+    assert_lacks(ro, "<button");
+    full.action_nonce = "n0nce\"<";
+    papi_dashboard_write(b, p, views, &full);
+    assert_clean_page(b);
+    /* Two groups, two processes alive (4101 is shutting down: nothing to detach). */
+    assert_int_equal(count(b->data, "<form class=\"act\" method=\"post\" "
+                                    "action=\"/passenger-api/actions\">"), 2 + 2);
+    assert_int_equal(count(b->data, "</form>"), 2 + 2);
+    assert_int_equal(count(b->data, "name=\"nonce\" value=\"n0nce&quot;&lt;\""), 2 + 2);
+    assert_int_equal(count(b->data, "name=\"instance\" value=\"UKbNs4kX\""), 2 + 2);
+    assert_has(b, "name=\"action\" value=\"restart\"><input type=\"hidden\" name=\"instance\" "
+                  "value=\"UKbNs4kX\"><input type=\"hidden\" name=\"group\" "
+                  "value=\"/srv/api (staging)\">");
+    assert_has(b, "value=\"/srv/&lt;script&gt;alert(1)&lt;/script&gt;");
+    assert_has(b, "name=\"pid\" value=\"3595\">");
+    assert_lacks(b, "name=\"pid\" value=\"4101\">");
+    assert_has(b, "aria-label=\"Detach process 3576\">Detach</button>");
+    assert_has(b, "aria-label=\"Restart /srv/api (staging)\">Restart</button>");
+    assert_lacks(b, "<script");
+}
+
+/* The report says only the module's words: a group's name only when it is on the page. */
+static void action_report(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = rich_views(p);
+    papi_dashboard_opts with = opts;
+    papi_action_done restarted = { PAPI_ACTION_RESTART, 1, "/srv/api (staging)", 0 };
+    papi_action_done forged = { PAPI_ACTION_RESTART, 1, "Your session expired: call 555-0100", 0 };
+    papi_action_done failed = { PAPI_ACTION_DETACH, 0, NULL, 3576 };
+    papi_buf *b = papi_buf_make(p, 256);
+
+    with.done = &restarted;
+    papi_dashboard_write(b, p, views, &with);
+    assert_clean_page(b);
+    assert_has(b, "<p class=\"done ok\" role=\"status\">Restarted app group <span class=\"path\">"
+                  "/srv/api (staging)</span>.</p>");
+    /* The page reloads without the report. */
+    assert_has(b, "content=\"15; url=/passenger-api/?refresh=15\"");
+    b = papi_buf_make(p, 256);
+    with.done = &forged;
+    papi_dashboard_write(b, p, views, &with);
+    assert_has(b, "Restarted an app group.</p>");
+    assert_lacks(b, "555-0100");
+    b = papi_buf_make(p, 256);
+    with.done = &failed;
+    papi_dashboard_write(b, p, views, &with);
+    assert_has(b, "<p class=\"done bad\" role=\"alert\">Could not detach process 3576: the "
+                  "server's error log says why.</p>");
+    b = papi_buf_make(p, 256);
+    papi_dashboard_write(b, p, views, &opts);
+    assert_lacks(b, "class=\"done");
+    assert_lacks(b, "url=");
 }
 
 int main(void)
@@ -450,6 +549,9 @@ int main(void)
         PAPI_TEST(escapes_attributes_and_controls),
         PAPI_TEST(last_probes),
         PAPI_TEST(refresh_query),
+        PAPI_TEST(action_report_query),
+        PAPI_TEST(action_forms),
+        PAPI_TEST(action_report),
     };
 
     return cmocka_run_group_tests_name("dashboard", tests, papi_test_apr_init, papi_test_apr_term);
