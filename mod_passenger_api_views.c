@@ -13,6 +13,7 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_health.h"
 #include "papi_metrics.h"
 #include "papi_processes.h"
+#include "papi_procstatus.h"
 #include "papi_view.h"
 
 #define PAPI_DASHBOARD_REFRESH 5
@@ -131,7 +132,8 @@ int papi_route_health(const papi_call *k)
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    probes = papi_health_probe(k->r->pool, views, path, papi_fanout_deadline(&f), f.limits);
+    probes = papi_health_probe(k->r->pool, views, path, papi_fanout_deadline(&f), f.limits,
+                               PAPI_PROC_ROOT);
     papi_health_record(papi_probe_table, probes, apr_time_now());
     b = papi_buf_make(k->r->pool, 4096);
     return papi_send_json(k->r, papi_health_write(b, views, probes, path), b);
