@@ -37,6 +37,18 @@ apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const cha
     return views;
 }
 
+/* Every read instance's requests in flight (server.json), their paths scrubbed in read-only
+ * mode as the core path's own answer is. */
+static void papi_views_inflight(request_rec *r, const papi_dir_conf *c, apr_array_header_t *views,
+                                papi_fanout_config *f)
+{
+    apr_array_header_t *failures = apr_array_make(r->pool, 1, sizeof(const char *));
+
+    f->redact = papi_conf_access(c) == PAPI_ACCESS_READONLY;
+    papi_view_inflight(r->pool, f, views, failures);
+    papi_log_failures(r, failures);
+}
+
 /* The dashboard, reloaded every refresh seconds (0: never): one page whose only style sheet
  * carries a fresh nonce, the one thing its CSP lets in. */
 static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
@@ -77,6 +89,7 @@ int papi_route_dashboard(const papi_call *k)
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    papi_views_inflight(k->r, k->c, views, &f);
     return papi_send_dashboard(k->r, k->c, views, refresh);
 }
 
@@ -89,6 +102,7 @@ int papi_route_processes_json(const papi_call *k)
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    papi_views_inflight(k->r, k->c, views, &f);
     b = papi_buf_make(k->r->pool, 16384);
     papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
     return papi_send_json(k->r, HTTP_OK, b);

@@ -271,6 +271,45 @@ static void rich_page(void **state)
 
 }
 
+/* The requests in flight (server.json): the ten longest-running on the instance's card, markup in
+ * a path escaped, and each process's count in its row. */
+static void requests_in_flight(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 4, sizeof(papi_view));
+    apr_array_header_t *reqs = apr_array_make(p, 12, sizeof(papi_inflight));
+    papi_buf *b = papi_buf_make(p, 256);
+    int i;
+
+    /* A candidate not good has no name (untrusted ones are never read): first, so every lookup
+     * passes it. */
+    papi_mk_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    apr_array_cat(views, rich_views(p));
+    /* Not read: no list, and a dash where each count would be. */
+    papi_dashboard_write(b, p, views, &opts);
+    assert_lacks(b, "Longest-running requests");
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\"><span class=\"none\">");
+    *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ 3576, "GET", "/x?" EVIL_REASON,
+                                                              NOW - 3 * SEC, 3250000 };
+    for (i = 1; i < 12; i++)
+        *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ i % 2 ? 3595 : 0, "POST",
+                                                                  "/upload", 0, 1000000 - i };
+    APR_ARRAY_IDX(views, 1, papi_view).inflight = reqs;
+    b = papi_buf_make(p, 256);
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_has(b, "Longest-running requests</h3><span class=\"tag\">12 in flight</span>");
+    assert_int_equal(count(b->data, "<td data-label=\"Age\""), 10);
+    assert_has(b, ">3.2 s<");
+    assert_has(b, ">0.9 s<");
+    assert_has(b, "/x?&lt;img src=x onerror=alert(1)&gt;");
+    assert_lacks(b, EVIL_REASON);
+    /* 3576 serves one, 3595 six of them, 4101 none. */
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\">1</td>");
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\">6</td>");
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\">0</td>");
+}
+
 static void no_candidates(void **state)
 {
     apr_pool_t *p = *state;
@@ -443,6 +482,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(rich_page),
+        PAPI_TEST(requests_in_flight),
         PAPI_TEST(no_candidates),
         PAPI_TEST(only_bad_candidates),
         PAPI_TEST(untrusted_entries_are_counted),
