@@ -34,6 +34,7 @@ apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const cha
     failures = apr_array_make(r->pool, 1, sizeof(const char *));
     views = papi_view_collect(r->pool, f, found, core_path, failures);
     papi_log_failures(r, failures);
+    papi_rsshist_sample(papi_rss_table, r->pool, views, apr_time_now(), PAPI_PROC_ROOT);
     return views;
 }
 
@@ -68,6 +69,7 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     opts.nonce = nonce;
     opts.probes = papi_probe_table;
     opts.probe_max_age = PAPI_PROBE_MAX_AGE;
+    opts.rss = papi_rss_table;
     papi_dashboard_write(b, r->pool, views, &opts);
     return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
                          apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
@@ -104,7 +106,8 @@ int papi_route_processes_json(const papi_call *k)
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     papi_views_inflight(k->r, k->c, views, &f);
     b = papi_buf_make(k->r->pool, 16384);
-    papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
+    papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE,
+                         papi_rss_table);
     return papi_send_json(k->r, HTTP_OK, b);
 }
 

@@ -557,6 +557,44 @@ static void papi_put_inflight(const papi_dash *d, const papi_view *v)
     papi_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
 }
 
+/* ---- memory over time (papi_rsshist) ---- */
+
+/* The process's resident memory of the last ten minutes as a sparkline: time across (the whole
+ * window, so a process sampled only lately draws on the right), memory up from the window's
+ * lowest to its highest sample. Inline SVG with presentation attributes only, which the page's
+ * CSP allows (no style attribute); nothing until two samples are kept. */
+static void papi_put_sparkline(const papi_dash *d, const char *name,
+                               const papi_procpool_process *proc)
+{
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    apr_int64_t lo, hi, start = apr_time_sec(d->opts->now - PAPI_RSSHIST_WINDOW);
+    apr_int64_t span = apr_time_sec(PAPI_RSSHIST_WINDOW);
+    int i, n = papi_rsshist_get(d->opts->rss, name, proc->pid, d->opts->now, s);
+
+    if (n < 2)
+        return;
+    lo = hi = s[0].kb;
+    for (i = 1; i < n; i++) {
+        lo = s[i].kb < lo ? s[i].kb : lo;
+        hi = s[i].kb > hi ? s[i].kb : hi;
+    }
+    papi_buf_printf(d->b, "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 %"
+                    APR_INT64_T_FMT " 100\" preserveAspectRatio=\"none\" role=\"img\" "
+                    "aria-label=\"resident memory over the last 10 minutes\"><title>", span);
+    papi_put_memory(d->b, s[0].kb);
+    papi_buf_puts(d->b, " \xE2\x86\x92 ");       /* U+2192 RIGHTWARDS ARROW */
+    papi_put_memory(d->b, s[n - 1].kb);
+    papi_buf_puts(d->b, " in the last 10 minutes</title><polyline fill=\"none\" "
+                        "stroke=\"currentColor\" stroke-width=\"2\" "
+                        "vector-effect=\"non-scaling-stroke\" points=\"");
+    for (i = 0; i < n; i++)
+        /* A flat history is drawn across the middle; y grows downwards. */
+        papi_buf_printf(d->b, "%s%" APR_INT64_T_FMT ",%d", i ? " " : "",
+                        (apr_int64_t)s[i].at - start,
+                        hi == lo ? 50 : 95 - (int)((s[i].kb - lo) * 90 / (hi - lo)));
+    papi_buf_puts(d->b, "\"/></svg>");
+}
+
 static void papi_put_process_row(const papi_dash *d, const char *name,
                                  const papi_procpool_process *proc)
 {
@@ -589,6 +627,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_buf_puts(b, "</td>");
     papi_start_cell(b, "RSS", "n");
     papi_put_memory(b, proc->rss);
+    papi_put_sparkline(d, name, proc);
     papi_buf_puts(b, "</td>");
     papi_start_cell(b, "Uptime", "n");
     papi_put_time_since(d, proc->spawn_end_time, 0);

@@ -6,6 +6,7 @@
 
 #include "papi_buf.h"
 #include "papi_probes.h"
+#include "papi_rsshist.h"
 #include "papi_view.h"
 
 #include <apr_time.h>
@@ -17,6 +18,7 @@ typedef struct papi_dashboard_opts {
     const char *nonce;      /* CSP nonce of the <style> element: [A-Za-z0-9+/=]+ */
     const papi_probes *probes;              /* last health probes, or NULL */
     apr_interval_time_t probe_max_age;      /* older ones are not shown */
+    const papi_rsshist *rss;                /* memory histories, or NULL */
 } papi_dashboard_opts;
 
 /* The longest reload period ?refresh= may ask for, in seconds (mod_status's own bound). */

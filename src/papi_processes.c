@@ -40,6 +40,7 @@ typedef struct papi_procs_ctx {
     apr_interval_time_t max_age;
     const char *name;               /* of the instance being written */
     const papi_view *view;          /* the same */
+    const papi_rsshist *rss;
 } papi_procs_ctx;
 
 /* An object's members, made from papi_procpool.h's lists: a DERIVED name is written by
@@ -91,6 +92,24 @@ static void papi_write_requests_in_flight(papi_buf *b, const papi_procpool_proce
     papi_num(b, "requests_in_flight", c->view->inflight
                                       ? papi_inflight_count(c->view->inflight, proc->pid)
                                       : PAPI_PROCPOOL_NONE);
+}
+
+static void papi_write_rss_history(papi_buf *b, const papi_procpool_process *proc,
+                                   const papi_procs_ctx *c)
+{
+    papi_rss_sample samples[PAPI_RSSHIST_SAMPLES];
+    int i, n;
+
+    papi_key(b, "rss_history");
+    if (!c->rss) {
+        papi_buf_puts(b, "null");
+        return;
+    }
+    n = papi_rsshist_get(c->rss, c->name, proc->pid, c->now, samples);
+    papi_buf_putc(b, '[');
+    for (i = 0; i < n; i++)
+        papi_buf_printf(b, "%s[%u,%u]", i ? "," : "", samples[i].at, samples[i].kb);
+    papi_buf_putc(b, ']');
 }
 
 /* The instance's requests in flight, longest-running first, each with its app group (the one
@@ -186,9 +205,10 @@ static void papi_procpool_object(papi_buf *b, const papi_procpool *procpool,
 }
 
 void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time_t now,
-                          const papi_probes *probes, apr_interval_time_t max_age)
+                          const papi_probes *probes, apr_interval_time_t max_age,
+                          const papi_rsshist *rss)
 {
-    papi_procs_ctx c = { now, probes, max_age, NULL, NULL };
+    papi_procs_ctx c = { now, probes, max_age, NULL, NULL, rss };
     int i, n = 0;
 
     papi_buf_putc(b, '[');

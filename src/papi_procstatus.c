@@ -106,13 +106,13 @@ long papi_proc_read(apr_pool_t *p, const char *proc, apr_int64_t pid, const char
 apr_int64_t papi_procstatus_rss(apr_pool_t *p, const char *proc, apr_int64_t pid,
                                 apr_int64_t uid)
 {
-    char *buf = apr_palloc(p, PAPI_PROCSTATUS_MAX);
+    char buf[PAPI_PROCSTATUS_MAX];
     papi_procstatus st;
     long n;
 
     if (uid < 0)
         return -1;
-    n = papi_proc_read(p, proc, pid, "status", buf, PAPI_PROCSTATUS_MAX, NULL);
+    n = papi_proc_read(p, proc, pid, "status", buf, sizeof(buf), NULL);
     if (n <= 0 || n >= PAPI_PROCSTATUS_MAX || !papi_procstatus_parse(buf, (apr_size_t)n, &st))
         return -1;
     /* The pid reused by another user's process since pool.xml was read is not ours to show. */

@@ -310,6 +310,32 @@ static void requests_in_flight(void **state)
     assert_has(b, "<td data-label=\"In flight\" class=\"n\">0</td>");
 }
 
+/* Each process's memory of the last ten minutes, a sparkline beside its RSS: across the window,
+ * from its lowest sample up to its highest; none until two samples are kept. */
+static void memory_sparklines(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = rich_views(p);
+    papi_dashboard_opts with = opts;
+    const char *why = NULL;
+    papi_buf *b = papi_buf_make(p, 256);
+    papi_rsshist *rss = papi_rsshist_create(p, 64, &why);
+
+    assert_non_null(rss);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 300 * SEC, 51200);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 200 * SEC, 76800);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 100 * SEC, 102400);
+    papi_rsshist_add(rss, "UKbNs4kX", 3595, NOW - 100 * SEC, 1024);
+    with.rss = rss;
+    papi_dashboard_write(b, p, views, &with);
+    assert_clean_page(b);
+    assert_int_equal(count(b->data, "<svg class=\"spark\""), 1);
+    assert_has(b, "<title>50.0 MB \xE2\x86\x92 100 MB in the last 10 minutes</title>");
+    assert_has(b, "points=\"300,95 400,50 500,5\"");
+    /* Presentation attributes only: the CSP lets no style attribute in. */
+    assert_lacks(b, "style=");
+}
+
 static void no_candidates(void **state)
 {
     apr_pool_t *p = *state;
@@ -483,6 +509,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         PAPI_TEST(rich_page),
         PAPI_TEST(requests_in_flight),
+        PAPI_TEST(memory_sparklines),
         PAPI_TEST(no_candidates),
         PAPI_TEST(only_bad_candidates),
         PAPI_TEST(untrusted_entries_are_counted),
