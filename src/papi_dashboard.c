@@ -559,16 +559,18 @@ static void papi_put_inflight(const papi_dash *d, const papi_view *v)
 
 /* ---- memory over time (papi_rsshist) ---- */
 
-/* The process's resident memory of the last ten minutes as a sparkline: time across (the whole
- * window, so a process sampled only lately draws on the right), memory up from the window's
- * lowest to its highest sample. Inline SVG with presentation attributes only, which the page's
+/* The smallest range of memory a sparkline spans, kB. */
+#define PAPI_SPARK_LEAST_RANGE 1024
+
+/* The process's resident memory of the last ten minutes as a sparkline: time across, from its
+ * first sample kept to its last (so a young history still spans the cell), memory up from the
+ * lowest sample to the highest. Inline SVG with presentation attributes only, which the page's
  * CSP allows (no style attribute); nothing until two samples are kept. */
 static void papi_put_sparkline(const papi_dash *d, const char *name,
                                const papi_procpool_process *proc)
 {
     papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
-    apr_int64_t lo, hi, start = apr_time_sec(d->opts->now - PAPI_RSSHIST_WINDOW);
-    apr_int64_t span = apr_time_sec(PAPI_RSSHIST_WINDOW);
+    apr_int64_t lo, hi;
     int i, n = papi_rsshist_get(d->opts->rss, name, proc->pid, d->opts->now, s);
 
     if (n < 2)
@@ -578,21 +580,26 @@ static void papi_put_sparkline(const papi_dash *d, const char *name,
         lo = s[i].kb < lo ? s[i].kb : lo;
         hi = s[i].kb > hi ? s[i].kb : hi;
     }
-    papi_buf_printf(d->b, "<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 %"
+    /* Under the figure, as wide as its column. */
+    papi_buf_printf(d->b, "<div><svg class=\"spark\" width=\"100%%\" height=\"20\" viewBox=\"0 0 %"
                     APR_INT64_T_FMT " 100\" preserveAspectRatio=\"none\" role=\"img\" "
-                    "aria-label=\"resident memory over the last 10 minutes\"><title>", span);
+                    "aria-label=\"resident memory over the last 10 minutes\"><title>",
+                    (apr_int64_t)(s[n - 1].at - s[0].at));
     papi_put_memory(d->b, s[0].kb);
     papi_buf_puts(d->b, " \xE2\x86\x92 ");       /* U+2192 RIGHTWARDS ARROW */
     papi_put_memory(d->b, s[n - 1].kb);
     papi_buf_puts(d->b, " in the last 10 minutes</title><polyline fill=\"none\" "
                         "stroke=\"currentColor\" stroke-width=\"2\" "
                         "vector-effect=\"non-scaling-stroke\" points=\"");
+    /* Less than a megabyte of change is drawn as the little it is, not as a climb; y grows
+     * downwards. */
+    if (hi - lo < PAPI_SPARK_LEAST_RANGE)
+        hi = lo + PAPI_SPARK_LEAST_RANGE;
     for (i = 0; i < n; i++)
-        /* A flat history is drawn across the middle; y grows downwards. */
         papi_buf_printf(d->b, "%s%" APR_INT64_T_FMT ",%d", i ? " " : "",
-                        (apr_int64_t)s[i].at - start,
-                        hi == lo ? 50 : 95 - (int)((s[i].kb - lo) * 90 / (hi - lo)));
-    papi_buf_puts(d->b, "\"/></svg>");
+                        (apr_int64_t)(s[i].at - s[0].at),
+                        95 - (int)((s[i].kb - lo) * 90 / (hi - lo)));
+    papi_buf_puts(d->b, "\"/></svg></div>");
 }
 
 static void papi_put_process_row(const papi_dash *d, const char *name,
@@ -615,7 +622,6 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_start_cell(b, "Processed", "n");
     papi_put_int(b, proc->processed);
     papi_buf_puts(b, "</td>");
-    papi_put_process_inflight(d, name, proc);
     papi_start_cell(b, "CPU", "n");
     papi_put_int(b, proc->cpu);
     if (proc->cpu != PAPI_PROCPOOL_NONE)
@@ -635,6 +641,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_start_cell(b, "Last used", "n");
     papi_put_time_since(d, proc->last_used, 1);
     papi_buf_puts(b, "</td>");
+    papi_put_process_inflight(d, name, proc);
     papi_start_cell(b, "State", "st");
     papi_put_process_state(d, proc);
     papi_put_process_probe(d, name, proc);
@@ -651,10 +658,10 @@ static void papi_put_processes(const papi_dash *d, const char *name, const papi_
     }
     papi_buf_puts(d->b, "<div class=\"scroll\"><table class=\"cards procs\">\n<thead><tr>"
                         "<th>PID</th><th class=\"n\">Sessions</th><th class=\"n\">Processed</th>"
-                        "<th class=\"n\">In flight</th>"
                         "<th class=\"n\">CPU</th><th class=\"n\">Memory</th>"
                         "<th class=\"n\">RSS</th>"
-                        "<th class=\"n\">Uptime</th><th class=\"n\">Last used</th><th>State</th>"
+                        "<th class=\"n\">Uptime</th><th class=\"n\">Last used</th>"
+                        "<th class=\"n\">In flight</th><th>State</th>"
                         "</tr></thead>\n<tbody>\n");
     for (i = 0; i < g->processes->nelts; i++)
         papi_put_process_row(d, name, papi_process_at(g, i));

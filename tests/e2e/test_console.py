@@ -5,12 +5,14 @@ the requests in flight from the core's server.json, and each process's memory ov
 The test app keeps what /grow?mb=N allocates for its life, and /sleep?ms=N answers after N ms.
 """
 
+import re
 import threading
 import time
 
 import pytest
 import requests
 
+import browser
 from conf import location
 import procs
 
@@ -161,3 +163,6 @@ def test_memory_history_grows_and_draws_a_sparkline(httpd):
     page = httpd.get(API + "/").text
     assert page.count('<svg class="spark"') >= 1
     assert "in the last 10 minutes</title><polyline" in page
+    # Chromium builds it as SVG under the page's CSP (no style attribute, no script).
+    dom = browser.dump_dom(httpd.url(API + "/"))
+    assert re.search(r'<svg class="spark"[^>]*>.*?<polyline [^>]*points="\d', dom)

@@ -310,8 +310,8 @@ static void requests_in_flight(void **state)
     assert_has(b, "<td data-label=\"In flight\" class=\"n\">0</td>");
 }
 
-/* Each process's memory of the last ten minutes, a sparkline beside its RSS: across the window,
- * from its lowest sample up to its highest; none until two samples are kept. */
+/* Each process's memory of the last ten minutes, a sparkline under its RSS: from its first sample
+ * to its last, from its lowest up to its highest; none until two samples are kept. */
 static void memory_sparklines(void **state)
 {
     apr_pool_t *p = *state;
@@ -326,12 +326,17 @@ static void memory_sparklines(void **state)
     papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 200 * SEC, 76800);
     papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 100 * SEC, 102400);
     papi_rsshist_add(rss, "UKbNs4kX", 3595, NOW - 100 * SEC, 1024);
+    /* Noise: a few kB up and down stay near the bottom. */
+    papi_rsshist_add(rss, "UKbNs4kX", 4101, NOW - 20 * SEC, 20000);
+    papi_rsshist_add(rss, "UKbNs4kX", 4101, NOW - 10 * SEC, 20102);
     with.rss = rss;
     papi_dashboard_write(b, p, views, &with);
     assert_clean_page(b);
-    assert_int_equal(count(b->data, "<svg class=\"spark\""), 1);
+    assert_int_equal(count(b->data, "<svg class=\"spark\""), 2);
+    assert_has(b, "points=\"0,95 10,87\"");
     assert_has(b, "<title>50.0 MB \xE2\x86\x92 100 MB in the last 10 minutes</title>");
-    assert_has(b, "points=\"300,95 400,50 500,5\"");
+    assert_has(b, "viewBox=\"0 0 200 100\"");
+    assert_has(b, "points=\"0,95 100,50 200,5\"");
     /* Presentation attributes only: the CSP lets no style attribute in. */
     assert_lacks(b, "style=");
 }
