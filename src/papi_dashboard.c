@@ -513,8 +513,8 @@ static void papi_put_age(papi_buf *b, apr_interval_time_t age)
         papi_buf_printf(b, "%" APR_INT64_T_FMT ".%d s", tenths / 10, (int)(tenths % 10));
 }
 
-/* The instance's longest-running requests, PAPI_DASHBOARD_INFLIGHT_TOP of them (server.json lists
- * them longest first), with how many there are. */
+/* The instance's longest-running requests, PAPI_DASHBOARD_INFLIGHT_TOP of them (papi_inflight
+ * sorts them longest first), with how many there are. */
 static void papi_put_inflight(const papi_dash *d, const papi_view *v)
 {
     const papi_procpool_process *proc;
