@@ -26,11 +26,14 @@
 #include "papi_procpool.h"
 
 #define PAPI_PROBE_SLOTS 4096
+/* Processes whose memory history is kept (about 1 kB each). */
+#define PAPI_RSSHIST_SLOTS 1024
 /* A request to this API waiting longer than this is stuck (papi_flight.h). */
 #define PAPI_STUCK apr_time_from_sec(1)
 
 /* The last health probe of every process, in memory shared by this generation's children. */
 papi_probes *papi_probe_table;
+papi_rsshist *papi_rss_table;
 
 /* What the module has done, counted by every child of this generation (papi_stats.h). */
 papi_stats *papi_stats_table;
@@ -71,6 +74,7 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
 
     papi_helper_socket = NULL;
     papi_probe_table = NULL;
+    papi_rss_table = NULL;
     papi_stats_table = NULL;
     papi_action_nonce = NULL;
     papi_in_use = 0;
@@ -87,6 +91,9 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
     if (!(papi_probe_table = papi_probes_create(pconf, PAPI_PROBE_SLOTS, &why)))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(015) "%s: health.json results "
                      "will not be shown with their processes", why);
+    if (!(papi_rss_table = papi_rsshist_create(pconf, PAPI_RSSHIST_SLOTS, &why)))
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(019) "%s: processes will be "
+                     "shown without their memory history", why);
     if (!(papi_stats_table = papi_stats_create(pconf, &why)))
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, PAPI_LOGNO(017) "%s: /server-status will "
                      "not show the module's section", why);

@@ -15,6 +15,7 @@
 #include "papi_instcache.h"
 #include "papi_policy.h"
 #include "papi_probes.h"
+#include "papi_rsshist.h"
 #include "papi_registry.h"
 #include "papi_stats.h"
 
@@ -117,6 +118,7 @@ int papi_helper_monitor(apr_pool_t *p, server_rec *s);
 extern papi_instcache *papi_cache;      /* this child's instances; NULL when unused */
 extern papi_coalesce *papi_coalescer;   /* threaded MPMs only */
 extern papi_probes *papi_probe_table;   /* shared by this generation's children; may be NULL */
+extern papi_rsshist *papi_rss_table;    /* the same */
 extern papi_stats *papi_stats_table;    /* the same; NULL when no <Location> uses the module */
 
 /* Writers: each sends the whole answer (Cache-Control: no-store, nosniff, a CSP) and returns

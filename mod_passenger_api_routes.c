@@ -14,6 +14,7 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_answer.h"
 #include "papi_direct.h"
 #include "papi_fanout.h"
+#include "papi_procstatus.h"
 #include "papi_redact.h"
 #include "papi_request.h"
 
@@ -138,6 +139,18 @@ static int papi_relay_process(request_rec *r, const papi_http_response *resp)
                          resp->body_len);
 }
 
+/* What the request cost the process: its resident memory (kB) just before it was sent and just
+ * after its answer ended, when /proc told them. */
+static void papi_rss_headers(request_rec *r, apr_int64_t before, apr_int64_t after)
+{
+    if (before >= 0)
+        apr_table_setn(r->headers_out, "X-Passenger-Api-Rss-Before",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, before));
+    if (after >= 0)
+        apr_table_setn(r->headers_out, "X-Passenger-Api-Rss-After",
+                       apr_psprintf(r->pool, "%" APR_INT64_T_FMT, after));
+}
+
 /* /processes/<pid>/<path>: the request straight to that process's HTTP socket. */
 static int papi_direct(const papi_call *k)
 {
@@ -151,6 +164,7 @@ static int papi_direct(const papi_call *k)
     papi_fanout_config f;
     papi_exchange x;
     papi_verdict v;
+    apr_int64_t rss_before;
     int status;
 
     if (!papi_conf_process_requests(k->c))
@@ -181,7 +195,10 @@ static int papi_direct(const papi_call *k)
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, PAPI_LOGNO(041) "%s %s forwarded to process "
                       "%" APR_INT64_T_FMT " of instance %s", r->method, target, pid,
                       t.view->inst->name);
+    rss_before = papi_procstatus_rss(r->pool, PAPI_PROC_ROOT, pid, t.group->uid);
     papi_exchange_run(r->pool, &x, 1);
+    papi_rss_headers(r, rss_before,
+                     papi_procstatus_rss(r->pool, PAPI_PROC_ROOT, pid, t.group->uid));
     if (x.res.failure) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, PAPI_LOGNO(032) "process %" APR_INT64_T_FMT
                       " of instance %s: %d %s", pid, t.view->inst->name, x.res.failure, x.res.error);

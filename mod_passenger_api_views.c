@@ -13,6 +13,7 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_health.h"
 #include "papi_metrics.h"
 #include "papi_processes.h"
+#include "papi_procstatus.h"
 #include "papi_view.h"
 
 #define PAPI_DASHBOARD_REFRESH 5
@@ -33,7 +34,20 @@ apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const cha
     failures = apr_array_make(r->pool, 1, sizeof(const char *));
     views = papi_view_collect(r->pool, f, found, core_path, failures);
     papi_log_failures(r, failures);
+    papi_rsshist_sample(papi_rss_table, r->pool, views, apr_time_now(), PAPI_PROC_ROOT);
     return views;
+}
+
+/* Every read instance's requests in flight (server.json), their paths scrubbed in read-only
+ * mode as the core path's own answer is. */
+static void papi_views_inflight(request_rec *r, const papi_dir_conf *c, apr_array_header_t *views,
+                                papi_fanout_config *f)
+{
+    apr_array_header_t *failures = apr_array_make(r->pool, 1, sizeof(const char *));
+
+    f->redact = papi_conf_access(c) == PAPI_ACCESS_READONLY;
+    papi_view_inflight(r->pool, f, views, failures);
+    papi_log_failures(r, failures);
 }
 
 /* The dashboard, reloaded every refresh seconds (0: never): one page whose only style sheet
@@ -60,6 +74,7 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     opts.probe_max_age = PAPI_PROBE_MAX_AGE;
     opts.action_nonce = full ? papi_action_nonce : NULL;
     opts.done = done;
+    opts.rss = papi_rss_table;
     papi_dashboard_write(b, r->pool, views, &opts);
     return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
                          apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
@@ -82,6 +97,7 @@ int papi_route_dashboard(const papi_call *k)
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    papi_views_inflight(k->r, k->c, views, &f);
     return papi_send_dashboard(k->r, k->c, views, refresh, &done);
 }
 
@@ -94,8 +110,10 @@ int papi_route_processes_json(const papi_call *k)
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
+    papi_views_inflight(k->r, k->c, views, &f);
     b = papi_buf_make(k->r->pool, 16384);
-    papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
+    papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE,
+                         papi_rss_table);
     return papi_send_json(k->r, HTTP_OK, b);
 }
 
@@ -137,7 +155,8 @@ int papi_route_health(const papi_call *k)
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    probes = papi_health_probe(k->r->pool, views, path, papi_fanout_deadline(&f), f.limits);
+    probes = papi_health_probe(k->r->pool, views, path, papi_fanout_deadline(&f), f.limits,
+                               PAPI_PROC_ROOT);
     papi_health_record(papi_probe_table, probes, apr_time_now());
     b = papi_buf_make(k->r->pool, 4096);
     return papi_send_json(k->r, papi_health_write(b, views, probes, path), b);

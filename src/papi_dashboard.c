@@ -13,6 +13,8 @@
 
 /* U+2013 EN DASH: a number or string that was not given. */
 #define DASH "\xE2\x80\x93"
+/* The requests in flight an instance's card lists, longest-running first. */
+#define PAPI_DASHBOARD_INFLIGHT_TOP 10
 /* U+00B7 MIDDLE DOT, between items on one line. */
 #define DOT " \xC2\xB7 "
 
@@ -105,6 +107,7 @@ typedef struct papi_dash {
     apr_int64_t groups, processes;
     apr_int64_t memory;         /* KiB, real memory of every process that gave it; -1: none did */
     apr_int64_t biggest;        /* the largest real_memory on the page, 0: none */
+    const apr_array_header_t *views;    /* every view, for what a process row looks up */
 } papi_dash;
 
 /* Writes s HTML-escaped, for text and for quoted attribute values alike. C0 controls other than
@@ -588,6 +591,133 @@ static void papi_put_process_probe(const papi_dash *d, const char *name,
     papi_buf_printf(d->b, "\">probe %s</span>", r.healthy ? "ok" : "failed");
 }
 
+/* ---- what is running now: requests in flight (server.json) ---- */
+
+/* The read requests in flight of instance name, or NULL. */
+static const apr_array_header_t *papi_inflight_of(const papi_dash *d, const char *name)
+{
+    int i;
+
+    /* Only a read instance has requests, and a name: a candidate not good may have none. */
+    for (i = 0; i < d->views->nelts; i++) {
+        const papi_view *v = papi_view_at(d->views, i);
+        if (v->inflight && !strcmp(v->inst->name, name))
+            return v->inflight;
+    }
+    return NULL;
+}
+
+/* How many requests the process serves now; a dash when server.json was not read. */
+static void papi_put_process_inflight(const papi_dash *d, const char *name,
+                                      const papi_procpool_process *proc)
+{
+    const apr_array_header_t *reqs = papi_inflight_of(d, name);
+
+    papi_start_cell(d->b, "In flight", "n");
+    papi_put_int(d->b, reqs ? papi_inflight_count(reqs, proc->pid) : PAPI_PROCPOOL_NONE);
+    papi_buf_puts(d->b, "</td>");
+}
+
+/* An age in tenths of a second ("3.2 s"); integers only, as papi_put_memory. */
+static void papi_put_age(papi_buf *b, apr_interval_time_t age)
+{
+    apr_int64_t tenths = age / 100000;
+
+    if (age < 0)
+        papi_put_text(b, NULL);
+    else
+        papi_buf_printf(b, "%" APR_INT64_T_FMT ".%d s", tenths / 10, (int)(tenths % 10));
+}
+
+/* The instance's longest-running requests, PAPI_DASHBOARD_INFLIGHT_TOP of them (papi_inflight
+ * sorts them longest first), with how many there are. */
+static void papi_put_inflight(const papi_dash *d, const papi_view *v)
+{
+    const papi_procpool_process *proc;
+    const papi_procpool_group *g;
+    papi_buf *b = d->b;
+    int i;
+
+    if (!v->inflight)
+        return;
+    papi_buf_printf(b, "<section class=\"group\">\n<div class=\"head\"><h3>Longest-running "
+                       "requests</h3><span class=\"tag\">%d in flight</span></div>\n",
+                    v->inflight->nelts);
+    if (v->inflight->nelts == 0) {
+        papi_buf_puts(b, "<p class=\"note\">No requests in flight right now.</p>\n</section>\n");
+        return;
+    }
+    papi_buf_puts(b, "<div class=\"scroll\"><table class=\"cards inflight\">\n<thead><tr>"
+                     "<th class=\"n\">Age</th><th>Method</th><th>Path</th><th>App group</th>"
+                     "<th>PID</th></tr></thead>\n<tbody>\n");
+    for (i = 0; i < v->inflight->nelts && i < PAPI_DASHBOARD_INFLIGHT_TOP; i++) {
+        const papi_inflight *r = &APR_ARRAY_IDX(v->inflight, i, papi_inflight);
+        g = r->pid ? papi_view_find(v, r->pid, &proc) : NULL;
+        papi_buf_puts(b, "<tr>");
+        papi_start_cell(b, "Age", "n");
+        papi_put_age(b, r->age);
+        papi_buf_puts(b, "</td>");
+        papi_start_cell(b, "Method", NULL);
+        papi_put_text(b, r->method);
+        papi_buf_puts(b, "</td>");
+        papi_start_cell(b, "Path", "path");
+        papi_put_text(b, r->path);
+        papi_buf_puts(b, "</td>");
+        papi_start_cell(b, "App group", NULL);
+        papi_put_text(b, g ? g->name : NULL);
+        papi_buf_puts(b, "</td>");
+        papi_start_cell(b, "PID", "pid");
+        papi_put_int(b, r->pid ? r->pid : PAPI_PROCPOOL_NONE);
+        papi_buf_puts(b, "</td></tr>\n");
+    }
+    papi_buf_puts(b, "</tbody>\n</table></div>\n</section>\n");
+}
+
+/* ---- memory over time (papi_rsshist) ---- */
+
+/* The smallest range of memory a sparkline spans, kB. */
+#define PAPI_SPARK_LEAST_RANGE 1024
+
+/* The process's resident memory of the last ten minutes as a sparkline: time across, from its
+ * first sample kept to its last (so a young history still spans the cell), memory up from the
+ * lowest sample to the highest. Inline SVG with presentation attributes only, which the page's
+ * CSP allows (no style attribute); nothing until two samples are kept. */
+static void papi_put_sparkline(const papi_dash *d, const char *name,
+                               const papi_procpool_process *proc)
+{
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    apr_int64_t lo, hi;
+    int i, n = papi_rsshist_get(d->opts->rss, name, proc->pid, d->opts->now, s);
+
+    if (n < 2)
+        return;
+    lo = hi = s[0].kb;
+    for (i = 1; i < n; i++) {
+        lo = s[i].kb < lo ? s[i].kb : lo;
+        hi = s[i].kb > hi ? s[i].kb : hi;
+    }
+    /* Under the figure, as wide as its column. */
+    papi_buf_printf(d->b, "<div><svg class=\"spark\" width=\"100%%\" height=\"20\" viewBox=\"0 0 %"
+                    APR_INT64_T_FMT " 100\" preserveAspectRatio=\"none\" role=\"img\" "
+                    "aria-label=\"resident memory over the last 10 minutes\"><title>",
+                    (apr_int64_t)(s[n - 1].at - s[0].at));
+    papi_put_memory(d->b, s[0].kb);
+    papi_buf_puts(d->b, " \xE2\x86\x92 ");       /* U+2192 RIGHTWARDS ARROW */
+    papi_put_memory(d->b, s[n - 1].kb);
+    papi_buf_puts(d->b, " in the last 10 minutes</title><polyline fill=\"none\" "
+                        "stroke=\"currentColor\" stroke-width=\"2\" "
+                        "vector-effect=\"non-scaling-stroke\" points=\"");
+    /* Less than a megabyte of change is drawn as the little it is, not as a climb; y grows
+     * downwards. */
+    if (hi - lo < PAPI_SPARK_LEAST_RANGE)
+        hi = lo + PAPI_SPARK_LEAST_RANGE;
+    for (i = 0; i < n; i++)
+        papi_buf_printf(d->b, "%s%" APR_INT64_T_FMT ",%d", i ? " " : "",
+                        (apr_int64_t)(s[i].at - s[0].at),
+                        95 - (int)((s[i].kb - lo) * 90 / (hi - lo)));
+    papi_buf_puts(d->b, "\"/></svg></div>");
+}
+
 static void papi_put_process_row(const papi_dash *d, const char *name,
                                  const papi_procpool_process *proc)
 {
@@ -619,6 +749,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_buf_puts(b, "</td>");
     papi_start_cell(b, "RSS", "n");
     papi_put_memory(b, proc->rss);
+    papi_put_sparkline(d, name, proc);
     papi_buf_puts(b, "</td>");
     papi_start_cell(b, "Uptime", "n");
     papi_put_time_since(d, proc->spawn_end_time, 0);
@@ -626,6 +757,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_start_cell(b, "Last used", "n");
     papi_put_time_since(d, proc->last_used, 1);
     papi_buf_puts(b, "</td>");
+    papi_put_process_inflight(d, name, proc);
     papi_start_cell(b, "State", "st");
     papi_put_process_state(d, proc);
     papi_put_process_probe(d, name, proc);
@@ -645,7 +777,8 @@ static void papi_put_processes(const papi_dash *d, const char *name, const papi_
                         "<th>PID</th><th class=\"n\">Sessions</th><th class=\"n\">Processed</th>"
                         "<th class=\"n\">CPU</th><th class=\"n\">Memory</th>"
                         "<th class=\"n\">RSS</th>"
-                        "<th class=\"n\">Uptime</th><th class=\"n\">Last used</th><th>State</th>"
+                        "<th class=\"n\">Uptime</th><th class=\"n\">Last used</th>"
+                        "<th class=\"n\">In flight</th><th>State</th>"
                         "</tr></thead>\n<tbody>\n");
     for (i = 0; i < g->processes->nelts; i++)
         papi_put_process_row(d, name, papi_process_at(g, i));
@@ -742,6 +875,7 @@ static void papi_put_instance(const papi_dash *d, const papi_view *v)
     papi_buf_puts(b, "</dl>\n");
     if (papi_view_has_procpool(v)) {
         papi_put_procpool(d, inst->name, v->procpool);
+        papi_put_inflight(d, v);
     } else {
         papi_buf_printf(b, "<p class=\"error bad\" role=\"alert\">%d: ", v->status);
         papi_put_escaped(b, v->error ? v->error : v->status ? "no pool" : "not asked");
@@ -886,7 +1020,7 @@ const char *papi_dashboard_query(apr_pool_t *p, const char *args, int *refresh,
 void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *views,
                           const papi_dashboard_opts *opts)
 {
-    papi_dash d = { b, p, opts, opts->base ? opts->base : "", 0, 0, 0, 0, -1, 0 };
+    papi_dash d = { b, p, opts, opts->base ? opts->base : "", 0, 0, 0, 0, -1, 0, views };
     apr_size_t n = strlen(d.base);
     int i;
 

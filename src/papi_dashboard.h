@@ -7,6 +7,7 @@
 #include "papi_action.h"
 #include "papi_buf.h"
 #include "papi_probes.h"
+#include "papi_rsshist.h"
 #include "papi_view.h"
 
 #include <apr_time.h>
@@ -21,6 +22,7 @@ typedef struct papi_dashboard_opts {
     const char *action_nonce;   /* full mode: the actions' nonce, put in every form; NULL: no
                                  * forms (read-only) */
     const papi_action_done *done;           /* what the last action did (the query), or NULL */
+    const papi_rsshist *rss;                /* memory histories, or NULL */
 } papi_dashboard_opts;
 
 /* The longest reload period ?refresh= may ask for, in seconds (mod_status's own bound). */

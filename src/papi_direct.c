@@ -8,26 +8,12 @@
 
 int papi_direct_find(const apr_array_header_t *views, apr_int64_t pid, papi_direct_target *t)
 {
-    int i, j, k;
+    int i;
 
     for (i = 0; i < views->nelts; i++) {
-        const papi_view *v = &APR_ARRAY_IDX(views, i, papi_view);
-        if (!v->procpool)
-            continue;
-        for (j = 0; j < v->procpool->groups->nelts; j++) {
-            const papi_procpool_group *g =
-                APR_ARRAY_IDX(v->procpool->groups, j, const papi_procpool_group *);
-            for (k = 0; k < g->processes->nelts; k++) {
-                const papi_procpool_process *proc =
-                    APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *);
-                if (proc->pid == pid) {
-                    t->view = v;
-                    t->group = g;
-                    t->proc = proc;
-                    return 1;
-                }
-            }
-        }
+        t->view = &APR_ARRAY_IDX(views, i, papi_view);
+        if ((t->group = papi_view_find(t->view, pid, &t->proc)) != NULL)
+            return 1;
     }
     return 0;
 }

@@ -1,6 +1,7 @@
 #include "papi_health.h"
 #include "papi_direct.h"
 #include "papi_json.h"
+#include "papi_procstatus.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -22,6 +23,7 @@ static apr_array_header_t *papi_health_list(apr_pool_t *p, const apr_array_heade
                 probe->view = v;
                 probe->group = g;
                 probe->proc = APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *);
+                probe->rss_before = probe->rss_after = -1;
             }
         }
     }
@@ -30,7 +32,7 @@ static apr_array_header_t *papi_health_list(apr_pool_t *p, const apr_array_heade
 
 apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
                                       const char *path, apr_time_t deadline,
-                                      const papi_http_limits *limits)
+                                      const papi_http_limits *limits, const char *proc)
 {
     apr_array_header_t *probes = papi_health_list(p, views);
     papi_exchange *xs = apr_pcalloc(p, (probes->nelts + 1) * sizeof(*xs));
@@ -42,13 +44,16 @@ apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *v
         papi_direct_request req = { "GET", path, NULL, NULL, NULL, 0 };
         int status;
         if ((probe->unreachable = papi_direct_prepare(p, probe->group, probe->proc, &req, limits,
-                                                      deadline, &xs[n], &status)) == NULL)
+                                                      deadline, &xs[n], &status)) == NULL) {
+            probe->rss_before = papi_procstatus_rss(p, proc, probe->proc->pid, probe->group->uid);
             of[n++] = i;
+        }
     }
     papi_exchange_run_some(p, xs, n, PAPI_HEALTH_AT_ONCE);
     for (i = 0; i < n; i++) {
         papi_probe *probe = &APR_ARRAY_IDX(probes, of[i], papi_probe);
         const papi_exchange_result *res = &xs[i].res;
+        probe->rss_after = papi_procstatus_rss(p, proc, probe->proc->pid, probe->group->uid);
         probe->latency = xs[i].elapsed;
         if (res->failure) {
             probe->error = res->error;
@@ -102,6 +107,12 @@ static void papi_health_process(papi_buf *b, const papi_probe *probe)
     papi_buf_puts(b, ",\"app_group\":");
     papi_json_cstr(b, probe->group->name);
     papi_buf_printf(b, ",\"pid\":%" APR_INT64_T_FMT, probe->proc->pid);
+    papi_buf_printf(b, probe->rss_before < 0 ? ",\"rss_before_kb\":null"
+                                             : ",\"rss_before_kb\":%" APR_INT64_T_FMT,
+                    probe->rss_before);
+    papi_buf_printf(b, probe->rss_after < 0 ? ",\"rss_after_kb\":null"
+                                            : ",\"rss_after_kb\":%" APR_INT64_T_FMT,
+                    probe->rss_after);
     if (probe->unreachable) {
         papi_buf_puts(b, ",\"reachable\":false,\"healthy\":null,\"status\":null,"
                          "\"latency_ms\":null,\"error\":");

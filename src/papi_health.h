@@ -25,15 +25,18 @@ typedef struct papi_probe {
     int healthy;                    /* answered 2xx or 3xx by its deadline */
     apr_interval_time_t latency;    /* until its answer or failure */
     const char *error;              /* why it is not healthy, or NULL */
+    apr_int64_t rss_before;         /* its resident memory in kB just before the probes were */
+    apr_int64_t rss_after;          /* sent and just after they ended; -1 when not known */
 } papi_probe;
 
 /* Probes the processes of every read pool in views (read with secrets=true), PAPI_HEALTH_AT_ONCE
- * at a time, all answered by deadline: one papi_probe each, in pool order. Only processes alive
+ * at a time, all answered by deadline: one papi_probe each, in pool order, with each contacted
+ * process's resident memory before and after as /proc/<pid>/status below proc tells it. Only processes alive
  * and enabled are contacted, and each only once its listener is checked to be its app group's
  * user's (papi_direct_require_owner). */
 apr_array_header_t *papi_health_probe(apr_pool_t *p, const apr_array_header_t *views,
                                       const char *path, apr_time_t deadline,
-                                      const papi_http_limits *limits);
+                                      const papi_http_limits *limits, const char *proc);
 
 /* Keeps each probe's result in table (may be NULL), as of now, for processes.json and the
  * dashboard. */

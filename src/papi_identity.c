@@ -1,14 +1,11 @@
 #include "papi_identity.h"
-#include "papi_fs.h"
+#include "papi_procstatus.h"
 
 #include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* The fields of /proc/<pid>/stat after "pid (comm)" that are read: the 4th and the 22nd. */
 #define PAPI_STAT_PPID 4
@@ -83,22 +80,8 @@ static int papi_identity_proc(apr_pool_t *p, const char *proc, apr_int64_t pid,
                               papi_procstat *st, uid_t *owner)
 {
     char buf[1024];
-    struct stat sb;
-    ssize_t n = -1;
-    int dfd, fd;
+    long n = papi_proc_read(p, proc, pid, "stat", buf, sizeof(buf), owner);
 
-    if (pid < 1 || pid > APR_INT32_MAX)
-        return 0;
-    dfd = papi_fs_open_dir(AT_FDCWD, apr_psprintf(p, "%s/%" APR_INT64_T_FMT, proc, pid));
-    if (dfd < 0)
-        return 0;
-    if (fstat(dfd, &sb) == 0
-        && (fd = openat(dfd, "stat", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) >= 0) {
-        n = read(fd, buf, sizeof(buf));
-        close(fd);
-        *owner = sb.st_uid;
-    }
-    close(dfd);
     return n > 0 && papi_procstat_parse(buf, (apr_size_t)n, st);
 }
 

@@ -1,7 +1,8 @@
 #include "papi_probes.h"
 
+#include "papi_shm.h"
+
 #include <apr_atomic.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 #include <string.h>
 
@@ -22,33 +23,13 @@ struct papi_probes {
 papi_probes *papi_probes_create(apr_pool_t *p, int slots, const char **why)
 {
     papi_probes *t = apr_pcalloc(p, sizeof(*t));
-    apr_shm_t *shm;
-    apr_status_t rv;
-    char buf[120];
 
-    rv = apr_shm_create(&shm, (apr_size_t)slots * sizeof(papi_probe_slot), NULL, p);
-    if (rv != APR_SUCCESS) {
-        *why = apr_pstrcat(p, "cannot make shared memory for probe results: ",
-                           apr_strerror(rv, buf, sizeof(buf)), NULL);
+    t->slots = papi_shm_zeroed(p, (apr_size_t)slots * sizeof(papi_probe_slot), "probe results",
+                               why);
+    if (!t->slots)
         return NULL;
-    }
-    t->slots = apr_shm_baseaddr_get(shm);
     t->count = (apr_uint32_t)slots;
-    memset(t->slots, 0, (apr_size_t)slots * sizeof(papi_probe_slot));
     return t;
-}
-
-/* FNV-1a of the name and the pid. */
-static apr_uint32_t papi_probes_hash(const char *name, apr_int64_t pid)
-{
-    apr_uint32_t h = 2166136261u;
-    int i;
-
-    for (; *name; name++)
-        h = (h ^ (unsigned char)*name) * 16777619u;
-    for (i = 0; i < 8; i++, pid >>= 8)
-        h = (h ^ (apr_uint32_t)(pid & 0xff)) * 16777619u;
-    return h;
 }
 
 void papi_probes_put(papi_probes *t, const char *name, apr_int64_t pid,
@@ -59,7 +40,7 @@ void papi_probes_put(papi_probes *t, const char *name, apr_int64_t pid,
 
     if (!t || strlen(name) > PAPI_PROBES_NAME_MAX)
         return;
-    s = &t->slots[papi_probes_hash(name, pid) % t->count];
+    s = &t->slots[papi_shm_hash(name, pid) % t->count];
     seq = apr_atomic_read32(&s->seq);
     /* Another writer in the slot: its result is as recent as ours, let it win. */
     if ((seq & 1) || apr_atomic_cas32(&s->seq, seq + 1, seq) != seq)
@@ -78,7 +59,7 @@ int papi_probes_get(const papi_probes *t, const char *name, apr_int64_t pid, apr
 
     if (!t || strlen(name) > PAPI_PROBES_NAME_MAX)
         return 0;
-    s = &t->slots[papi_probes_hash(name, pid) % t->count];
+    s = &t->slots[papi_shm_hash(name, pid) % t->count];
     before = apr_atomic_read32(&s->seq);
     if (before & 1)
         return 0;

@@ -39,6 +39,8 @@ typedef struct papi_procs_ctx {
     const papi_probes *probes;
     apr_interval_time_t max_age;
     const char *name;               /* of the instance being written */
+    const papi_view *view;          /* the same */
+    const papi_rsshist *rss;
 } papi_procs_ctx;
 
 /* An object's members, made from papi_procpool.h's lists: a DERIVED name is written by
@@ -82,6 +84,62 @@ static void papi_write_last_probe(papi_buf *b, const papi_procpool_process *proc
         papi_buf_puts(b, ",\"latency_ms\":null");
     papi_str(b, "error", r.error[0] ? r.error : NULL);
     papi_buf_putc(b, '}');
+}
+
+static void papi_write_requests_in_flight(papi_buf *b, const papi_procpool_process *proc,
+                                          const papi_procs_ctx *c)
+{
+    papi_num(b, "requests_in_flight", c->view->inflight
+                                      ? papi_inflight_count(c->view->inflight, proc->pid)
+                                      : PAPI_PROCPOOL_NONE);
+}
+
+static void papi_write_rss_history(papi_buf *b, const papi_procpool_process *proc,
+                                   const papi_procs_ctx *c)
+{
+    papi_rss_sample samples[PAPI_RSSHIST_SAMPLES];
+    int i, n;
+
+    papi_key(b, "rss_history");
+    if (!c->rss) {
+        papi_buf_puts(b, "null");
+        return;
+    }
+    n = papi_rsshist_get(c->rss, c->name, proc->pid, c->now, samples);
+    papi_buf_putc(b, '[');
+    for (i = 0; i < n; i++)
+        papi_buf_printf(b, "%s[%u,%u]", i ? "," : "", samples[i].at, samples[i].kb);
+    papi_buf_putc(b, ']');
+}
+
+/* The instance's requests in flight, longest-running first, each with its app group (the one
+ * pool.xml shows its process in); null when server.json was not read. */
+static void papi_write_inflight(papi_buf *b, const papi_view *v)
+{
+    const papi_procpool_process *proc;
+    const papi_procpool_group *g;
+    int i;
+
+    papi_key(b, "requests_in_flight");
+    if (!v->inflight) {
+        papi_buf_puts(b, "null");
+        return;
+    }
+    papi_buf_putc(b, '[');
+    for (i = 0; i < v->inflight->nelts; i++) {
+        const papi_inflight *r = &APR_ARRAY_IDX(v->inflight, i, papi_inflight);
+        g = r->pid ? papi_view_find(v, r->pid, &proc) : NULL;
+        papi_buf_puts(b, i ? ",{" : "{");
+        papi_str(b, "app_group", g ? g->name : NULL);
+        papi_num(b, "pid", r->pid ? r->pid : PAPI_PROCPOOL_NONE);
+        papi_str(b, "method", r->method);
+        papi_str(b, "path", r->path);
+        papi_num(b, "started_at", r->started_at ? r->started_at : PAPI_PROCPOOL_NONE);
+        papi_key(b, "age_ms");
+        papi_buf_printf(b, r->age < 0 ? "null" : "%.1f", r->age / 1000.0);
+        papi_buf_putc(b, '}');
+    }
+    papi_buf_putc(b, ']');
 }
 
 /* Writes one item of a list, as an object. */
@@ -147,9 +205,10 @@ static void papi_procpool_object(papi_buf *b, const papi_procpool *procpool,
 }
 
 void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time_t now,
-                          const papi_probes *probes, apr_interval_time_t max_age)
+                          const papi_probes *probes, apr_interval_time_t max_age,
+                          const papi_rsshist *rss)
 {
-    papi_procs_ctx c = { now, probes, max_age, NULL };
+    papi_procs_ctx c = { now, probes, max_age, NULL, NULL, rss };
     int i, n = 0;
 
     papi_buf_putc(b, '[');
@@ -164,12 +223,14 @@ void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time
         papi_buf_printf(b, ",\"status\":%d", v->status);
         if (v->status != 200) {
             papi_str(b, "error", v->error);
-            papi_buf_puts(b, ",\"pool\":null}");
+            papi_buf_puts(b, ",\"pool\":null,\"requests_in_flight\":null}");
             continue;
         }
         papi_key(b, "pool");
         c.name = v->inst->name;
+        c.view = v;
         papi_procpool_object(b, v->procpool, &c);
+        papi_write_inflight(b, v);
         papi_buf_putc(b, '}');
     }
     papi_buf_puts(b, "]\n");

@@ -53,7 +53,9 @@
     X(code_revision, STRING) \
     X(process_group_id, NUMBER) \
     X(command, STRING) \
-    X(last_probe, DERIVED)          /* from papi_probes */
+    X(last_probe, DERIVED)          /* from papi_probes */ \
+    X(requests_in_flight, DERIVED)  /* how many, from server.json (papi_inflight) */ \
+    X(rss_history, DERIVED)         /* [[seconds since the epoch, kB], ...] from papi_rsshist */
 
 #define PAPI_PROCPOOL_GROUP_FIELDS(X) \
     X(name, STRING)                 /* "/srv/app (production)" */ \

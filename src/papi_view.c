@@ -47,9 +47,72 @@ apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *c
         v->status = 0;
         v->error = NULL;
         v->procpool = NULL;
+        v->inflight = NULL;
         /* asked holds the good instances, in the same order. */
         if (v->inst->state == PAPI_INST_GOOD)
             papi_view_read(p, &APR_ARRAY_IDX(asked, k++, papi_fanout_result), v, failures);
     }
     return views;
+}
+
+const papi_procpool_group *papi_view_find(const papi_view *v, apr_int64_t pid,
+                                          const papi_procpool_process **proc)
+{
+    int j, k;
+
+    for (j = 0; v->procpool && j < v->procpool->groups->nelts; j++) {
+        const papi_procpool_group *g =
+            APR_ARRAY_IDX(v->procpool->groups, j, const papi_procpool_group *);
+        for (k = 0; k < g->processes->nelts; k++) {
+            *proc = APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *);
+            if ((*proc)->pid == pid)
+                return g;
+        }
+    }
+    return NULL;
+}
+
+/* One instance's server.json, or why not. */
+static const char *papi_view_requests(apr_pool_t *p, const papi_fanout_result *one,
+                                      apr_array_header_t **reqs)
+{
+    const papi_http_response *resp = one->res.resp;
+    int total;
+
+    if (one->res.failure)
+        return one->res.error;
+    if (resp->status != 200)
+        return apr_psprintf(p, "the core answered server.json with %d %s", resp->status,
+                            resp->reason);
+    return papi_inflight_parse(p, resp->body, resp->body_len, reqs, &total);
+}
+
+void papi_view_inflight(apr_pool_t *p, const papi_fanout_config *cfg, apr_array_header_t *views,
+                        apr_array_header_t *failures)
+{
+    papi_core_request req = { "GET", "/server.json", NULL, NULL, NULL, NULL, 0, NULL };
+    apr_array_header_t *read = apr_array_make(p, views->nelts, sizeof(const papi_instance *));
+    apr_array_header_t *asked, *reqs;
+    const char *why;
+    int i, k = 0;
+
+    for (i = 0; i < views->nelts; i++)
+        if (APR_ARRAY_IDX(views, i, papi_view).status == 200)
+            APR_ARRAY_PUSH(read, const papi_instance *) = APR_ARRAY_IDX(views, i, papi_view).inst;
+    if (read->nelts == 0)
+        return;
+    asked = papi_fanout_collect(p, cfg, read, &req, failures);
+    for (i = 0; i < views->nelts; i++) {
+        papi_view *v = &APR_ARRAY_IDX(views, i, papi_view);
+        const papi_fanout_result *one;
+        if (v->status != 200)
+            continue;
+        /* asked holds the read instances, in the same order. */
+        one = &APR_ARRAY_IDX(asked, k++, papi_fanout_result);
+        if ((why = papi_view_requests(p, one, &reqs)) == NULL)
+            v->inflight = reqs;
+        else if (failures && !one->res.failure)
+            APR_ARRAY_PUSH(failures, const char *) = apr_psprintf(p, "instance %s (%s): %s",
+                                                                  v->inst->name, v->inst->path, why);
+    }
 }

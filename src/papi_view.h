@@ -4,6 +4,7 @@
 #define PAPI_VIEW_H
 
 #include "papi_fanout.h"
+#include "papi_inflight.h"
 #include "papi_procpool.h"
 #include "papi_registry.h"
 
@@ -12,6 +13,8 @@ typedef struct papi_view {
     int status;                 /* 0: not good, not asked; 200: procpool set; else 502, 503, 504 */
     const char *error;          /* why not, when status is neither 0 nor 200 */
     const papi_procpool *procpool;      /* when status is 200 */
+    const apr_array_header_t *inflight; /* papi_inflight, longest-running first, once
+                                         * papi_view_inflight read server.json; else NULL */
 } papi_view;
 
 /* Reads the pool of every good instance in instances (GET core_path: /pool.xml, or with
@@ -21,5 +24,15 @@ typedef struct papi_view {
 apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *cfg,
                                       const apr_array_header_t *instances, const char *core_path,
                                       apr_array_header_t *failures);
+
+/* The group of v's pool that holds process pid, with the process in *proc; NULL when none does. */
+const papi_procpool_group *papi_view_find(const papi_view *v, apr_int64_t pid,
+                                          const papi_procpool_process **proc);
+
+/* Reads server.json of every instance whose pool was read (cfg says how, scrubbing included) and
+ * sets each one's inflight: the requests running now. An instance whose answer cannot be read
+ * keeps NULL, described in failures (const char *), when not NULL. */
+void papi_view_inflight(apr_pool_t *p, const papi_fanout_config *cfg, apr_array_header_t *views,
+                        apr_array_header_t *failures);
 
 #endif

@@ -36,10 +36,12 @@ PASSENGER_BIN = "/usr/bin/passenger"
 # before stopping a server, so a hung request does not hold Passenger's
 # shutdown (it waits for requests in flight). /health hangs, as a wedged
 # process does, while <app>/tmp/sick-<pid> exists (and no release file);
-# /echo answers the method, query, HTTP_* headers and body it got.
+# /echo answers the method, query, HTTP_* headers and body it got; /grow?mb=N allocates N MB and
+# keeps them for the process's life (a leak, as the console's memory figures should show).
 CONFIG_RU = r"""# Rack app of the mod_passenger_api e2e harness (tests/e2e/passenger.py).
 release = '@RELEASE@'
 sick = '@TMP@/sick-%d'
+kept = []
 app = lambda do |env|
   query = env['QUERY_STRING'].to_s
   body = "pid=#{Process.pid}\n"
@@ -51,6 +53,8 @@ app = lambda do |env|
     sleep((query[/(?:^|&)ms=(\d+)/, 1] || '0').to_i / 1000.0)
   when '/health'
     sleep 0.05 while File.exist?(sick % Process.pid) && !File.exist?(release)
+  when '/grow'
+    kept << ('x' * ((query[/(?:^|&)mb=(\d+)/, 1] || '0').to_i * 1024 * 1024))
   when '/echo'
     headers = env.keys.grep(/\AHTTP_/).sort.map { |k| "#{k}=#{env[k]}\n" }.join
     body += "method=#{env['REQUEST_METHOD']}\nquery=#{query}\n#{headers}body=#{env['rack.input'].read}\n"

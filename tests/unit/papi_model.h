@@ -77,6 +77,7 @@ static inline void papi_mk_view(apr_array_header_t *views, const papi_instance *
     v->status = status;
     v->error = error;
     v->procpool = pl;
+    v->inflight = NULL;
 }
 
 #endif

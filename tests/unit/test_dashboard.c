@@ -271,6 +271,76 @@ static void rich_page(void **state)
 
 }
 
+/* The requests in flight (server.json): the ten longest-running on the instance's card, markup in
+ * a path escaped, and each process's count in its row. */
+static void requests_in_flight(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 4, sizeof(papi_view));
+    apr_array_header_t *reqs = apr_array_make(p, 12, sizeof(papi_inflight));
+    papi_buf *b = papi_buf_make(p, 256);
+    int i;
+
+    /* A candidate not good has no name (untrusted ones are never read): first, so every lookup
+     * passes it. */
+    papi_mk_view(views, bad_instance(p, PAPI_INST_UNTRUSTED, "owned by uid 1000"), 0, NULL, NULL);
+    apr_array_cat(views, rich_views(p));
+    /* Not read: no list, and a dash where each count would be. */
+    papi_dashboard_write(b, p, views, &opts);
+    assert_lacks(b, "Longest-running requests");
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\"><span class=\"none\">");
+    *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ 3576, "GET", "/x?" EVIL_REASON,
+                                                              NOW - 3 * SEC, 3250000 };
+    for (i = 1; i < 12; i++)
+        *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ i % 2 ? 3595 : 0, "POST",
+                                                                  "/upload", 0, 1000000 - i };
+    APR_ARRAY_IDX(views, 1, papi_view).inflight = reqs;
+    b = papi_buf_make(p, 256);
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_has(b, "Longest-running requests</h3><span class=\"tag\">12 in flight</span>");
+    assert_int_equal(count(b->data, "<td data-label=\"Age\""), 10);
+    assert_has(b, ">3.2 s<");
+    assert_has(b, ">0.9 s<");
+    assert_has(b, "/x?&lt;img src=x onerror=alert(1)&gt;");
+    assert_lacks(b, EVIL_REASON);
+    /* 3576 serves one, 3595 six of them, 4101 none. */
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\">1</td>");
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\">6</td>");
+    assert_has(b, "<td data-label=\"In flight\" class=\"n\">0</td>");
+}
+
+/* Each process's memory of the last ten minutes, a sparkline under its RSS: from its first sample
+ * to its last, from its lowest up to its highest; none until two samples are kept. */
+static void memory_sparklines(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = rich_views(p);
+    papi_dashboard_opts with = opts;
+    const char *why = NULL;
+    papi_buf *b = papi_buf_make(p, 256);
+    papi_rsshist *rss = papi_rsshist_create(p, 64, &why);
+
+    assert_non_null(rss);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 300 * SEC, 51200);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 200 * SEC, 76800);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, NOW - 100 * SEC, 102400);
+    papi_rsshist_add(rss, "UKbNs4kX", 3595, NOW - 100 * SEC, 1024);
+    /* Noise: a few kB up and down stay near the bottom. */
+    papi_rsshist_add(rss, "UKbNs4kX", 4101, NOW - 20 * SEC, 20000);
+    papi_rsshist_add(rss, "UKbNs4kX", 4101, NOW - 10 * SEC, 20102);
+    with.rss = rss;
+    papi_dashboard_write(b, p, views, &with);
+    assert_clean_page(b);
+    assert_int_equal(count(b->data, "<svg class=\"spark\""), 2);
+    assert_has(b, "points=\"0,95 10,87\"");
+    assert_has(b, "<title>50.0 MB \xE2\x86\x92 100 MB in the last 10 minutes</title>");
+    assert_has(b, "viewBox=\"0 0 200 100\"");
+    assert_has(b, "points=\"0,95 100,50 200,5\"");
+    /* Presentation attributes only: the CSP lets no style attribute in. */
+    assert_lacks(b, "style=");
+}
+
 static void no_candidates(void **state)
 {
     apr_pool_t *p = *state;
@@ -542,6 +612,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         PAPI_TEST(rich_page),
+        PAPI_TEST(requests_in_flight),
+        PAPI_TEST(memory_sparklines),
         PAPI_TEST(no_candidates),
         PAPI_TEST(only_bad_candidates),
         PAPI_TEST(untrusted_entries_are_counted),

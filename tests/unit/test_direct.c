@@ -176,9 +176,9 @@ static void health_verdict(void **state)
     papi_mk_view(views, &inst, 200, NULL, NULL);
     papi_mk_view(views, &stale, 0, NULL, NULL);
     *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
-        &group, process(p, 1, NULL, NULL), NULL, 200, 1, 1500, NULL };
+        &group, process(p, 1, NULL, NULL), NULL, 200, 1, 1500, NULL, 51000, 103000 };
     *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
-        &group, process(p, 2, NULL, NULL), "no HTTP socket", 0, 0, 0, NULL };
+        &group, process(p, 2, NULL, NULL), "no HTTP socket", 0, 0, 0, NULL, -1, -1 };
     /* Unreachable processes do not make the host unhealthy. */
     assert_int_equal(papi_health_write(b, views, probes, "/"), 200);
     j = json_loadb(b->data, b->len, 0, &err);
@@ -188,10 +188,17 @@ static void health_verdict(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "instances")), 1);
     assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "processes"), 1),
                                              "healthy")));
+    /* What the probe cost each process, in kB; null when /proc did not tell. */
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j,
+                     "processes"), 0), "rss_before_kb")), 51000);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(j,
+                     "processes"), 0), "rss_after_kb")), 103000);
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(j, "processes"), 1),
+                                             "rss_after_kb")));
     json_decref(j);
     /* One failing probe, or one instance not read, makes it 503. */
     *(papi_probe *)apr_array_push(probes) = (papi_probe){ &APR_ARRAY_IDX(views, 0, papi_view),
-        &group, process(p, 3, NULL, NULL), NULL, 0, 0, 1000000, "deadline passed" };
+        &group, process(p, 3, NULL, NULL), NULL, 0, 0, 1000000, "deadline passed", -1, -1 };
     assert_int_equal(papi_health_write(papi_buf_make(p, 256), views, probes, "/"), 503);
     apr_array_pop(probes);
     APR_ARRAY_IDX(views, 0, papi_view).status = 504;

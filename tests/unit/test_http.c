@@ -999,6 +999,7 @@ static const sample samples[] = {
     { "core_GET_pool.xml_401_www-data.http", 401, "text/html; charset=UTF-8", 12, 12 },
     { "core_GET_pool.xml_secrets_true.http", 200, "text/xml", 5010, 5010 },
     { "core_GET_server.json.http", 200, "application/json", 3213, 3213 },
+    { "core_GET_server.json_in_flight.http", 200, "application/json", 8846, 8846 },
 };
 
 static const char *samples_dir(void)

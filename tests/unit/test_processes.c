@@ -40,7 +40,7 @@ static json_t *write_and_parse(apr_pool_t *p, const apr_array_header_t *views, p
     json_t *j;
 
     /* 100 s after the sample's first process finished spawning (1795261753453248 µs). */
-    papi_processes_write(b, views, 1795261853453248, NULL, 0);
+    papi_processes_write(b, views, 1795261853453248, NULL, 0, NULL);
     j = json_loadb(b->data, b->len, 0, &err);
     if (!j)
         fail_msg("not JSON (%s): %s", err.text, b->data);
@@ -111,6 +111,79 @@ static void no_secret_even_when_the_pool_has_them(void **state)
     assert_null(strstr(b->data, "unix:"));
 }
 
+static void requests_in_flight_with_their_group_and_count(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = views_from_sample(p, "core_GET_pool.xml.http");
+    apr_array_header_t *reqs = apr_array_make(p, 2, sizeof(papi_inflight));
+    json_t *j, *list, *procs;
+
+    *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ 3576, "GET", "/report?[REDACTED]",
+                                                              1795261850000000, 2500000 };
+    *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ 0, "POST", "/upload", 0, -1 };
+    /* Before server.json is read: null, not a made-up 0. */
+    j = write_and_parse(p, views, NULL);
+    assert_true(json_is_null(json_object_get(json_array_get(j, 0), "requests_in_flight")));
+    assert_true(json_is_null(json_object_get(json_array_get(j, 1), "requests_in_flight")));
+    APR_ARRAY_IDX(views, 0, papi_view).inflight = reqs;
+    j = write_and_parse(p, views, NULL);
+    list = json_object_get(json_array_get(j, 0), "requests_in_flight");
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "app_group")),
+                        "/srv/demo-app (production)");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "pid")), 3576);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "path")),
+                        "/report?[REDACTED]");
+    assert_true(json_real_value(json_object_get(json_array_get(list, 0), "age_ms")) == 2500.0);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "started_at")),
+                     1795261850000000);
+    /* Waiting for a process: none, and no group. */
+    assert_true(json_is_null(json_object_get(json_array_get(list, 1), "app_group")));
+    assert_true(json_is_null(json_object_get(json_array_get(list, 1), "pid")));
+    assert_true(json_is_null(json_object_get(json_array_get(list, 1), "age_ms")));
+    procs = json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(j, 0),
+                            "pool"), "app_groups"), 0), "processes");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(procs, 0),
+                                                        "requests_in_flight")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(procs, 1),
+                                                        "requests_in_flight")), 0);
+}
+
+/* Each process's memory of the last ten minutes, [[seconds, kB], ...] oldest first; null without
+ * the table. */
+static void rss_history_per_process(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = views_from_sample(p, "core_GET_pool.xml.http");
+    const char *why = NULL;
+    papi_rsshist *rss = papi_rsshist_create(p, 64, &why);
+    apr_time_t now = 1795261853453248;
+    papi_buf *b = papi_buf_make(p, 64);
+    json_error_t err;
+    json_t *j, *procs, *h;
+
+    assert_non_null(rss);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, now - apr_time_from_sec(10), 15000);
+    papi_rsshist_add(rss, "UKbNs4kX", 3576, now, 65000);
+    papi_processes_write(b, views, now, NULL, 0, rss);
+    j = json_loadb(b->data, b->len, 0, &err);
+    assert_non_null(j);
+    apr_pool_cleanup_register(p, j, papi_mk_decref, apr_pool_cleanup_null);
+    procs = json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(j, 0),
+                            "pool"), "app_groups"), 0), "processes");
+    h = json_object_get(json_array_get(procs, 0), "rss_history");
+    assert_int_equal(json_array_size(h), 2);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(h, 0), 0)),
+                     apr_time_sec(now) - 10);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(h, 0), 1)), 15000);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(h, 1), 1)), 65000);
+    assert_int_equal(json_array_size(json_object_get(json_array_get(procs, 1), "rss_history")), 0);
+    j = write_and_parse(p, views, NULL);
+    procs = json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(j, 0),
+                            "pool"), "app_groups"), 0), "processes");
+    assert_true(json_is_null(json_object_get(json_array_get(procs, 0), "rss_history")));
+}
+
 static void no_instances_is_an_empty_array(void **state)
 {
     apr_pool_t *p = *state;
@@ -126,6 +199,8 @@ int main(void)
         PAPI_TEST(typed_pool_from_the_real_sample),
         PAPI_TEST(failed_instance_says_why),
         PAPI_TEST(no_secret_even_when_the_pool_has_them),
+        PAPI_TEST(requests_in_flight_with_their_group_and_count),
+        PAPI_TEST(rss_history_per_process),
         PAPI_TEST(no_instances_is_an_empty_array),
     };
     return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);

@@ -1,0 +1,152 @@
+/* Memory over time: samples kept per process in shared memory, at most one per interval, only the
+ * last ten minutes shown, oldest first, across a fork; and the sampler reads each process's
+ * /proc/<pid>/status only while it is due and still its group's user's. */
+#include "papi_test.h"
+#include "papi_model.h"
+#include "papi_rsshist.h"
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define AT(s) apr_time_from_sec(s)
+
+static papi_rsshist *table(apr_pool_t *p, int slots)
+{
+    const char *why = NULL;
+    papi_rsshist *t = papi_rsshist_create(p, slots, &why);
+
+    assert_non_null(t);
+    return t;
+}
+
+static void one_sample_per_interval_oldest_first(void **state)
+{
+    papi_rsshist *t = table(*state, 16);
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+
+    assert_true(papi_rsshist_due(t, "AbCd1234", 42, AT(1000)));
+    papi_rsshist_add(t, "AbCd1234", 42, AT(1000), 100);
+    assert_false(papi_rsshist_due(t, "AbCd1234", 42, AT(1004)));
+    /* Not due: another child sampled it a moment ago. */
+    papi_rsshist_add(t, "AbCd1234", 42, AT(1003), 999);
+    assert_true(papi_rsshist_due(t, "AbCd1234", 42, AT(1005)));
+    papi_rsshist_add(t, "AbCd1234", 42, AT(1005), 200);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(1010), s), 2);
+    assert_int_equal(s[0].at, 1000);
+    assert_int_equal(s[0].kb, 100);
+    assert_int_equal(s[1].at, 1005);
+    assert_int_equal(s[1].kb, 200);
+    /* Another pid, another instance: nothing of it. */
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 43, AT(1010), s), 0);
+    assert_int_equal(papi_rsshist_get(t, "Other123", 42, AT(1010), s), 0);
+    /* A NULL table is no table. */
+    assert_false(papi_rsshist_due(NULL, "AbCd1234", 42, AT(1010)));
+    papi_rsshist_add(NULL, "AbCd1234", 42, AT(1010), 1);
+    assert_int_equal(papi_rsshist_get(NULL, "AbCd1234", 42, AT(1010), s), 0);
+}
+
+static void only_the_last_ten_minutes(void **state)
+{
+    papi_rsshist *t = table(*state, 16);
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    int i, n;
+
+    /* 200 samples, 5 s apart: the ring wraps, and only the window's last 10 minutes show. */
+    for (i = 0; i < 200; i++)
+        papi_rsshist_add(t, "AbCd1234", 42, AT(10000 + 5 * i), 1000 + i);
+    n = papi_rsshist_get(t, "AbCd1234", 42, AT(10000 + 5 * 199), s);
+    assert_int_equal(n, 600 / 5);
+    assert_int_equal(s[0].kb, 1000 + 200 - n);
+    assert_int_equal(s[n - 1].kb, 1000 + 199);
+    for (i = 1; i < n; i++)
+        assert_true(s[i].at == s[i - 1].at + 5);
+    /* Five minutes later, half of them. */
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(10000 + 5 * 199 + 300), s), 60);
+}
+
+static void a_process_taking_the_slot_starts_afresh(void **state)
+{
+    papi_rsshist *t = table(*state, 1);
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+
+    papi_rsshist_add(t, "AbCd1234", 42, AT(1000), 100);
+    papi_rsshist_add(t, "AbCd1234", 77, AT(1001), 500);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(1002), s), 0);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 77, AT(1002), s), 1);
+    assert_int_equal(s[0].kb, 500);
+}
+
+static void shared_with_a_child(void **state)
+{
+    papi_rsshist *t = table(*state, 64);
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    pid_t child;
+    int status;
+
+    child = fork();
+    if (child == 0) {
+        papi_rsshist_add(t, "AbCd1234", 77, AT(5000), 4096);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 77, AT(5001), s), 1);
+    assert_int_equal(s[0].kb, 4096);
+}
+
+static void write_status(apr_pool_t *p, const char *root, int pid, int uid, int kb)
+{
+    const char *dir = apr_psprintf(p, "%s/%d", root, pid);
+    FILE *f;
+
+    mkdir(dir, 0755);
+    f = fopen(apr_pstrcat(p, dir, "/status", NULL), "w");
+    assert_non_null(f);
+    fprintf(f, "Name:\truby\nPid:\t%d\nUid:\t%d\t%d\t%d\t%d\nVmRSS:\t%d kB\n", pid, uid, uid, uid,
+            uid, kb);
+    fclose(f);
+}
+
+static void the_sampler_reads_each_due_process_of_its_user(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_rsshist *t = table(p, 64);
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
+    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
+    papi_procpool_group *g = papi_mk_group(p, "/srv/app (production)");
+    papi_instance *inst = papi_mk_instance(p, "/reg", "passenger.AbCd1234", PAPI_INST_GOOD,
+                                           "AbCd1234", NULL);
+    char root[] = "/tmp/papi-proc-XXXXXX";
+
+    assert_non_null(mkdtemp(root));
+    g->uid = 33;
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 100);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 101);
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = g;
+    papi_mk_view(views, inst, 200, NULL, pl);
+    write_status(p, root, 100, 33, 50000);
+    write_status(p, root, 101, 0, 70000);       /* the pid now someone else's */
+    papi_rsshist_sample(t, p, views, AT(2000), root);
+    write_status(p, root, 100, 33, 90000);
+    papi_rsshist_sample(t, p, views, AT(2002), root);     /* not due: not read */
+    papi_rsshist_sample(t, p, views, AT(2005), root);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 100, AT(2006), s), 2);
+    assert_int_equal(s[0].kb, 50000);
+    assert_int_equal(s[1].kb, 90000);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 101, AT(2006), s), 0);
+    assert_int_equal(system(apr_pstrcat(p, "rm -rf ", root, NULL)), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        PAPI_TEST(one_sample_per_interval_oldest_first),
+        PAPI_TEST(only_the_last_ten_minutes),
+        PAPI_TEST(a_process_taking_the_slot_starts_afresh),
+        PAPI_TEST(shared_with_a_child),
+        PAPI_TEST(the_sampler_reads_each_due_process_of_its_user),
+    };
+    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
+}
