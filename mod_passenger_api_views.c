@@ -9,6 +9,9 @@ APLOG_USE_MODULE(passenger_api);
 #include <apr_network_io.h>
 #include <apr_strings.h>
 
+#include "http_protocol.h"
+#include "util_filter.h"
+
 #include "papi_dashboard.h"
 #include "papi_health.h"
 #include "papi_metrics.h"
@@ -18,6 +21,56 @@ APLOG_USE_MODULE(passenger_api);
 #define PAPI_DASHBOARD_REFRESH 5
 /* How long a health probe's result is shown with its process. */
 #define PAPI_PROBE_MAX_AGE apr_time_from_sec(600)
+
+/* Hands on what a streamed answer's buffer holds: the headers with the first piece (no
+ * Content-Length: chunked, or the end of the connection for HTTP/1.0), each piece flushed to
+ * the client before the buffer is written again. A HEAD's pieces are only counted, so it gets
+ * the Content-Length its GET would have had. */
+static void papi_stream_pass(void *ctx, const char *data, apr_size_t len)
+{
+    papi_stream *st = ctx;
+    request_rec *r = st->r;
+
+    if (!st->started) {
+        papi_set_headers(r, st->status, st->type, st->csp);
+        st->started = 1;
+    }
+    st->sent += len;
+    if (r->header_only || st->failed)
+        return;
+    if (!st->bb)
+        st->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_transient_create(data, len, st->bb->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(st->bb, apr_bucket_flush_create(st->bb->bucket_alloc));
+    /* A client gone is not an error of ours: what is left is made and dropped. */
+    if (ap_pass_brigade(r->output_filters, st->bb) != APR_SUCCESS)
+        st->failed = 1;
+    apr_brigade_cleanup(st->bb);
+}
+
+papi_buf *papi_stream_start(request_rec *r, papi_stream *st, int status, const char *type,
+                            const char *csp)
+{
+    papi_buf *b = papi_buf_make(r->pool, PAPI_STREAM_PIECE + 4096);
+
+    *st = (papi_stream){ .r = r, .status = status, .type = type, .csp = csp ? csp : PAPI_CSP };
+    papi_buf_stream(b, papi_stream_pass, st, PAPI_STREAM_PIECE);
+    return b;
+}
+
+int papi_stream_end(papi_stream *st, papi_buf *b)
+{
+    request_rec *r = st->r;
+
+    /* An answer smaller than one piece goes as every other answer does, with its length. */
+    if (!st->started)
+        return papi_send_csp(r, st->status, st->type, st->csp, b->data, b->len);
+    papi_stream_pass(st, b->data, b->len);
+    b->len = 0;
+    if (r->header_only)
+        ap_set_content_length(r, st->sent);
+    return OK;
+}
 
 /* Every candidate instance with its pool (read with core_path); NULL with *why for a bad
  * registry header. */
@@ -44,7 +97,8 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     unsigned char random[16];
     char *nonce = apr_palloc(r->pool, apr_base64_encode_len(sizeof(random)));
     papi_dashboard_opts opts;
-    papi_buf *b = papi_buf_make(r->pool, 32768);
+    papi_stream st;
+    papi_buf *b;
 
     if (apr_generate_random_bytes(random, sizeof(random)) != APR_SUCCESS)
         return papi_refuse(r, HTTP_INTERNAL_SERVER_ERROR, "no random bytes for the page's nonce");
@@ -55,12 +109,12 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
     opts.nonce = nonce;
     opts.probes = papi_probe_table;
     opts.probe_max_age = PAPI_PROBE_MAX_AGE;
+    b = papi_stream_start(r, &st, HTTP_OK, "text/html; charset=utf-8",
+                          apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
+                                      "'; frame-ancestors 'none'; base-uri 'none'; "
+                                      "form-action 'none'", NULL));
     papi_dashboard_write(b, r->pool, views, &opts);
-    return papi_send_csp(r, HTTP_OK, "text/html; charset=utf-8",
-                         apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
-                                     "'; frame-ancestors 'none'; base-uri 'none'; "
-                                     "form-action 'none'", NULL),
-                         b->data, b->len);
+    return papi_stream_end(&st, b);
 }
 
 /* The pool views: every instance's pool.xml, drawn as the dashboard, processes.json or /metrics. */
@@ -84,13 +138,14 @@ int papi_route_processes_json(const papi_call *k)
     const char *why;
     apr_array_header_t *views;
     papi_fanout_config f;
+    papi_stream st;
     papi_buf *b;
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    b = papi_buf_make(k->r->pool, 16384);
+    b = papi_stream_start(k->r, &st, HTTP_OK, "application/json", NULL);
     papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
-    return papi_send_json(k->r, HTTP_OK, b);
+    return papi_stream_end(&st, b);
 }
 
 /* The host's name, passenger-exporter's hostname label. */
@@ -107,6 +162,7 @@ int papi_route_metrics(const papi_call *k)
     apr_array_header_t *views;
     papi_fanout_config f;
     papi_metrics_opts opts;
+    papi_stream st;
     papi_buf *b;
 
     if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
@@ -116,9 +172,9 @@ int papi_route_metrics(const papi_call *k)
                                 .names = papi_conf_metrics_names(k->c),
                                 .hostname = papi_hostname(k->r->pool), .probes = papi_probe_table,
                                 .now = apr_time_now(), .probe_max_age = PAPI_PROBE_MAX_AGE };
-    b = papi_buf_make(k->r->pool, 16384);
+    b = papi_stream_start(k->r, &st, HTTP_OK, PAPI_METRICS_TYPE, NULL);
     papi_metrics_write(b, k->r->pool, views, &opts);
-    return papi_send(k->r, HTTP_OK, PAPI_METRICS_TYPE, b->data, b->len);
+    return papi_stream_end(&st, b);
 }
 
 /* health.json: every process probed at once, 200 when all are healthy, else 503. */

@@ -514,6 +514,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_put_process_state(d, proc);
     papi_put_process_probe(d, name, proc);
     papi_buf_puts(b, "</td></tr>\n");
+    papi_buf_cut(b);
 }
 
 static void papi_put_processes(const papi_dash *d, const char *name, const papi_procpool_group *g)

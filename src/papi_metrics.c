@@ -261,6 +261,7 @@ static void papi_put_sample(papi_buf *b, const char *name, const char *labels, a
     papi_buf_printf(b, "%s{%s} ", name, labels);
     papi_put_value(b, v, unit);
     papi_buf_putc(b, '\n');
+    papi_buf_cut(b);
 }
 
 /* A property of properties.json that is a string, or NULL. */

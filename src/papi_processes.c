@@ -99,6 +99,7 @@ static void papi_list(papi_buf *b, const char *key, const apr_array_header_t *it
         if (i)
             papi_buf_putc(b, ',');
         write(b, APR_ARRAY_IDX(items, i, const void *), c);
+        papi_buf_cut(b);
     }
     papi_buf_putc(b, ']');
 }
@@ -171,6 +172,7 @@ void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time
         c.name = v->inst->name;
         papi_procpool_object(b, v->procpool, &c);
         papi_buf_putc(b, '}');
+        papi_buf_cut(b);
     }
     papi_buf_puts(b, "]\n");
 }
