@@ -195,9 +195,9 @@ void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdic
 void papi_log_failures(request_rec *r, const apr_array_header_t *failures);
 
 /* Every candidate instance with its pool, read with core_path (and the read-only credential; f
- * says how); NULL with *why for a bad registry header. */
-apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
-                               papi_fanout_config *f, const char **why);
+ * says how) into p; NULL with *why for a bad registry header. */
+apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_conf *c,
+                               const char *core_path, papi_fanout_config *f, const char **why);
 
 /* The pool views' routes (GET and HEAD). */
 int papi_route_dashboard(const papi_call *k);

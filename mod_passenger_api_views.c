@@ -8,6 +8,9 @@ APLOG_USE_MODULE(passenger_api);
 #include <apr_base64.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "http_protocol.h"
 #include "util_filter.h"
@@ -19,6 +22,8 @@ APLOG_USE_MODULE(passenger_api);
 #include "papi_view.h"
 
 #define PAPI_DASHBOARD_REFRESH 5
+/* Processes in a view from which its memory is given back to the system once written. */
+#define PAPI_VIEW_TRIM 2000
 /* How long a health probe's result is shown with its process. */
 #define PAPI_PROBE_MAX_AGE apr_time_from_sec(600)
 
@@ -72,10 +77,10 @@ int papi_stream_end(papi_stream *st, papi_buf *b)
     return OK;
 }
 
-/* Every candidate instance with its pool (read with core_path); NULL with *why for a bad
+/* Every candidate instance with its pool (read with core_path, in p); NULL with *why for a bad
  * registry header. */
-apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
-                               papi_fanout_config *f, const char **why)
+apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_conf *c,
+                               const char *core_path, papi_fanout_config *f, const char **why)
 {
     static const papi_verdict read = { .level = PAPI_CRED_RO };
     apr_array_header_t *found, *failures, *views;
@@ -83,15 +88,51 @@ apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const cha
     if (!(found = papi_scan(r, c, why)))
         return NULL;
     papi_fanout_setup(r, c, &read, f);
-    failures = apr_array_make(r->pool, 1, sizeof(const char *));
-    views = papi_view_collect(r->pool, f, found, core_path, failures);
+    failures = apr_array_make(p, 1, sizeof(const char *));
+    views = papi_view_collect(p, f, found, core_path, failures);
     papi_log_failures(r, failures);
     return views;
 }
 
+/* Where a pool view's work lives (the cores' answers, the models, the writers' scratch): a pool
+ * of r's with an allocator of its own that keeps nothing, so that all of it goes back to malloc
+ * as soon as the view is written, not when the connection ends; r's pool when none can be made. */
+static apr_pool_t *papi_view_pool(request_rec *r)
+{
+    apr_allocator_t *a;
+    apr_pool_t *p;
+
+    if (apr_allocator_create(&a) != APR_SUCCESS)
+        return r->pool;
+    apr_allocator_max_free_set(a, 1);
+    if (apr_pool_create_ex(&p, r->pool, NULL, a) != APR_SUCCESS) {
+        apr_allocator_destroy(a);
+        return r->pool;
+    }
+    apr_allocator_owner_set(a, p);
+    return p;
+}
+
+/* After a pool view is written: its pool freed, and after a large one (PAPI_VIEW_TRIM processes
+ * or more) the memory malloc keeps unused given back to the system, so that a child is not left
+ * the size of the largest answer it ever made, once per thread's malloc arena. */
+static int papi_view_pool_end(request_rec *r, apr_pool_t *p, const apr_array_header_t *views,
+                              int done)
+{
+    int large = views && papi_view_process_count(views) >= PAPI_VIEW_TRIM;
+
+    if (p != r->pool)
+        apr_pool_destroy(p);
+#ifdef __GLIBC__
+    if (large)
+        malloc_trim(0);
+#endif
+    return done;
+}
+
 /* The dashboard, reloaded every refresh seconds (0: never): one page whose only style sheet
  * carries a fresh nonce, the one thing its CSP lets in. */
-static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
+static int papi_send_dashboard(request_rec *r, apr_pool_t *p, const papi_dir_conf *c,
                                const apr_array_header_t *views, int refresh)
 {
     unsigned char random[16];
@@ -113,7 +154,7 @@ static int papi_send_dashboard(request_rec *r, const papi_dir_conf *c,
                           apr_pstrcat(r->pool, "default-src 'none'; style-src 'nonce-", nonce,
                                       "'; frame-ancestors 'none'; base-uri 'none'; "
                                       "form-action 'none'", NULL));
-    papi_dashboard_write(b, r->pool, views, &opts);
+    papi_dashboard_write(b, p, views, &opts);
     return papi_stream_end(&st, b);
 }
 
@@ -124,13 +165,15 @@ int papi_route_dashboard(const papi_call *k)
     apr_array_header_t *views;
     papi_fanout_config f;
     int refresh = PAPI_DASHBOARD_REFRESH;
+    apr_pool_t *p;
 
     /* ?refresh=N, as mod_status's page takes it. */
     if ((why = papi_dashboard_query(k->r->pool, k->r->args, &refresh)) != NULL)
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
+    p = papi_view_pool(k->r);
+    if (!(views = papi_views(k->r, p, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
-    return papi_send_dashboard(k->r, k->c, views, refresh);
+    return papi_view_pool_end(k->r, p, views, papi_send_dashboard(k->r, p, k->c, views, refresh));
 }
 
 int papi_route_processes_json(const papi_call *k)
@@ -140,12 +183,13 @@ int papi_route_processes_json(const papi_call *k)
     papi_fanout_config f;
     papi_stream st;
     papi_buf *b;
+    apr_pool_t *p = papi_view_pool(k->r);
 
-    if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
+    if (!(views = papi_views(k->r, p, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     b = papi_stream_start(k->r, &st, HTTP_OK, "application/json", NULL);
     papi_processes_write(b, views, apr_time_now(), papi_probe_table, PAPI_PROBE_MAX_AGE);
-    return papi_stream_end(&st, b);
+    return papi_view_pool_end(k->r, p, views, papi_stream_end(&st, b));
 }
 
 /* The host's name, passenger-exporter's hostname label. */
@@ -164,8 +208,9 @@ int papi_route_metrics(const papi_call *k)
     papi_metrics_opts opts;
     papi_stream st;
     papi_buf *b;
+    apr_pool_t *p = papi_view_pool(k->r);
 
-    if (!(views = papi_views(k->r, k->c, "/pool.xml", &f, &why)))
+    if (!(views = papi_views(k->r, p, k->c, "/pool.xml", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     opts = (papi_metrics_opts){ .scrape_duration = apr_time_now() - k->start,
                                 .pid_label = papi_conf_metrics_pid_label(k->c),
@@ -173,8 +218,8 @@ int papi_route_metrics(const papi_call *k)
                                 .hostname = papi_hostname(k->r->pool), .probes = papi_probe_table,
                                 .now = apr_time_now(), .probe_max_age = PAPI_PROBE_MAX_AGE };
     b = papi_stream_start(k->r, &st, HTTP_OK, PAPI_METRICS_TYPE, NULL);
-    papi_metrics_write(b, k->r->pool, views, &opts);
-    return papi_stream_end(&st, b);
+    papi_metrics_write(b, p, views, &opts);
+    return papi_view_pool_end(k->r, p, views, papi_stream_end(&st, b));
 }
 
 /* health.json: every process probed at once, 200 when all are healthy, else 503. */
@@ -185,7 +230,7 @@ int papi_route_health(const papi_call *k)
     papi_fanout_config f;
     papi_buf *b;
 
-    if (!(views = papi_views(k->r, k->c, "/pool.xml?secrets=true", &f, &why)))
+    if (!(views = papi_views(k->r, k->r->pool, k->c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(k->r, HTTP_BAD_REQUEST, why);
     probes = papi_health_probe(k->r->pool, views, path, papi_fanout_deadline(&f), f.limits);
     papi_health_record(papi_probe_table, probes, apr_time_now());

@@ -28,7 +28,15 @@ Runs, each `wrk -t2 -c16 -d10s --latency` after a 2 s warm-up:
     e1  /papi-fake1/ping.json     } at 1 connection (--fake-connections): these
     e32 /papi-fake32/ping.json    } compare latency, not throughput
 then about 200k requests to ping.json, with the RSS (VmRSS) of every httpd
-child before and after. Printed as a table with the ratios and their targets
+child before and after. Then the large host (issue 15), /papi-big: 32 fake
+cores of 10 app groups x 50 processes each (16,000 processes, a real pool.xml
+grown by tests/e2e/bigpool.py), each view at 1 connection for --big-duration s:
+    L-d  /papi-big/metrics
+    L-p  /papi-big/processes.json
+    L-h  /papi-big/ (the dashboard)
+with p50, p50 and httpd's CPU per process in microseconds, and the largest
+RSS growth of an httpd child over the three (against its RSS before them).
+--only big runs the large host alone. Printed as a table with the ratios and their targets
 (PASS/MISS), and written as JSON to build/bench/result.json. Exit status 0
 even on a MISS (the figures are the product); 1 if the run itself went wrong
 (socket errors, non-2xx answers, warn/error lines in httpd's log).
@@ -44,6 +52,8 @@ on a 2-core machine e32/e1 carries a few ms of test rig.
 Targets (issue 6): b/a >= 0.6; c/a and d/a >= 0.4 (requests/s); e32's p50
 <= 2 x e1's p50; httpd child RSS growth <= 2 MB over the 200k requests.
 Issue 12: d/m <= 2 (requests/s of /metrics without and with the 20,000).
+Issue 15: L-d's p50 <= 10 us per process; httpd child RSS growth over the
+large views <= 16 MB.
 """
 
 import argparse
@@ -69,6 +79,7 @@ import fakecore   # noqa: E402
 import passenger  # noqa: E402
 import procs      # noqa: E402
 import wrk        # noqa: E402
+import bigpool    # noqa: E402
 
 RESULT_PATH = os.path.join(REPO_ROOT, "build", "bench", "result.json")
 STATIC_NAME = "ping-size.json"
@@ -82,7 +93,11 @@ TARGETS = {
     "e32/e1 p50": ("<=", 2.0),
     "rss growth MB": ("<=", 2.0),
     "d/m": ("<=", 2.0),
+    "L-d us/process": ("<=", 10.0),
+    "L rss growth MB": ("<=", 16.0),
 }
+BIG_INSTANCES, BIG_GROUPS, BIG_PROCESSES = 32, 10, 50
+BIG_TOTAL = BIG_INSTANCES * BIG_GROUPS * BIG_PROCESSES
 
 
 class BenchHttpd(apache.Httpd):
@@ -94,8 +109,13 @@ class BenchHttpd(apache.Httpd):
         return text.replace("\nLogLevel info", "\nLogLevel warn", 1)
 
 
-def module_conf(h, freg32):
+def module_conf(h, freg32, fregbig):
     return f"""
+<Location /papi-big>
+    SetHandler passenger-api
+    PassengerApiRegistryDir {fregbig}
+    Require local
+</Location>
 <Location /passenger-api>
     SetHandler passenger-api
     PassengerApiRegistryDir {h.registry_dir}
@@ -259,6 +279,13 @@ def measure(label, url, args, cpu, connections=None, note=""):
     return row
 
 
+def big_ratios(by, big_rss):
+    growth = big_rss["max_worker_growth_kb"]
+    return {"L-d us/process": check("L-d us/process", by["L-d"]["us_per_process"]),
+            "L rss growth MB": check("L rss growth MB",
+                                     growth / 1024 if growth is not None else None)}
+
+
 def check(name, value):
     op, target = TARGETS[name]
     if value is None:
@@ -310,6 +337,33 @@ def rss_run(h, url, args, rate):
             "helper_growth_kb": helper[0]["growth_kb"] if helper else None}
 
 
+def big_runs(h, args, cpu):
+    """The large host's three views at 1 connection each, and the httpd children's RSS growth
+    over them."""
+    before = httpd_children(h)
+    runs = []
+    for label, what, path in (("L-d", "/papi-big/metrics (16,000 processes)", "/papi-big/metrics"),
+                              ("L-p", "/papi-big/processes.json", "/papi-big/processes.json"),
+                              ("L-h", "/papi-big/ (dashboard)", "/papi-big/")):
+        big = argparse.Namespace(**dict(vars(args), duration=args.big_duration, warmup=1,
+                                        threads=1, wrk_timeout=max(args.wrk_timeout, 30)))
+        row = measure(label, h.url(path), big, cpu, connections=1)
+        row["what"] = what
+        row["us_per_process"] = (round(row["p50_ms"] * 1000 / BIG_TOTAL, 2)
+                                 if row["p50_ms"] is not None else None)
+        row["httpd_cpu_us_per_process"] = (
+            round(row["cpu_cores"]["httpd"] * row["duration_s"] / row["requests"] * 1e6 / BIG_TOTAL, 2)
+            if row["requests"] else None)
+        runs.append(row)
+    time.sleep(0.5)
+    after = httpd_children(h)
+    growth = [after[pid][1] - before[pid][1] for pid in after
+              if pid in before and after[pid][0] == "worker"]
+    return runs, {"max_worker_growth_kb": max(growth, default=None),
+                  "workers_compared": len(growth),
+                  "rss_after_kb": sorted(v[1] for v in after.values() if v[0] == "worker")}
+
+
 # ---------------------------------------------------------------- output
 
 def fmt(v, spec):
@@ -335,7 +389,23 @@ def report(result):
         lines.append(f"{row['label']:<4} {row['what']:<42} {row['connections']:>4} {row['rps']:>8.0f} "
                      f"{fmt(row['p50_ms'], '8.2f')} {fmt(row['p99_ms'], '8.2f')} {errs:>4}"
                      f"               {cores}")
-    rss = result["rss"]
+    for row in result.get("big_runs", []):
+        lines.append(f"{row['label']:<4} {row['what']:<42} {row['connections']:>4} {row['rps']:>8.1f} "
+                     f"{fmt(row['p50_ms'], '8.2f')} {fmt(row['p99_ms'], '8.2f')}"
+                     f"      p50 {fmt(row['us_per_process'], '.2f')} us/process, httpd CPU "
+                     f"{fmt(row['httpd_cpu_us_per_process'], '.2f')} us/process")
+    if "big_rss" in result:
+        br = result["big_rss"]
+        lines.append(f"large views: {br['workers_compared']} worker children compared, max RSS "
+                     f"growth {fmt(br['max_worker_growth_kb'], 'd')} kB (RSS after, kB: "
+                     f"{br['rss_after_kb']})")
+    rss = result.get("rss")
+    if rss is None:
+        lines += ["", f"{'ratio':<14} {'value':>8} {'target':>8}  result"]
+        for name, c in result["ratios"].items():
+            lines.append(f"{name:<14} {fmt(c['value'], '8.3f')} {c['target']:>8}  {c['result']}")
+        print("\n".join(lines), flush=True)
+        return
     lines += [
         "",
         f"rss: {rss['requests']} requests to ping.json in {rss['elapsed_s']:.1f} s; "
@@ -370,6 +440,9 @@ def parse_args(argv):
     p.add_argument("--rss-max-seconds", type=int, default=240,
                    help="upper bound of the RSS run (240)")
     p.add_argument("--json", default=RESULT_PATH, help=f"where the JSON goes ({RESULT_PATH})")
+    p.add_argument("--big-duration", type=int, default=10,
+                   help="seconds per large-host run (10)")
+    p.add_argument("--only", choices=("big",), help="run only the large host's rows")
     return p.parse_args(argv)
 
 
@@ -393,16 +466,33 @@ def main(argv=None):
         apps = [passenger.RackApp("app", processes=1)]
         h = BenchHttpd(args.mpm, module=True, apps=apps,
                        mpm_conf=wrk.mpm_conf(args.mpm, max(args.connections, args.fake_connections)))
-        freg32 = os.path.join(h.dir, "freg32")
-        os.mkdir(freg32, 0o755)
-        os.chmod(freg32, 0o755)
-        h.extra_conf = lambda hh: module_conf(hh, freg32)
-        print(f"starting httpd ({args.mpm}) with Passenger and 33 fake cores ...", flush=True)
+        freg32, fregbig = os.path.join(h.dir, "freg32"), os.path.join(h.dir, "fregbig")
+        for d in (freg32, fregbig):
+            os.mkdir(d, 0o755)
+            os.chmod(d, 0o755)
+        h.extra_conf = lambda hh: module_conf(hh, freg32, fregbig)
+        print(f"starting httpd ({args.mpm}) with Passenger and 65 fake cores ...", flush=True)
         fakes.append(fakecore.FakeCore(h.fake_registry_dir, "delay", delay_ms=FAKE_DELAY_MS).start())
         for _ in range(32):
             fakes.append(fakecore.FakeCore(freg32, "delay", delay_ms=FAKE_DELAY_MS).start())
+        for i in range(BIG_INSTANCES):
+            body = bigpool.pool_xml(BIG_GROUPS, BIG_PROCESSES,
+                                    first_pid=100000 + i * BIG_GROUPS * BIG_PROCESSES)
+            fakes.append(fakecore.FakeCore(fregbig, responses={
+                "/pool.xml": bigpool.response(body)}).start())
         h.start()
         info = machine_info()
+        cpu = lambda: cpu_snapshot(h, fakes)  # noqa: E731
+        if args.only == "big":
+            big, big_rss = big_runs(h, args, cpu)
+            by = {row["label"]: row for row in big}
+            result = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                      "mpm": args.mpm, "threads": 1, "connections": 1,
+                      "duration_s": args.big_duration, "machine": info, "runs": [],
+                      "big_runs": big, "big_rss": big_rss, "problems": problems,
+                      "ratios": big_ratios(by, big_rss)}
+            report(result)
+            return 0
 
         # Sanity: every URL answers 200 with the instances we expect, and the
         # static file gets the ping answer's exact size.
@@ -455,6 +545,8 @@ def main(argv=None):
             runs.append(row)
         by = {row["label"]: row for row in runs}
 
+        big, big_rss = big_runs(h, args, cpu)
+
         print(f"RSS: {args.rss_requests} requests to ping.json ...", flush=True)
         rss = rss_run(h, h.url("/passenger-api/ping.json"), args, by["b"]["rps"])
 
@@ -474,8 +566,9 @@ def main(argv=None):
                   "e32/e1 p50": check("e32/e1 p50", e_ratio),
                   "rss growth MB": check("rss growth MB", growth_mb),
                   "d/m": check("d/m", ratio("d", "m"))}
+        ratios.update(big_ratios({row["label"]: row for row in big}, big_rss))
 
-        for row in runs + [dict(rss, label="rss")]:
+        for row in runs + big + [dict(rss, label="rss")]:
             errs = sum(row["socket_errors"].values())
             if errs or row["non_2xx"]:
                 problems.append(f"run {row['label']}: socket errors {row['socket_errors']}, "
@@ -494,7 +587,8 @@ def main(argv=None):
             "mpm": args.mpm, "threads": args.threads, "connections": args.connections,
             "fake_connections": fake_c, "duration_s": args.duration, "warmup_s": args.warmup,
             "fake_delay_ms": FAKE_DELAY_MS, "ping_answer_bytes": size,
-            "machine": info, "runs": runs, "rss": rss, "ratios": ratios,
+            "machine": info, "runs": runs, "big_runs": big, "big_rss": big_rss, "rss": rss,
+            "ratios": ratios,
             "problems": problems, "wall_s": round(time.monotonic() - t_start, 1),
         }
         os.makedirs(os.path.dirname(RESULT_PATH), exist_ok=True)

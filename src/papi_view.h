@@ -22,4 +22,7 @@ apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *c
                                       const apr_array_header_t *instances, const char *core_path,
                                       apr_array_header_t *failures);
 
+/* The processes of every pool read. */
+int papi_view_process_count(const apr_array_header_t *views);
+
 #endif
