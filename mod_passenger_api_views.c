@@ -5,6 +5,7 @@
 
 APLOG_USE_MODULE(passenger_api);
 
+#include <apr_atomic.h>
 #include <apr_base64.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
@@ -56,7 +57,7 @@ static void papi_stream_pass(void *ctx, const char *data, apr_size_t len)
 papi_buf *papi_stream_start(request_rec *r, papi_stream *st, int status, const char *type,
                             const char *csp)
 {
-    papi_buf *b = papi_buf_make(r->pool, PAPI_STREAM_PIECE + 4096);
+    papi_buf *b = papi_buf_make(r->pool, 16384);
 
     *st = (papi_stream){ .r = r, .status = status, .type = type, .csp = csp ? csp : PAPI_CSP };
     papi_buf_stream(b, papi_stream_pass, st, PAPI_STREAM_PIECE);
@@ -94,14 +95,22 @@ apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_con
     return views;
 }
 
+/* Whether this child's last pool view was large (PAPI_VIEW_TRIM processes or more): only a hint
+ * for the next one's pool, so threads may race on it. */
+static apr_uint32_t papi_last_view_large;
+
 /* Where a pool view's work lives (the cores' answers, the models, the writers' scratch): a pool
- * of r's with an allocator of its own that keeps nothing, so that all of it goes back to malloc
- * as soon as the view is written, not when the connection ends; r's pool when none can be made. */
+ * of r's, destroyed as soon as the view is written rather than with the request. Where the last
+ * view was large, with an allocator of its own that keeps nothing, so that all of it goes back to
+ * malloc at once (for a small view that would cost a malloc and a free of every block, some
+ * 100 us: its blocks are better reused from r's allocator). */
 static apr_pool_t *papi_view_pool(request_rec *r)
 {
     apr_allocator_t *a;
     apr_pool_t *p;
 
+    if (!apr_atomic_read32(&papi_last_view_large))
+        return apr_pool_create(&p, r->pool) == APR_SUCCESS ? p : r->pool;
     if (apr_allocator_create(&a) != APR_SUCCESS)
         return r->pool;
     apr_allocator_max_free_set(a, 1);
@@ -113,14 +122,16 @@ static apr_pool_t *papi_view_pool(request_rec *r)
     return p;
 }
 
-/* After a pool view is written: its pool freed, and after a large one (PAPI_VIEW_TRIM processes
- * or more) the memory malloc keeps unused given back to the system, so that a child is not left
- * the size of the largest answer it ever made, once per thread's malloc arena. */
+/* After a pool view is written: its pool freed (what the allocator keeps beyond MaxMemFree goes
+ * back to malloc), and after a large one (PAPI_VIEW_TRIM processes or more) the memory malloc
+ * keeps unused given back to the system, so that a child is not left the size of the largest
+ * answer it ever made, once per thread's malloc arena. */
 static int papi_view_pool_end(request_rec *r, apr_pool_t *p, const apr_array_header_t *views,
                               int done)
 {
     int large = views && papi_view_process_count(views) >= PAPI_VIEW_TRIM;
 
+    apr_atomic_set32(&papi_last_view_large, large);
     if (p != r->pool)
         apr_pool_destroy(p);
 #ifdef __GLIBC__
