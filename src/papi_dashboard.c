@@ -635,6 +635,7 @@ static void papi_put_group(const papi_dash *d, const char *name, const papi_proc
         papi_buf_puts(b, " has every one.</p>\n");
     }
     papi_buf_puts(b, folded ? "</details>\n" : "</section>\n");
+    papi_buf_cut(b);
 }
 
 static void papi_put_procpool(const papi_dash *d, const char *name, const papi_procpool *procpool)
