@@ -8,6 +8,8 @@ child's memory.
 """
 
 import re
+import socket
+import struct
 
 import pytest
 
@@ -97,6 +99,20 @@ def test_processes_json_and_metrics_of_16000_processes_are_streamed(httpd, big_h
         r = httpd.request("HEAD", BIG + view, timeout=60)
         assert r.status_code == 200 and r.content == b""
         assert int(r.headers["Content-Length"]) > 64 * 1024, view
+
+
+def test_a_client_gone_mid_stream_leaves_the_child_serving(httpd, big_host):
+    """A scraper that hangs up after the first piece: the rest of the answer is made and dropped,
+    no error is logged, and the next scrape is whole."""
+    for view in ("/metrics", "/processes.json"):
+        with socket.create_connection(("127.0.0.1", httpd.port), timeout=60) as s:
+            s.sendall(f"GET {BIG}{view} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
+            head = s.recv(65536)
+            assert head.startswith(b"HTTP/1.1 200 ") and b"Transfer-Encoding: chunked" in head
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    r = httpd.get(BIG + "/processes.json", timeout=60)
+    assert r.status_code == 200
+    assert sum(len(g["processes"]) for e in r.json() for g in e["pool"]["app_groups"]) == TOTAL
 
 
 @pytest.mark.parametrize("host", ["small", "big"])
