@@ -115,17 +115,19 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
 
 /* ---- answering -------------------------------------------------------------------------------- */
 
-/* Nothing here is meant to run or be framed, whatever a core put in it. */
-#define PAPI_CSP "default-src 'none'; frame-ancestors 'none'"
-
-int papi_send_csp(request_rec *r, int status, const char *type, const char *csp,
-                  const char *data, apr_size_t len)
+void papi_set_headers(request_rec *r, int status, const char *type, const char *csp)
 {
     r->status = status;
     ap_set_content_type(r, type);
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "Content-Security-Policy", csp);
+}
+
+int papi_send_csp(request_rec *r, int status, const char *type, const char *csp,
+                  const char *data, apr_size_t len)
+{
+    papi_set_headers(r, status, type, csp);
     ap_set_content_length(r, len);
     if (!r->header_only)
         ap_rwrite(data, (int)len, r);

@@ -128,6 +128,32 @@ int papi_send_csp(request_rec *r, int status, const char *type, const char *csp,
 int papi_send(request_rec *r, int status, const char *type, const char *data, apr_size_t len);
 int papi_send_json(request_rec *r, int status, const papi_buf *b);
 
+/* Nothing here is meant to run or be framed, whatever a core put in it. */
+#define PAPI_CSP "default-src 'none'; frame-ancestors 'none'"
+
+/* The headers every answer carries: status, type, no-store, nosniff, the CSP. */
+void papi_set_headers(request_rec *r, int status, const char *type, const char *csp);
+
+/* ---- streamed answers (mod_passenger_api_views.c) ---- */
+
+/* A large answer written as it is made (the pool views): the writer fills the papi_buf that
+ * papi_stream_start returns, which hands every PAPI_STREAM_PIECE bytes on (at its writer's
+ * papi_buf_cut); papi_stream_end sends the rest and returns OK. An answer that never reaches
+ * a piece goes out as papi_send_csp would send it. The status is decided before the start;
+ * csp NULL: the one of papi_send. */
+#define PAPI_STREAM_PIECE (64 * 1024)
+typedef struct papi_stream {
+    request_rec *r;
+    int status;
+    const char *type, *csp;
+    apr_bucket_brigade *bb;
+    apr_off_t sent;
+    int started, failed;
+} papi_stream;
+papi_buf *papi_stream_start(request_rec *r, papi_stream *st, int status, const char *type,
+                            const char *csp);
+int papi_stream_end(papi_stream *st, papi_buf *b);
+
 /* The module's own refusals: a status and a reason the client can act on. */
 int papi_refuse(request_rec *r, int status, const char *why);
 
@@ -175,9 +201,9 @@ void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdic
 void papi_log_failures(request_rec *r, const apr_array_header_t *failures);
 
 /* Every candidate instance with its pool, read with core_path (and the read-only credential; f
- * says how); NULL with *why for a bad registry header. */
-apr_array_header_t *papi_views(request_rec *r, const papi_dir_conf *c, const char *core_path,
-                               papi_fanout_config *f, const char **why);
+ * says how) into p; NULL with *why for a bad registry header. */
+apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_conf *c,
+                               const char *core_path, papi_fanout_config *f, const char **why);
 
 /* The pool views' routes (GET and HEAD). */
 int papi_route_dashboard(const papi_call *k);

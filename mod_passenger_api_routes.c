@@ -180,7 +180,7 @@ static int papi_direct(const papi_call *k)
         target = apr_pstrcat(r->pool, target, "?", r->args, NULL);
     if ((why = papi_direct_target_error(target)) != NULL)
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
-    if (!(views = papi_views(r, k->c, "/pool.xml?secrets=true", &f, &why)))
+    if (!(views = papi_views(r, r->pool, k->c, "/pool.xml?secrets=true", &f, &why)))
         return papi_refuse(r, HTTP_BAD_REQUEST, why);
     if (!papi_direct_find(views, pid, &t))
         return papi_refuse(r, HTTP_NOT_FOUND, apr_psprintf(r->pool, "no process %" APR_INT64_T_FMT

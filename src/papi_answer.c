@@ -26,7 +26,7 @@ static void papi_answer_summary(papi_buf *b, const papi_instance *inst)
     papi_buf_putc(b, '}');
 }
 
-void papi_answer_instance(papi_buf *b, const papi_instance *inst)
+static void papi_answer_instance_fresh(papi_buf *b, const papi_instance *inst)
 {
     json_t *props = inst->properties, *obj, *dir;
 
@@ -49,6 +49,22 @@ void papi_answer_instance(papi_buf *b, const papi_instance *inst)
         json_object_set_new(obj, "reason", json_string(inst->reason));
     json_dump_callback(obj, papi_dump_to_buf, b, JSON_COMPACT);
     json_decref(obj);
+}
+
+void papi_answer_instance(papi_buf *b, const papi_instance *inst)
+{
+    if (inst->json)
+        papi_buf_puts(b, inst->json);
+    else
+        papi_answer_instance_fresh(b, inst);
+}
+
+const char *papi_answer_instance_text(apr_pool_t *p, const papi_instance *inst)
+{
+    papi_buf *b = papi_buf_make(p, 1024);
+
+    papi_answer_instance_fresh(b, inst);
+    return apr_pstrmemdup(p, b->data, b->len);
 }
 
 /* Header names as PassengerAPI shows them (Ruby's each_capitalized): Content-Type. */

@@ -8,8 +8,11 @@
 #include "papi_registry.h"
 
 /* properties.json as Passenger wrote it, plus instance_dir.path, core_pid and state (and reason
- * when it is not good). */
+ * when it is not good): inst->json when the cache made it, else made now. */
 void papi_answer_instance(papi_buf *b, const papi_instance *inst);
+
+/* The same text, made afresh (in p), for the cache to keep with the instance. */
+const char *papi_answer_instance_text(apr_pool_t *p, const papi_instance *inst);
 
 /* One element of the aggregate array: {"instance", "status", "header", "body"} from the core's
  * answer, or with status 502/504 and "error" when the call failed. */

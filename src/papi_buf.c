@@ -100,3 +100,19 @@ void papi_buf_printf(papi_buf *b, const char *fmt, ...)
     }
     b->len += (apr_size_t)n;
 }
+
+void papi_buf_stream(papi_buf *b, papi_buf_sink *sink, void *ctx, apr_size_t at)
+{
+    b->sink = sink;
+    b->sink_ctx = ctx;
+    b->sink_at = at;
+}
+
+void papi_buf_cut(papi_buf *b)
+{
+    if (b->sink == NULL || b->len < b->sink_at)
+        return;
+    b->sink(b->sink_ctx, b->data, b->len);
+    b->len = 0;
+    b->data[0] = '\0';
+}

@@ -53,6 +53,11 @@ static const char papi_dashboard_css[] =
     ".facts dd{overflow-wrap:anywhere;font-variant-numeric:tabular-nums}\n"
     ".group{border-top:1px solid var(--line);margin-top:1rem;padding-top:1rem}"
     ".group .facts{margin-bottom:.6rem}\n"
+    "details.group{margin-top:.6rem;padding-top:.6rem}summary.head{cursor:pointer;margin:0}"
+    "summary.head::before{content:\"\\25B8\";color:var(--mute)}"
+    "details[open]>summary.head{margin-bottom:.7rem}"
+    "details[open]>summary.head::before{content:\"\\25BE\"}"
+    ".totals{color:var(--mute);font-size:.9rem}\n"
     ".tag{display:inline-block;font-size:.74rem;font-weight:650;padding:.08rem .55rem;"
     "border-radius:.7rem;background:var(--track);color:var(--mute);white-space:nowrap}\n"
     ".ok{color:var(--ok);background:var(--okbg)}.warn{color:var(--warn);background:var(--warnbg)}"
@@ -108,7 +113,15 @@ typedef struct papi_dash {
     apr_int64_t memory;         /* KiB, real memory of every process that gave it; -1: none did */
     apr_int64_t biggest;        /* the largest real_memory on the page, 0: none */
     const apr_array_header_t *views;    /* every view, for what a process row looks up */
+    apr_int64_t sessions;       /* of every process that gave them */
+    apr_int64_t *rows_left;     /* process rows the page may still list (PAPI_DASHBOARD_ROWS) */
 } papi_dash;
+
+/* An app group of more processes than this is drawn folded, its totals in view. */
+#define PAPI_DASHBOARD_FOLD 50
+/* Process rows one page lists at the most (about 600 bytes each): the groups past them are
+ * drawn folded with their totals only, so that a page of any host stays well under 1 MB. */
+#define PAPI_DASHBOARD_ROWS 500
 
 /* Writes s HTML-escaped, for text and for quoted attribute values alike. C0 controls other than
  * tab and newline are not allowed in HTML text, so they become U+FFFD. */
@@ -367,6 +380,12 @@ static int papi_view_has_procpool(const papi_view *v)
     return v->status == 200 && v->procpool;
 }
 
+/* A count pool.xml gave, else 0. */
+static apr_int64_t papi_known(apr_int64_t v)
+{
+    return v == PAPI_PROCPOOL_NONE || v < 0 ? 0 : v;
+}
+
 /* The page-wide figures: the summary, and the biggest process the memory bars are drawn against. */
 static void papi_count_views(papi_dash *d, const apr_array_header_t *views)
 {
@@ -390,6 +409,7 @@ static void papi_count_views(papi_dash *d, const apr_array_header_t *views)
                 apr_int64_t mem = papi_process_at(g, k)->real_memory;
 
                 d->processes++;
+                d->sessions += papi_known(papi_process_at(g, k)->sessions);
                 if (mem == PAPI_PROCPOOL_NONE || mem < 0)
                     continue;
                 d->memory = (d->memory < 0 ? 0 : d->memory) + mem;
@@ -548,6 +568,9 @@ static void papi_put_header(const papi_dash *d)
     papi_end_fact(b);
     papi_start_fact(b, "Processes", NULL);
     papi_put_int(b, d->processes);
+    papi_end_fact(b);
+    papi_start_fact(b, "Sessions", NULL);
+    papi_put_int(b, d->sessions);
     papi_end_fact(b);
     papi_start_fact(b, "Memory", NULL);
     papi_put_memory(b, d->memory < 0 ? PAPI_PROCPOOL_NONE : d->memory);
@@ -763,6 +786,7 @@ static void papi_put_process_row(const papi_dash *d, const char *name,
     papi_put_process_probe(d, name, proc);
     papi_dashboard_actions_detach(d, name, proc);
     papi_buf_puts(b, "</td></tr>\n");
+    papi_buf_cut(b);
 }
 
 static void papi_put_processes(const papi_dash *d, const char *name, const papi_procpool_group *g)
@@ -785,11 +809,12 @@ static void papi_put_processes(const papi_dash *d, const char *name, const papi_
     papi_buf_puts(d->b, "</tbody>\n</table></div>\n");
 }
 
-static void papi_put_group(const papi_dash *d, const char *name, const papi_procpool_group *g)
+/* A group's name and its state's tags. */
+static void papi_put_group_title(const papi_dash *d, const papi_procpool_group *g)
 {
     papi_buf *b = d->b;
 
-    papi_buf_puts(b, "<section class=\"group\">\n<div class=\"head\"><h3>");
+    papi_buf_puts(b, "<h3>");
     papi_put_text(b, g->name);
     papi_buf_puts(b, "</h3>");
     if (g->spawning)
@@ -801,8 +826,46 @@ static void papi_put_group(const papi_dash *d, const char *name, const papi_proc
         papi_put_word(b, d->p, g->life_status);
         papi_buf_puts(b, "</span>");
     }
-    papi_dashboard_actions_restart(d, name, g);
-    papi_buf_puts(b, "</div>\n<dl class=\"facts\">\n");
+}
+
+/* A folded group's totals, in its <summary> beside its title. */
+static void papi_put_group_totals(const papi_dash *d, const papi_procpool_group *g)
+{
+    apr_int64_t sessions = 0, memory = 0;
+    int i, n = g->processes ? g->processes->nelts : 0;
+
+    for (i = 0; i < n; i++) {
+        sessions += papi_known(papi_process_at(g, i)->sessions);
+        memory += papi_known(papi_process_at(g, i)->real_memory);
+    }
+    papi_buf_printf(d->b, "<span class=\"totals\">%d %s" DOT "%" APR_INT64_T_FMT " %s" DOT, n,
+                    n == 1 ? "process" : "processes", sessions,
+                    sessions == 1 ? "session" : "sessions");
+    papi_put_memory(d->b, memory);
+    papi_buf_puts(d->b, "</span>");
+}
+
+static void papi_put_group(const papi_dash *d, const char *name, const papi_procpool_group *g)
+{
+    papi_buf *b = d->b;
+    int n = g->processes ? g->processes->nelts : 0, listed = n <= *d->rows_left;
+    /* Large groups, and every group past the page's rows, open only when asked. */
+    int folded = n > PAPI_DASHBOARD_FOLD || !listed;
+
+    if (folded) {
+        papi_buf_puts(b, "<details class=\"group\">\n<summary class=\"head\">");
+        papi_put_group_title(d, g);
+        papi_put_group_totals(d, g);
+        papi_buf_puts(b, "</summary>\n");
+        papi_dashboard_actions_restart(d, name, g);
+        papi_buf_puts(b, "<dl class=\"facts\">\n");
+    }
+    else {
+        papi_buf_puts(b, "<section class=\"group\">\n<div class=\"head\">");
+        papi_put_group_title(d, g);
+        papi_dashboard_actions_restart(d, name, g);
+        papi_buf_puts(b, "</div>\n<dl class=\"facts\">\n");
+    }
     papi_put_text_fact(b, "App root", g->app_root, "path");
     papi_put_text_fact(b, "Environment", g->environment, NULL);
     papi_put_text_fact(b, "Type", g->app_type, NULL);
@@ -814,8 +877,18 @@ static void papi_put_group(const papi_dash *d, const char *name, const papi_proc
     papi_put_int(b, g->processes_being_spawned);
     papi_end_fact(b);
     papi_buf_puts(b, "</dl>\n");
-    papi_put_processes(d, name, g);
-    papi_buf_puts(b, "</section>\n");
+    if (listed) {
+        *d->rows_left -= n;
+        papi_put_processes(d, name, g);
+    }
+    else {
+        papi_buf_printf(b, "<p class=\"note\">Not listed here: the page lists %d processes at "
+                        "the most; ", PAPI_DASHBOARD_ROWS);
+        papi_put_link(d, "processes.json");
+        papi_buf_puts(b, " has every one.</p>\n");
+    }
+    papi_buf_puts(b, folded ? "</details>\n" : "</section>\n");
+    papi_buf_cut(b);
 }
 
 static void papi_put_procpool(const papi_dash *d, const char *name, const papi_procpool *procpool)
@@ -1020,7 +1093,9 @@ const char *papi_dashboard_query(apr_pool_t *p, const char *args, int *refresh,
 void papi_dashboard_write(papi_buf *b, apr_pool_t *p, const apr_array_header_t *views,
                           const papi_dashboard_opts *opts)
 {
-    papi_dash d = { b, p, opts, opts->base ? opts->base : "", 0, 0, 0, 0, -1, 0, views };
+    apr_int64_t rows_left = PAPI_DASHBOARD_ROWS;
+    papi_dash d = { b, p, opts, opts->base ? opts->base : "", 0, 0, 0, 0, -1, 0, views, 0,
+                    &rows_left };
     apr_size_t n = strlen(d.base);
     int i;
 

@@ -1,4 +1,5 @@
 #include "papi_instcache.h"
+#include "papi_answer.h"
 #include "papi_log.h"
 
 #include <apr_hash.h>
@@ -158,6 +159,7 @@ static void papi_inst_release(papi_instance *inst)
     free((char *)inst->path);
     free((char *)inst->reason);
     free((char *)inst->name);
+    free((char *)inst->json);
     if (inst->properties)
         json_decref(inst->properties);
     memset(inst, 0, sizeof(*inst));
@@ -171,6 +173,7 @@ static void papi_inst_keep(papi_instance *kept, const papi_instance *inst)
     kept->path = strdup(inst->path);
     kept->reason = papi_strdup_or_null(inst->reason);
     kept->name = papi_strdup_or_null(inst->name);
+    kept->json = papi_strdup_or_null(inst->json);
     if (kept->properties)
         json_incref(kept->properties);
 }
@@ -468,6 +471,7 @@ static papi_instance *papi_instance_dup(apr_pool_t *p, const papi_instance *src)
     d->path = apr_pstrdup(p, src->path);
     d->reason = src->reason ? apr_pstrdup(p, src->reason) : NULL;
     d->name = src->name ? apr_pstrdup(p, src->name) : NULL;
+    d->json = src->json ? apr_pstrdup(p, src->json) : NULL;
     if (d->properties) {
         json_incref(d->properties);
         apr_pool_cleanup_register(p, d->properties, papi_json_cleanup, apr_pool_cleanup_null);
@@ -559,6 +563,8 @@ static papi_instance *papi_cached_instance(papi_instcache *c, apr_pool_t *p, con
     inst = papi_instance_inspect(p, registry, dirname, trust);
     papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "%s: inspected afresh (%s)", path,
              papi_inst_state_name(inst->state));
+    /* Its JSON, made now and kept with it: unchanged for as long as the cache gives it out. */
+    inst->json = papi_answer_instance_text(p, inst);
     if (inst->state == PAPI_INST_GOOD || inst->state == PAPI_INST_STALE)
         lock_fd = papi_instance_lock_open(inst);
     if (inst->state == PAPI_INST_GOOD)

@@ -157,6 +157,7 @@ static void papi_list(papi_buf *b, const char *key, const apr_array_header_t *it
         if (i)
             papi_buf_putc(b, ',');
         write(b, APR_ARRAY_IDX(items, i, const void *), c);
+        papi_buf_cut(b);
     }
     papi_buf_putc(b, ']');
 }
@@ -232,6 +233,7 @@ void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time
         papi_procpool_object(b, v->procpool, &c);
         papi_write_inflight(b, v);
         papi_buf_putc(b, '}');
+        papi_buf_cut(b);
     }
     papi_buf_puts(b, "]\n");
 }

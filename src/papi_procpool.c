@@ -3,9 +3,9 @@
 #include "papi_utf8.h"
 
 #include <apr_strings.h>
-#include <errno.h>
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <libxml/parser.h>
@@ -63,6 +63,11 @@ typedef enum {
 
 typedef struct papi_field papi_field;
 
+/* Interned element names remembered per parse, in a table of twice as many slots (Passenger's
+ * containers have about 60 fields). */
+#define PAPI_NAMES_KEPT 96
+#define PAPI_NAME_SLOTS 256
+
 /* An open container element. */
 typedef struct papi_frame {
     papi_container what;
@@ -94,6 +99,14 @@ typedef struct papi_procpool_parser {
     char *text;                 /* its text so far (its own text and CDATA children only) */
     apr_size_t text_len;
     apr_size_t text_size;
+    /* Element names as libxml2 interned them (one pointer per name for the whole parse), with
+     * the field of a container each one is: 16,000 processes' fields found without a strcmp. */
+    struct {
+        const char *name;
+        papi_container what;
+        int index;
+    } names[PAPI_NAME_SLOTS];
+    int nnames;
 } papi_procpool_parser;
 
 void papi_procpool_init(void)
@@ -154,21 +167,23 @@ static const char *papi_trim(const char *s, apr_size_t len, apr_size_t *out_len)
 static apr_int64_t papi_number(const char *s, apr_size_t len)
 {
     apr_size_t n, i;
-    apr_int64_t value;
-    char *end;
+    int negative;
+    apr_uint64_t u = 0, limit;
 
     s = papi_trim(s, len, &n);
-    i = (n && s[0] == '-');
-    if (i == n)
+    negative = n && s[0] == '-';
+    if ((apr_size_t)negative == n)
         return PAPI_PROCPOOL_NONE;
-    for (; i < n; i++)
-        if (!papi_is_digit(s[i]))
+    /* By hand, not strtoll: a pool of 16,000 processes has some 300,000 numbers. */
+    limit = negative ? (apr_uint64_t)APR_INT64_MAX + 1 : (apr_uint64_t)APR_INT64_MAX;
+    for (i = negative; i < n; i++) {
+        unsigned digit = (unsigned char)s[i] - '0';
+        if (!papi_is_digit(s[i]) || u > (limit - digit) / 10)
             return PAPI_PROCPOOL_NONE;
-    errno = 0;
-    value = apr_strtoi64(s, &end, 10);
-    if (errno || end != s + n)
-        return PAPI_PROCPOOL_NONE;
-    return value;
+        u = u * 10 + digit;
+    }
+    /* -2^63 is PAPI_PROCPOOL_NONE itself. */
+    return negative ? (apr_int64_t)(0 - u) : (apr_int64_t)u;
 }
 
 /* true/false (has_metrics) or 1/0 (accept_http_requests): 1, 0, else -1. */
@@ -440,14 +455,38 @@ static const char *papi_open_socket(papi_procpool_parser *ps, papi_procpool_proc
     return NULL;
 }
 
-/* A field of the container opens: the first of a name is read, unknown ones are for later
- * versions of Passenger. */
-static void papi_open_field(papi_procpool_parser *ps, papi_frame *top, const char *name)
+/* The index of the field name of top's container, top->count for none: from the names met
+ * before when name is interned (its pointer is the name), else by comparing. */
+static int papi_field_index(papi_procpool_parser *ps, const papi_frame *top, const char *name,
+                            int interned)
 {
+    unsigned slot = (unsigned)(((uintptr_t)name >> 3) * 31 + top->what) % PAPI_NAME_SLOTS;
     int i;
 
+    /* Open addressing: the table is never more than half full, so an empty slot ends a probe. */
+    while (interned && ps->names[slot].name) {
+        if (ps->names[slot].name == name && ps->names[slot].what == top->what)
+            return ps->names[slot].index;
+        slot = (slot + 1) % PAPI_NAME_SLOTS;
+    }
     for (i = 0; i < top->count && strcmp(name, top->fields[i].name); i++)
         ;
+    if (interned && ps->nnames < PAPI_NAMES_KEPT) {
+        ps->nnames++;
+        ps->names[slot].name = name;
+        ps->names[slot].what = top->what;
+        ps->names[slot].index = i;
+    }
+    return i;
+}
+
+/* A field of the container opens: the first of a name is read, unknown ones are for later
+ * versions of Passenger. */
+static void papi_open_field(papi_procpool_parser *ps, papi_frame *top, const char *name,
+                            int interned)
+{
+    int i = papi_field_index(ps, top, name, interned);
+
     if (i == top->count || (top->seen & ((apr_uint64_t)1 << i)))
         return;
     top->seen |= (apr_uint64_t)1 << i;
@@ -465,7 +504,7 @@ static void papi_open_field(papi_procpool_parser *ps, papi_frame *top, const cha
  * container are its children named so (every <processes> of a group, every <process> in each),
  * never elements further down. */
 static const char *papi_open_child(papi_procpool_parser *ps, papi_frame *top, const char *name,
-                                   int nb_attributes, const xmlChar **attributes)
+                                   int interned, int nb_attributes, const xmlChar **attributes)
 {
     static const char *const lists[PAPI_IN_COUNT] = {
         [PAPI_IN_INFO] = "supergroups", [PAPI_IN_SUPERGROUPS] = "supergroup",
@@ -476,7 +515,7 @@ static const char *papi_open_child(papi_procpool_parser *ps, papi_frame *top, co
 
     if (!lists[top->what] || strcmp(name, lists[top->what])) {
         if (top->fields)
-            papi_open_field(ps, top, name);
+            papi_open_field(ps, top, name, interned);
         return NULL;
     }
     switch (top->what) {
@@ -500,6 +539,7 @@ static void papi_sax_start(void *ctx, const xmlChar *localname, const xmlChar *p
     papi_procpool_parser *ps = ctxt->_private;
     const char *name = (const char *)localname, *why = NULL;
     papi_frame *top;
+    int interned;
 
     if (++ps->elements > PAPI_PROCPOOL_MAX_ELEMENTS) {
         xmlStopParser(ctxt);
@@ -508,12 +548,14 @@ static void papi_sax_start(void *ctx, const xmlChar *localname, const xmlChar *p
     /* A prefix bound to no namespace stays part of the name (<x:info> is not <info>). */
     if (prefix && !uri)
         name = apr_pstrcat(ps->p, (const char *)prefix, ":", name, NULL);
+    interned = name == (const char *)localname && ctxt->dict
+               && xmlDictOwns(ctxt->dict, localname) == 1;
     ps->depth++;
     if (ps->depth == 1)
         why = papi_open_info(ps, name);
     else if (!ps->field && ps->nframes > 0
              && (top = &ps->frames[ps->nframes - 1])->depth == ps->depth - 1)
-        why = papi_open_child(ps, top, name, nb_attributes, attributes);
+        why = papi_open_child(ps, top, name, interned, nb_attributes, attributes);
     if (why) {
         ps->why = why;
         xmlStopParser(ctxt);

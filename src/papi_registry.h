@@ -57,6 +57,8 @@ typedef struct papi_instance {
     json_t *properties;     /* properties.json as written (an object), or NULL; freed with the pool */
     const char *name;       /* properties' name, or NULL */
     long core_pid;          /* from core.pid, or -1 */
+    const char *json;       /* papi_answer_instance's text, made once when it was inspected (what
+                             * it is made of is what the cache revalidates); NULL: per answer */
     /* A summary entry (one of these > 0; dirname NULL, path its registry's, state untrusted so
      * that it is never asked) stands for the candidates of its registry beyond
      * PAPI_REGISTRY_BOUND: how many were untrusted, and how many of trusted owners were left

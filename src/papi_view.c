@@ -116,3 +116,18 @@ void papi_view_inflight(apr_pool_t *p, const papi_fanout_config *cfg, apr_array_
                                                                   v->inst->name, v->inst->path, why);
     }
 }
+
+int papi_view_process_count(const apr_array_header_t *views)
+{
+    int i, j, n = 0;
+
+    for (i = 0; i < views->nelts; i++) {
+        const papi_procpool *pl = APR_ARRAY_IDX(views, i, papi_view).procpool;
+
+        for (j = 0; pl && pl->groups && j < pl->groups->nelts; j++) {
+            const papi_procpool_group *g = APR_ARRAY_IDX(pl->groups, j, papi_procpool_group *);
+            n += g->processes ? g->processes->nelts : 0;
+        }
+    }
+    return n;
+}

@@ -35,4 +35,7 @@ const papi_procpool_group *papi_view_find(const papi_view *v, apr_int64_t pid,
 void papi_view_inflight(apr_pool_t *p, const papi_fanout_config *cfg, apr_array_header_t *views,
                         apr_array_header_t *failures);
 
+/* The processes of every pool read. */
+int papi_view_process_count(const apr_array_header_t *views);
+
 #endif

@@ -168,7 +168,7 @@ static void check_views(apr_pool_t *p, const papi_procpool *procpool)
 
     *(papi_view *)apr_array_push(views) = (papi_view){ &inst, 200, NULL, procpool };
     b = papi_buf_make(p, 1024);
-    papi_processes_write(b, views, 1795261853453248, NULL, 0);
+    papi_processes_write(b, views, 1795261853453248, NULL, 0, NULL);
     j = json_loadb(b->data, b->len, 0, &err);
     CHECK(j != NULL);
     json_decref(j);

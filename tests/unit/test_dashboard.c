@@ -15,6 +15,7 @@
 #define NOW ((apr_time_t)1795270000 * SEC)
 #define NONCE "r4nd0m+N0nce/="
 #define EVIL_NAME "<script>alert(1)</script> caf\xC3\xA9 \xE6\x97\xA5\xE6\x9C\xAC"
+#define DOT " \xC2\xB7 "
 #define EVIL_REASON "<img src=x onerror=alert(1)>"
 
 static const papi_dashboard_opts opts = { .base = "/passenger-api", .now = NOW, .refresh = 15,
@@ -151,6 +152,8 @@ static void assert_clean_page(const papi_buf *b)
     assert_int_equal(count(b->data, "<dl"), count(b->data, "</dl>"));
     assert_int_equal(count(b->data, "<div"), count(b->data, "</div>"));
     assert_int_equal(count(b->data, "<svg"), count(b->data, "</svg>"));
+    assert_int_equal(count(b->data, "<details"), count(b->data, "</details>"));
+    assert_int_equal(count(b->data, "<summary"), count(b->data, "</summary>"));
     assert_has(b, "</body>\n</html>\n");
 }
 
@@ -410,6 +413,64 @@ static void untrusted_entries_are_counted(void **state)
     assert_true(b->len < small->len + 2048);
 }
 
+/* An instance of groups of n processes of 1 session and 1 MB each. */
+static const papi_procpool *pool_of(apr_pool_t *p, int groups, int n, apr_int64_t *pid)
+{
+    papi_procpool *pl = procpool(p);
+    int g, i;
+
+    pl->groups = apr_array_make(p, groups, sizeof(papi_procpool_group *));
+    for (g = 0; g < groups; g++) {
+        papi_procpool_group *grp = group(p, apr_psprintf(p, "/srv/app%d (production)", g),
+                                         apr_psprintf(p, "/srv/app%d", g));
+        for (i = 0; i < n; i++) {
+            papi_procpool_process *proc = process(p, (*pid)++, 1024);
+            proc->sessions = 1;
+            APR_ARRAY_PUSH(grp->processes, papi_procpool_process *) = proc;
+        }
+        APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = grp;
+    }
+    return pl;
+}
+
+/* A group of more than 50 processes is folded with its totals in view; past 500 rows the
+ * page lists no more processes but still shows every group's totals, so the page of 16,000
+ * processes leads with the host's totals and stays under 1 MB. */
+static void large_groups_fold_and_the_page_stays_small(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *views = apr_array_make(p, 32, sizeof(papi_view));
+    papi_buf *b = papi_buf_make(p, 16);
+    apr_int64_t pid = 100000;
+    int i;
+
+    papi_mk_view(views, instance(p, "Small123", "passenger.Small12"), 200, NULL,
+                 pool_of(p, 1, 51, &pid));
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_int_equal(count(b->data, "<details class=\"group\">"), 1);
+    assert_has(b, "<span class=\"totals\">51 processes" DOT "51 sessions" DOT "51.0 MB</span>");
+    assert_int_equal(count(b->data, "<td data-label=\"PID\""), 51);
+
+    for (i = 1; i < 32; i++)
+        papi_mk_view(views, instance(p, apr_psprintf(p, "Big%05d", i),
+                                     apr_psprintf(p, "passenger.Big%04d", i)), 200, NULL,
+                     pool_of(p, 10, 50, &pid));
+    b = papi_buf_make(p, 16);
+    papi_dashboard_write(b, p, views, &opts);
+    assert_clean_page(b);
+    assert_true(b->len < 1024 * 1024);
+    /* The host's totals lead: before the first instance. */
+    assert_true(strstr(b->data, "<dt>Sessions</dt><dd>15551</dd>") < strstr(b->data, "<h2>"));
+    assert_has(b, "<dt>Processes</dt><dd>15551</dd>");
+    assert_has(b, "<dt>App groups</dt><dd>311</dd>");
+    /* 51 rows, then 8 groups of 50 fit the 500; the other 302 groups are folded unlisted. */
+    assert_int_equal(count(b->data, "<td data-label=\"PID\""), 451);
+    assert_int_equal(count(b->data, "<details class=\"group\">"), 1 + 302);
+    assert_int_equal(count(b->data, "50 processes" DOT "50 sessions" DOT "50.0 MB"), 302);
+    assert_int_equal(count(b->data, "Not listed here"), 302);
+}
+
 static void empty_pool_and_group(void **state)
 {
     apr_pool_t *p = *state;
@@ -617,6 +678,7 @@ int main(void)
         PAPI_TEST(no_candidates),
         PAPI_TEST(only_bad_candidates),
         PAPI_TEST(untrusted_entries_are_counted),
+        PAPI_TEST(large_groups_fold_and_the_page_stays_small),
         PAPI_TEST(empty_pool_and_group),
         PAPI_TEST(escapes_attributes_and_controls),
         PAPI_TEST(last_probes),

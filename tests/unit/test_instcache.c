@@ -4,6 +4,7 @@
 #include "papi_test.h"
 #include "papi_fixture.h"
 #include "papi_instcache.h"
+#include "papi_answer.h"
 
 #include <errno.h>
 #include <sys/socket.h>
@@ -82,6 +83,15 @@ static int closed_by_cache(int fd)
     return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
 }
 
+/* What papi_answer_instance writes for inst. */
+static const char *papi_answer_text(apr_pool_t *p, const papi_instance *inst)
+{
+    papi_buf *b = papi_buf_make(p, 256);
+
+    papi_answer_instance(b, inst);
+    return b->data;
+}
+
 static void same_answers_as_a_fresh_scan(void **state)
 {
     apr_pool_t *p = *state, *req = NULL;
@@ -111,6 +121,9 @@ static void same_answers_as_a_fresh_scan(void **state)
             assert_true(a->reason == b->reason || !strcmp(a->reason, b->reason));
             assert_true(a->properties ? json_equal(a->properties, b->properties)
                                       : !b->properties);
+            /* The JSON kept with it is the one an uncached answer would make. */
+            assert_null(a->json);
+            assert_string_equal(papi_answer_text(req, b), papi_answer_text(req, a));
         }
     }
     apr_pool_destroy(req);
@@ -183,8 +196,11 @@ static void core_pid_rewritten_in_place_is_seen(void **state)
     papi_instcache *c = papi_instcache_create(p, 0);
 
     assert_int_equal(scan_one(c, &w, &req)->core_pid, 3399);
+    assert_non_null(strstr(scan_one(c, &w, &req)->json, "\"core_pid\":3399"));
     rewrite_in_place(&w, "core.pid", "4242");
     assert_int_equal(scan_one(c, &w, &req)->core_pid, 4242);
+    /* Its JSON too: made again with the instance. */
+    assert_non_null(strstr(scan_one(c, &w, &req)->json, "\"core_pid\":4242"));
     apr_pool_destroy(req);
     end_world(&w);
 }

@@ -417,6 +417,10 @@ static void slots_by_spawn_start(void **state)
         APR_ARRAY_IDX(g->processes, i, papi_procpool_process *)->processed = i;
     /* A size whose bytes do not fit in 64 bits is written as a float, not wrapped. */
     APR_ARRAY_IDX(g->processes, 0, papi_procpool_process *)->rss = APR_INT64_MAX;
+    /* Numbers at the ends of 64 bits (the lowest is "not given"), written as printf would. */
+    APR_ARRAY_IDX(g->processes, 1, papi_procpool_process *)->sessions = APR_INT64_MIN + 1;
+    APR_ARRAY_IDX(g->processes, 2, papi_procpool_process *)->sessions = -7;
+    APR_ARRAY_IDX(g->processes, 3, papi_procpool_process *)->sessions = APR_INT64_MAX;
     add_view(views, instance(p, "Slots123", PAPI_INST_GOOD, NULL), 200, pl);
     t = exposition(p, views, 1);
     assert_line(t, "passenger_process_requests_total{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"0\",pid=\"60\"} 3");
@@ -424,6 +428,9 @@ static void slots_by_spawn_start(void **state)
     assert_line(t, "passenger_process_requests_total{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"2\",pid=\"50\"} 1");
     assert_line(t, "passenger_process_requests_total{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"3\",pid=\"10\"} 0");
     assert_line(t, "passenger_process_requests_total{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"4\",pid=\"\"} 4");
+    assert_line(t, "passenger_process_sessions{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"2\",pid=\"50\"} -9223372036854775807");
+    assert_line(t, "passenger_process_sessions{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"1\",pid=\"40\"} -7");
+    assert_line(t, "passenger_process_sessions{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"0\",pid=\"60\"} 9223372036854775807");
     assert_int_equal(count_lines_starting(t, "passenger_process_rss_bytes{passenger_instance=\"passenger@/reg\",app_group=\"/srv/c (staging)\",slot=\"3\",pid=\"10\"} 9.44473296573929"), 1);
     /* The version falls back to the pool's. */
     assert_line(t, "passenger_info{passenger_instance=\"passenger@/reg\",instance_name=\"Slots123\",version=\"6.0.17\",integration_mode=\"\"} 1");

@@ -81,6 +81,8 @@ static void good_instances_have_their_pools(void **state)
     assert_int_equal(view(views, 2)->status, 200);
     assert_non_null(view(views, 2)->procpool);
     assert_int_equal(failures->nelts, 0);
+    /* Two processes in each of the two pools read; none in the stale one's. */
+    assert_int_equal(papi_view_process_count(views), 4);
     got = papi_fake_core_stop(p, &a);
     assert_non_null(strstr(got, "GET /pool.xml?secrets=true HTTP/1.1\r\n"));
     /* base64("ro_admin:RoPassword0123456789abcd") */
