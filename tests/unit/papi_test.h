@@ -12,6 +12,7 @@
 #include <apr_pools.h>
 #include <apr_strings.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 
 /* Group set-up and tear-down: APR once per test binary. */
@@ -88,5 +89,18 @@ static inline void papi_test_check_values(papi_test_check_fn check, const char *
                            sizeof(bad) / sizeof((bad)[0]))
 
 #define PAPI_TEST(f) cmocka_unit_test_setup_teardown(f, papi_test_pool_setup, papi_test_pool_teardown)
+
+/* A test file's main: its tests (PAPI_TEST(name), ...) run as one group, each with a pool of its
+ * own. SIGPIPE is ignored, as httpd ignores it: a peer gone before a write is an EPIPE to handle,
+ * not the end of the process. */
+#define PAPI_TEST_MAIN(...)                                                                     \
+    int main(void)                                                                              \
+    {                                                                                           \
+        const struct CMUnitTest papi_tests[] = { __VA_ARGS__ };                                 \
+                                                                                                \
+        signal(SIGPIPE, SIG_IGN);                                                               \
+        return cmocka_run_group_tests_name(__FILE__, papi_tests, papi_test_apr_init,            \
+                                           papi_test_apr_term);                                 \
+    }
 
 #endif

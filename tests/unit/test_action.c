@@ -221,19 +221,13 @@ static void report_back(void **state)
     assert_non_null(papi_action_done_check(&done));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(form_decodes),
-        PAPI_TEST(form_refuses),
-        PAPI_TEST(form_encodes_what_it_decodes),
-        PAPI_TEST(nonce),
-        PAPI_TEST(anti_forgery),
-        PAPI_TEST(action_form),
-        PAPI_TEST(action_form_refused),
-        PAPI_TEST(core_request_and_answer),
-        PAPI_TEST(report_back),
-    };
-
-    return cmocka_run_group_tests_name("action", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(form_decodes),
+    PAPI_TEST(form_refuses),
+    PAPI_TEST(form_encodes_what_it_decodes),
+    PAPI_TEST(nonce),
+    PAPI_TEST(anti_forgery),
+    PAPI_TEST(action_form),
+    PAPI_TEST(action_form_refused),
+    PAPI_TEST(core_request_and_answer),
+    PAPI_TEST(report_back))

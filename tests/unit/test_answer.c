@@ -128,14 +128,8 @@ static void summary_element(void **state)
     json_decref(j);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(element_from_core_answer),
-        PAPI_TEST(element_for_failure),
-        PAPI_TEST(instances_list_reasons),
-        PAPI_TEST(summary_element),
-    };
-
-    return cmocka_run_group_tests_name("answer", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(element_from_core_answer),
+    PAPI_TEST(element_for_failure),
+    PAPI_TEST(instances_list_reasons),
+    PAPI_TEST(summary_element))

@@ -123,12 +123,7 @@ static void every_view_streamed_is_the_view_whole(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(pieces_go_at_cuts_once_large_enough),
-        PAPI_TEST(a_cut_without_a_sink_keeps_everything),
-        PAPI_TEST(every_view_streamed_is_the_view_whole),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(pieces_go_at_cuts_once_large_enough),
+    PAPI_TEST(a_cut_without_a_sink_keeps_everything),
+    PAPI_TEST(every_view_streamed_is_the_view_whole))

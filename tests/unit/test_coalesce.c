@@ -295,19 +295,13 @@ static void many_threads_fresh_answers_fewer_calls(void **state)
     assert_int_equal(papi_coalesce_active(s.c), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(no_coalescer_always_leads),
-        PAPI_TEST(alone_it_leads),
-        PAPI_TEST(never_the_answer_of_an_earlier_call),
-        PAPI_TEST(looking_without_blocking),
-        PAPI_TEST(different_calls_never_join),
-        PAPI_TEST(waiting_requests_share_the_next_answer),
-        PAPI_TEST(a_call_without_an_answer_is_made_again),
-        PAPI_TEST(waiting_ends_at_the_deadline),
-        PAPI_TEST(many_threads_fresh_answers_fewer_calls),
-    };
-
-    return cmocka_run_group_tests_name("coalesce", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(no_coalescer_always_leads),
+    PAPI_TEST(alone_it_leads),
+    PAPI_TEST(never_the_answer_of_an_earlier_call),
+    PAPI_TEST(looking_without_blocking),
+    PAPI_TEST(different_calls_never_join),
+    PAPI_TEST(waiting_requests_share_the_next_answer),
+    PAPI_TEST(a_call_without_an_answer_is_made_again),
+    PAPI_TEST(waiting_ends_at_the_deadline),
+    PAPI_TEST(many_threads_fresh_answers_fewer_calls))

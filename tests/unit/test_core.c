@@ -147,17 +147,10 @@ static void missing_or_too_long_socket(void **state)
     assert_int_equal(res.failure, 502);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(answer_and_request_shape),
-        PAPI_TEST(body_is_framed),
-        PAPI_TEST(hang_is_504_by_the_deadline),
-        PAPI_TEST(close_and_garbage_are_502),
-        PAPI_TEST(wrong_listener_gets_no_password),
-        PAPI_TEST(missing_or_too_long_socket),
-    };
-
-    signal(SIGPIPE, SIG_IGN);
-    return cmocka_run_group_tests_name("core", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(answer_and_request_shape),
+    PAPI_TEST(body_is_framed),
+    PAPI_TEST(hang_is_504_by_the_deadline),
+    PAPI_TEST(close_and_garbage_are_502),
+    PAPI_TEST(wrong_listener_gets_no_password),
+    PAPI_TEST(missing_or_too_long_socket))

@@ -231,19 +231,10 @@ static void question_asked_again_when_the_helper_goes_away(void **state)
     helper_end(p, &h);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(reads_both_levels_and_strips_newline),
-        PAPI_TEST(refuses_links_modes_owners_and_fifos),
-        PAPI_TEST(replaced_directory_gives_no_password),
-        PAPI_TEST(helper_answers_only_for_its_own_registries),
-        PAPI_TEST(helper_serves_others_while_one_stalls),
-        PAPI_TEST(question_asked_again_when_the_helper_goes_away),
-    };
-
-    /* As in httpd: a helper gone before the question was written is an EPIPE to ask again
-     * after, not the end of the process. */
-    signal(SIGPIPE, SIG_IGN);
-    return cmocka_run_group_tests_name("cred", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(reads_both_levels_and_strips_newline),
+    PAPI_TEST(refuses_links_modes_owners_and_fifos),
+    PAPI_TEST(replaced_directory_gives_no_password),
+    PAPI_TEST(helper_answers_only_for_its_own_registries),
+    PAPI_TEST(helper_serves_others_while_one_stalls),
+    PAPI_TEST(question_asked_again_when_the_helper_goes_away))

@@ -669,24 +669,18 @@ static void action_report(void **state)
     assert_lacks(b, "url=");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(rich_page),
-        PAPI_TEST(requests_in_flight),
-        PAPI_TEST(memory_sparklines),
-        PAPI_TEST(no_candidates),
-        PAPI_TEST(only_bad_candidates),
-        PAPI_TEST(untrusted_entries_are_counted),
-        PAPI_TEST(large_groups_fold_and_the_page_stays_small),
-        PAPI_TEST(empty_pool_and_group),
-        PAPI_TEST(escapes_attributes_and_controls),
-        PAPI_TEST(last_probes),
-        PAPI_TEST(refresh_query),
-        PAPI_TEST(action_report_query),
-        PAPI_TEST(action_forms),
-        PAPI_TEST(action_report),
-    };
-
-    return cmocka_run_group_tests_name("dashboard", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(rich_page),
+    PAPI_TEST(requests_in_flight),
+    PAPI_TEST(memory_sparklines),
+    PAPI_TEST(no_candidates),
+    PAPI_TEST(only_bad_candidates),
+    PAPI_TEST(untrusted_entries_are_counted),
+    PAPI_TEST(large_groups_fold_and_the_page_stays_small),
+    PAPI_TEST(empty_pool_and_group),
+    PAPI_TEST(escapes_attributes_and_controls),
+    PAPI_TEST(last_probes),
+    PAPI_TEST(refresh_query),
+    PAPI_TEST(action_report_query),
+    PAPI_TEST(action_forms),
+    PAPI_TEST(action_report))

@@ -205,16 +205,11 @@ static void health_verdict(void **state)
     assert_int_equal(papi_health_write(papi_buf_make(p, 256), views, probes, "/"), 503);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(http_socket_must_be_loopback_tcp),
-        PAPI_TEST(only_alive_and_enabled_processes_are_contacted),
-        PAPI_TEST(the_group_uid_must_be_known),
-        PAPI_TEST(targets),
-        PAPI_TEST(request_text_and_headers),
-        PAPI_TEST(find_by_pid),
-        PAPI_TEST(health_verdict),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(http_socket_must_be_loopback_tcp),
+    PAPI_TEST(only_alive_and_enabled_processes_are_contacted),
+    PAPI_TEST(the_group_uid_must_be_known),
+    PAPI_TEST(targets),
+    PAPI_TEST(request_text_and_headers),
+    PAPI_TEST(find_by_pid),
+    PAPI_TEST(health_verdict))

@@ -111,12 +111,6 @@ static void a_refusal_has_its_status_and_says_why(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(a_good_process_gets_the_request_with_its_password),
-        PAPI_TEST(a_refusal_has_its_status_and_says_why),
-    };
-
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(a_good_process_gets_the_request_with_its_password),
+    PAPI_TEST(a_refusal_has_its_status_and_says_why))

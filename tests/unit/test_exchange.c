@@ -664,25 +664,18 @@ static void nothing_to_run(void **state)
     papi_exchange_run(*state, NULL, 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(many_at_once_cost_one_deadline),
-        PAPI_TEST(tcp_target_and_head),
-        PAPI_TEST(wrong_listener_gets_nothing),
-        PAPI_TEST(tcp_listener_of_another_user_gets_nothing),
-        PAPI_TEST(failures_stay_with_their_exchange),
-        PAPI_TEST(large_requests_are_sent_as_the_socket_drains),
-        PAPI_TEST(kept_connection_carries_the_next_request),
-        PAPI_TEST(answers_that_end_the_connection_are_not_kept),
-        PAPI_TEST(interim_answer_is_skipped_and_its_connection_not_kept),
-        PAPI_TEST(switching_protocols_is_a_bad_answer),
-        PAPI_TEST(stale_bytes_on_a_kept_connection_are_never_an_answer),
-        PAPI_TEST(dead_kept_connection_is_replaced_once),
-        PAPI_TEST(at_once_bounds_the_connections),
-        PAPI_TEST(nothing_to_run),
-    };
-
-    signal(SIGPIPE, SIG_IGN);
-    return cmocka_run_group_tests_name("exchange", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(many_at_once_cost_one_deadline),
+    PAPI_TEST(tcp_target_and_head),
+    PAPI_TEST(wrong_listener_gets_nothing),
+    PAPI_TEST(tcp_listener_of_another_user_gets_nothing),
+    PAPI_TEST(failures_stay_with_their_exchange),
+    PAPI_TEST(large_requests_are_sent_as_the_socket_drains),
+    PAPI_TEST(kept_connection_carries_the_next_request),
+    PAPI_TEST(answers_that_end_the_connection_are_not_kept),
+    PAPI_TEST(interim_answer_is_skipped_and_its_connection_not_kept),
+    PAPI_TEST(switching_protocols_is_a_bad_answer),
+    PAPI_TEST(stale_bytes_on_a_kept_connection_are_never_an_answer),
+    PAPI_TEST(dead_kept_connection_is_replaced_once),
+    PAPI_TEST(at_once_bounds_the_connections),
+    PAPI_TEST(nothing_to_run))

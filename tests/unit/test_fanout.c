@@ -261,17 +261,11 @@ static void a_call_never_outlives_the_request(void **state)
     assert_true(papi_fanout_deadline(&f) == f.request_deadline);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(every_good_instance_is_asked_in_order),
-        PAPI_TEST(full_access_asks_with_the_admin_credential),
-        PAPI_TEST(one_failure_does_not_touch_another),
-        PAPI_TEST(instances_past_the_cap_are_not_asked),
-        PAPI_TEST(nobody_is_asked_after_the_request_deadline),
-        PAPI_TEST(a_known_answer_is_given_without_asking),
-        PAPI_TEST(a_call_never_outlives_the_request),
-    };
-
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(every_good_instance_is_asked_in_order),
+    PAPI_TEST(full_access_asks_with_the_admin_credential),
+    PAPI_TEST(one_failure_does_not_touch_another),
+    PAPI_TEST(instances_past_the_cap_are_not_asked),
+    PAPI_TEST(nobody_is_asked_after_the_request_deadline),
+    PAPI_TEST(a_known_answer_is_given_without_asking),
+    PAPI_TEST(a_call_never_outlives_the_request))

@@ -52,13 +52,7 @@ static void a_slot_left_is_taken_again(void **state)
     assert_false(papi_flight_enter(f, T0 + 7 * STUCK, 1, &a));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(quick_requests_are_never_refused),
-        PAPI_TEST(stuck_requests_reach_the_cap),
-        PAPI_TEST(a_slot_left_is_taken_again),
-    };
-
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(quick_requests_are_never_refused),
+    PAPI_TEST(stuck_requests_reach_the_cap),
+    PAPI_TEST(a_slot_left_is_taken_again))

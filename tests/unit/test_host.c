@@ -157,17 +157,11 @@ static void allowed_host_names_are_checked(void **state)
     PAPI_TEST_CHECK_VALUES(papi_host_name_error, good, bad);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(host_values_are_parsed),
-        PAPI_TEST(bad_host_values_are_refused),
-        PAPI_TEST(own_names_pass_others_get_a_reason),
-        PAPI_TEST(ipv6_listener_is_compared_as_an_address),
-        PAPI_TEST(origins_need_name_scheme_and_port),
-        PAPI_TEST(forgery_rule_uses_own_names),
-        PAPI_TEST(allowed_host_names_are_checked),
-    };
-
-    return cmocka_run_group_tests_name("host", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(host_values_are_parsed),
+    PAPI_TEST(bad_host_values_are_refused),
+    PAPI_TEST(own_names_pass_others_get_a_reason),
+    PAPI_TEST(ipv6_listener_is_compared_as_an_address),
+    PAPI_TEST(origins_need_name_scheme_and_port),
+    PAPI_TEST(forgery_rule_uses_own_names),
+    PAPI_TEST(allowed_host_names_are_checked))

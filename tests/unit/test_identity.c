@@ -246,17 +246,11 @@ static void always_unique(void **state)
     assert_string_equal(ids[4], "apache@/a~Dddd0004~Dddd0004");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(procstat_fields),
-        PAPI_TEST(procstat_refused),
-        PAPI_TEST(plain_identities),
-        PAPI_TEST(older_server_keeps_the_plain_identity),
-        PAPI_TEST(unknown_servers_come_last),
-        PAPI_TEST(standalone_is_its_own_server),
-        PAPI_TEST(always_unique),
-    };
-
-    return cmocka_run_group_tests_name("identity", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(procstat_fields),
+    PAPI_TEST(procstat_refused),
+    PAPI_TEST(plain_identities),
+    PAPI_TEST(older_server_keeps_the_plain_identity),
+    PAPI_TEST(unknown_servers_come_last),
+    PAPI_TEST(standalone_is_its_own_server),
+    PAPI_TEST(always_unique))

@@ -109,14 +109,9 @@ static void refuses_what_is_not_server_json(void **state)
             fail_msg("accepted: %s", bad[i]);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(reads_a_real_cores_requests),
-        PAPI_TEST(read_only_paths_come_scrubbed),
-        PAPI_TEST(an_idle_core_has_none),
-        PAPI_TEST(no_process_yet_and_no_start),
-        PAPI_TEST(refuses_what_is_not_server_json),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(reads_a_real_cores_requests),
+    PAPI_TEST(read_only_paths_come_scrubbed),
+    PAPI_TEST(an_idle_core_has_none),
+    PAPI_TEST(no_process_yet_and_no_start),
+    PAPI_TEST(refuses_what_is_not_server_json))

@@ -440,24 +440,18 @@ static void agents_kept_from_the_inspection(void **state)
     end_world(&w);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(same_answers_as_a_fresh_scan),
-        PAPI_TEST(kept_while_the_directory_is_unchanged),
-        PAPI_TEST(hits_and_misses_are_counted),
-        PAPI_TEST(lock_released_is_stale_at_once),
-        PAPI_TEST(core_pid_rewritten_in_place_is_seen),
-        PAPI_TEST(replaced_or_gone_forgets_everything),
-        PAPI_TEST(credentials_per_level_and_forgotten_when_refused),
-        PAPI_TEST(connections_newest_first_and_bounded),
-        PAPI_TEST(idle_connections_are_closed_without_requests),
-        PAPI_TEST(another_trust_list_classifies_again),
-        PAPI_TEST(fresh_change_times_are_not_trusted),
-        PAPI_TEST(no_cache_is_a_plain_scan),
-        PAPI_TEST(overflow_listed_bounded_and_warned_once),
-        PAPI_TEST(agents_kept_from_the_inspection),
-    };
-
-    return cmocka_run_group_tests_name("instcache", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(same_answers_as_a_fresh_scan),
+    PAPI_TEST(kept_while_the_directory_is_unchanged),
+    PAPI_TEST(hits_and_misses_are_counted),
+    PAPI_TEST(lock_released_is_stale_at_once),
+    PAPI_TEST(core_pid_rewritten_in_place_is_seen),
+    PAPI_TEST(replaced_or_gone_forgets_everything),
+    PAPI_TEST(credentials_per_level_and_forgotten_when_refused),
+    PAPI_TEST(connections_newest_first_and_bounded),
+    PAPI_TEST(idle_connections_are_closed_without_requests),
+    PAPI_TEST(another_trust_list_classifies_again),
+    PAPI_TEST(fresh_change_times_are_not_trusted),
+    PAPI_TEST(no_cache_is_a_plain_scan),
+    PAPI_TEST(overflow_listed_bounded_and_warned_once),
+    PAPI_TEST(agents_kept_from_the_inspection))

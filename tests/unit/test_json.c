@@ -320,30 +320,24 @@ static void test_buf_freed_with_pool(void **state)
     assert_true(probe->data_was_null);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(test_plain_ascii_unchanged),
-        PAPI_TEST(test_quote_and_backslash),
-        PAPI_TEST(test_short_control_escapes),
-        PAPI_TEST(test_every_control_character),
-        PAPI_TEST(test_c1_controls_escaped),
-        PAPI_TEST(test_html_characters),
-        PAPI_TEST(test_line_and_paragraph_separators),
-        PAPI_TEST(test_valid_multibyte_unchanged),
-        PAPI_TEST(test_invalid_utf8_replaced_per_byte),
-        PAPI_TEST(test_length_not_nul_bounded),
-        PAPI_TEST(test_cstr_and_null),
-        PAPI_TEST(test_appends_to_existing_content),
-        PAPI_TEST(test_long_input_mixed),
-        PAPI_TEST(test_buf_starts_empty),
-        PAPI_TEST(test_buf_growth_many_appends),
-        PAPI_TEST(test_buf_initial_capacity_kept),
-        PAPI_TEST(test_buf_puts_putc_embedded_nul),
-        PAPI_TEST(test_buf_printf),
-        PAPI_TEST(test_buf_printf_exact_fit),
-        PAPI_TEST(test_buf_freed_with_pool),
-    };
-
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(test_plain_ascii_unchanged),
+    PAPI_TEST(test_quote_and_backslash),
+    PAPI_TEST(test_short_control_escapes),
+    PAPI_TEST(test_every_control_character),
+    PAPI_TEST(test_c1_controls_escaped),
+    PAPI_TEST(test_html_characters),
+    PAPI_TEST(test_line_and_paragraph_separators),
+    PAPI_TEST(test_valid_multibyte_unchanged),
+    PAPI_TEST(test_invalid_utf8_replaced_per_byte),
+    PAPI_TEST(test_length_not_nul_bounded),
+    PAPI_TEST(test_cstr_and_null),
+    PAPI_TEST(test_appends_to_existing_content),
+    PAPI_TEST(test_long_input_mixed),
+    PAPI_TEST(test_buf_starts_empty),
+    PAPI_TEST(test_buf_growth_many_appends),
+    PAPI_TEST(test_buf_initial_capacity_kept),
+    PAPI_TEST(test_buf_puts_putc_embedded_nul),
+    PAPI_TEST(test_buf_printf),
+    PAPI_TEST(test_buf_printf_exact_fit),
+    PAPI_TEST(test_buf_freed_with_pool))

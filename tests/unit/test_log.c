@@ -71,13 +71,7 @@ static void long_lines_are_cut(void **state)
     papi_log_set(NULL, NULL, NULL);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(silent_without_a_logger),
-        PAPI_TEST(only_wanted_levels_are_written),
-        PAPI_TEST(long_lines_are_cut),
-    };
-
-    return cmocka_run_group_tests_name("log", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(silent_without_a_logger),
+    PAPI_TEST(only_wanted_levels_are_written),
+    PAPI_TEST(long_lines_are_cut))

@@ -610,24 +610,18 @@ static void probe_gauges(void **state)
     assert_line(t, "# TYPE passenger_process_health_probe_timestamp_seconds gauge");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(samples_of_every_level),
-        PAPI_TEST(every_state_counted),
-        PAPI_TEST(summary_entry_counted_not_listed),
-        PAPI_TEST(values_not_given_are_omitted),
-        PAPI_TEST(label_values_escaped),
-        PAPI_TEST(duplicate_instance_name_written_once),
-        PAPI_TEST(pid_label_when_asked),
-        PAPI_TEST(slots_by_spawn_start),
-        PAPI_TEST(promtool_accepts_the_sample),
-        PAPI_TEST(no_instances_still_an_exposition),
-        PAPI_TEST(instance_name_only_in_info),
-        PAPI_TEST(shared_identity_told_apart),
-        PAPI_TEST(exporter_names),
-        PAPI_TEST(probe_gauges),
-    };
-
-    return cmocka_run_group_tests_name("metrics", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(samples_of_every_level),
+    PAPI_TEST(every_state_counted),
+    PAPI_TEST(summary_entry_counted_not_listed),
+    PAPI_TEST(values_not_given_are_omitted),
+    PAPI_TEST(label_values_escaped),
+    PAPI_TEST(duplicate_instance_name_written_once),
+    PAPI_TEST(pid_label_when_asked),
+    PAPI_TEST(slots_by_spawn_start),
+    PAPI_TEST(promtool_accepts_the_sample),
+    PAPI_TEST(no_instances_still_an_exposition),
+    PAPI_TEST(instance_name_only_in_info),
+    PAPI_TEST(shared_identity_told_apart),
+    PAPI_TEST(exporter_names),
+    PAPI_TEST(probe_gauges))

@@ -31,11 +31,6 @@ static void bounded(void **state)
     assert_false(papi_once_first(o, "/another"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(first_time_only),
-        PAPI_TEST(bounded),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(first_time_only),
+    PAPI_TEST(bounded))

@@ -87,12 +87,6 @@ static void types_are_relayed_inert(void **state)
     assert_string_equal(relayed_type(*state, NULL), "application/octet-stream");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(names_pick_good_instances),
-        PAPI_TEST(types_are_relayed_inert),
-    };
-
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(names_pick_good_instances),
+    PAPI_TEST(types_are_relayed_inert))

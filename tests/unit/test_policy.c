@@ -143,16 +143,10 @@ static void direct_requests_to_processes(void **state)
     assert_int_equal(v.status, 405);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(readonly_allows_reads_with_ro_admin_and_scrubs),
-        PAPI_TEST(readonly_refuses_writes_secrets_and_other_methods),
-        PAPI_TEST(reads_of_write_endpoints_are_known_405s),
-        PAPI_TEST(full_forwards_writes_with_admin),
-        PAPI_TEST(forgery_rule),
-        PAPI_TEST(direct_requests_to_processes),
-    };
-
-    return cmocka_run_group_tests_name("policy", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(readonly_allows_reads_with_ro_admin_and_scrubs),
+    PAPI_TEST(readonly_refuses_writes_secrets_and_other_methods),
+    PAPI_TEST(reads_of_write_endpoints_are_known_405s),
+    PAPI_TEST(full_forwards_writes_with_admin),
+    PAPI_TEST(forgery_rule),
+    PAPI_TEST(direct_requests_to_processes))

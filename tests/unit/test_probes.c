@@ -58,11 +58,6 @@ static void shared_with_a_child(void **state)
     assert_int_equal(strlen(out.error), sizeof(out.error) - 1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(put_then_get),
-        PAPI_TEST(shared_with_a_child),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(put_then_get),
+    PAPI_TEST(shared_with_a_child))

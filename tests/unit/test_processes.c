@@ -193,15 +193,10 @@ static void no_instances_is_an_empty_array(void **state)
     assert_int_equal(json_array_size(j), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(typed_pool_from_the_real_sample),
-        PAPI_TEST(failed_instance_says_why),
-        PAPI_TEST(no_secret_even_when_the_pool_has_them),
-        PAPI_TEST(requests_in_flight_with_their_group_and_count),
-        PAPI_TEST(rss_history_per_process),
-        PAPI_TEST(no_instances_is_an_empty_array),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(typed_pool_from_the_real_sample),
+    PAPI_TEST(failed_instance_says_why),
+    PAPI_TEST(no_secret_even_when_the_pool_has_them),
+    PAPI_TEST(requests_in_flight_with_their_group_and_count),
+    PAPI_TEST(rss_history_per_process),
+    PAPI_TEST(no_instances_is_an_empty_array))

@@ -107,13 +107,8 @@ static void never_through_a_link_nor_for_another_pid(void **state)
     assert_int_equal(system(apr_pstrcat(p, "rm -rf ", root, NULL)), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(reads_the_fields),
-        PAPI_TEST(refuses_what_is_not_a_status),
-        PAPI_TEST(reads_this_process),
-        PAPI_TEST(never_through_a_link_nor_for_another_pid),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(reads_the_fields),
+    PAPI_TEST(refuses_what_is_not_a_status),
+    PAPI_TEST(reads_this_process),
+    PAPI_TEST(never_through_a_link_nor_for_another_pid))

@@ -231,18 +231,12 @@ static void password_never_comes_back(void **state)
                         "a [REDACTED] b");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(samples_are_scrubbed),
-        PAPI_TEST(unclosed_element_ends_the_answer),
-        PAPI_TEST(pool_txt_password_lines),
-        PAPI_TEST(other_paths_untouched),
-        PAPI_TEST(server_json_in_flight_requests),
-        PAPI_TEST(server_json_sample_without_requests_is_unchanged),
-        PAPI_TEST(server_json_odd_shapes),
-        PAPI_TEST(password_never_comes_back),
-    };
-
-    return cmocka_run_group_tests_name("redact", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(samples_are_scrubbed),
+    PAPI_TEST(unclosed_element_ends_the_answer),
+    PAPI_TEST(pool_txt_password_lines),
+    PAPI_TEST(other_paths_untouched),
+    PAPI_TEST(server_json_in_flight_requests),
+    PAPI_TEST(server_json_sample_without_requests_is_unchanged),
+    PAPI_TEST(server_json_odd_shapes),
+    PAPI_TEST(password_never_comes_back))

@@ -676,35 +676,29 @@ static void names(void **state)
     assert_false(papi_instance_name_ok(".."));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(good_when_locked_with_flock),
-        PAPI_TEST(stale_when_lock_free),
-        PAPI_TEST(stale_when_only_fcntl_locked),
-        PAPI_TEST(not_finalized_without_creation_finalized),
-        PAPI_TEST(corrupted_cases),
-        PAPI_TEST(corrupted_when_parts_missing),
-        PAPI_TEST(unsupported_major_version),
-        PAPI_TEST(untrusted_owner_link_and_open_mode),
-        PAPI_TEST(properties_symlink_or_fifo_refused),
-        PAPI_TEST(scan_orders_and_skips_non_candidates),
-        PAPI_TEST(bounded_scan_still_finds_roots_instance),
-        PAPI_TEST(trusted_owners_share_the_bound),
-        PAPI_TEST(distrust_from_status_alone),
-        PAPI_TEST(mount_point_is_untrusted),
-        PAPI_TEST(core_socket_stays_with_the_inspected_directory),
-        PAPI_TEST(agents_directory_is_checked),
-        PAPI_TEST(expand_globs_narrow_and_dedupe),
-        PAPI_TEST(expand_never_follows_a_link_below_a_glob),
-        PAPI_TEST(the_registry_header_as_each_mode_reads_it),
-        PAPI_TEST(override_directive_words),
-        PAPI_TEST(a_replacing_header_names_a_bounded_number_of_registries),
-        PAPI_TEST(pattern_errors),
-        PAPI_TEST(unsafe_registry_directories),
-        PAPI_TEST(default_patterns_follow_passenger),
-        PAPI_TEST(names),
-    };
-
-    return cmocka_run_group_tests_name("registry", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(good_when_locked_with_flock),
+    PAPI_TEST(stale_when_lock_free),
+    PAPI_TEST(stale_when_only_fcntl_locked),
+    PAPI_TEST(not_finalized_without_creation_finalized),
+    PAPI_TEST(corrupted_cases),
+    PAPI_TEST(corrupted_when_parts_missing),
+    PAPI_TEST(unsupported_major_version),
+    PAPI_TEST(untrusted_owner_link_and_open_mode),
+    PAPI_TEST(properties_symlink_or_fifo_refused),
+    PAPI_TEST(scan_orders_and_skips_non_candidates),
+    PAPI_TEST(bounded_scan_still_finds_roots_instance),
+    PAPI_TEST(trusted_owners_share_the_bound),
+    PAPI_TEST(distrust_from_status_alone),
+    PAPI_TEST(mount_point_is_untrusted),
+    PAPI_TEST(core_socket_stays_with_the_inspected_directory),
+    PAPI_TEST(agents_directory_is_checked),
+    PAPI_TEST(expand_globs_narrow_and_dedupe),
+    PAPI_TEST(expand_never_follows_a_link_below_a_glob),
+    PAPI_TEST(the_registry_header_as_each_mode_reads_it),
+    PAPI_TEST(override_directive_words),
+    PAPI_TEST(a_replacing_header_names_a_bounded_number_of_registries),
+    PAPI_TEST(pattern_errors),
+    PAPI_TEST(unsafe_registry_directories),
+    PAPI_TEST(default_patterns_follow_passenger),
+    PAPI_TEST(names))

@@ -39,12 +39,6 @@ static void queries_are_rebuilt(void **state)
     assert_null(papi_query_rebuild(p, "=1", &why));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(core_paths),
-        PAPI_TEST(queries_are_rebuilt),
-    };
-
-    return cmocka_run_group_tests_name("request", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(core_paths),
+    PAPI_TEST(queries_are_rebuilt))

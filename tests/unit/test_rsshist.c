@@ -139,14 +139,9 @@ static void the_sampler_reads_each_due_process_of_its_user(void **state)
     assert_int_equal(system(apr_pstrcat(p, "rm -rf ", root, NULL)), 0);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(one_sample_per_interval_oldest_first),
-        PAPI_TEST(only_the_last_ten_minutes),
-        PAPI_TEST(a_process_taking_the_slot_starts_afresh),
-        PAPI_TEST(shared_with_a_child),
-        PAPI_TEST(the_sampler_reads_each_due_process_of_its_user),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(one_sample_per_interval_oldest_first),
+    PAPI_TEST(only_the_last_ten_minutes),
+    PAPI_TEST(a_process_taking_the_slot_starts_afresh),
+    PAPI_TEST(shared_with_a_child),
+    PAPI_TEST(the_sampler_reads_each_due_process_of_its_user))

@@ -69,13 +69,8 @@ static void choices(void **state)
     assert_int_equal(i, 1);
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(seconds),
-        PAPI_TEST(counts),
-        PAPI_TEST(owners),
-        PAPI_TEST(choices),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(seconds),
+    PAPI_TEST(counts),
+    PAPI_TEST(owners),
+    PAPI_TEST(choices))

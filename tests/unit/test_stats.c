@@ -149,14 +149,9 @@ static void html_section(void **state)
     assert_null(strstr(text, "LastScanAge"));
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(counters_are_summed_over_processes),
-        PAPI_TEST(a_null_table_counts_nothing),
-        PAPI_TEST(the_last_scan_by_state),
-        PAPI_TEST(auto_lines_are_key_value),
-        PAPI_TEST(html_section),
-    };
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(counters_are_summed_over_processes),
+    PAPI_TEST(a_null_table_counts_nothing),
+    PAPI_TEST(the_last_scan_by_state),
+    PAPI_TEST(auto_lines_are_key_value),
+    PAPI_TEST(html_section))

@@ -520,19 +520,13 @@ static void no_netlink_refuses(void **state)
                              "open files|");
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(sockets_are_read_right),
-        PAPI_TEST(a_dump_ends_with_done),
-        PAPI_TEST(errors_are_told),
-        PAPI_TEST(malformed_answers_are_refused),
-        PAPI_TEST(both_checks_on_real_sockets),
-        PAPI_TEST(wildcard_and_root_listeners),
-        PAPI_TEST(a_request_socket_is_not_root),
-        PAPI_TEST(listeners_are_filtered_by_port),
-        PAPI_TEST(no_netlink_refuses),
-    };
-
-    return cmocka_run_group_tests_name("tcptable", tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(sockets_are_read_right),
+    PAPI_TEST(a_dump_ends_with_done),
+    PAPI_TEST(errors_are_told),
+    PAPI_TEST(malformed_answers_are_refused),
+    PAPI_TEST(both_checks_on_real_sockets),
+    PAPI_TEST(wildcard_and_root_listeners),
+    PAPI_TEST(a_request_socket_is_not_root),
+    PAPI_TEST(listeners_are_filtered_by_port),
+    PAPI_TEST(no_netlink_refuses))

@@ -128,12 +128,6 @@ static void other_answers_are_502_with_why(void **state)
     }
 }
 
-int main(void)
-{
-    const struct CMUnitTest tests[] = {
-        PAPI_TEST(good_instances_have_their_pools),
-        PAPI_TEST(other_answers_are_502_with_why),
-    };
-
-    return cmocka_run_group_tests(tests, papi_test_apr_init, papi_test_apr_term);
-}
+PAPI_TEST_MAIN(
+    PAPI_TEST(good_instances_have_their_pools),
+    PAPI_TEST(other_answers_are_502_with_why))
