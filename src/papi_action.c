@@ -70,7 +70,7 @@ const char *papi_action_foreign(const char *content_type, const char *origin,
     if ((why = papi_policy_foreign(origin, fetch_site, own)) != NULL)
         return why;
     /* A form's post is never a navigation the user started ("none"). */
-    if (fetch_site && strcmp(fetch_site, "same-origin"))
+    if (fetch_site && strcasecmp(fetch_site, "same-origin"))
         return "Sec-Fetch-Site: the dashboard's actions are taken from its own pages only";
     return NULL;
 }

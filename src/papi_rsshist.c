@@ -52,6 +52,21 @@ static apr_uint32_t papi_rsshist_last(const papi_rsshist_slot *s, const char *na
     return s->ring[(s->next + PAPI_RSSHIST_SAMPLES - 1) % PAPI_RSSHIST_SAMPLES].at;
 }
 
+/* Whether s may hold this process's history: it holds it already, or nothing, or a history whose
+ * newest sample left the window (a process gone). A live history is never taken over: of two
+ * processes that hash to one slot the first keeps its history and the other has none, where
+ * taking turns would leave both one sample long and read /proc at every request. */
+static int papi_rsshist_may_hold(const papi_rsshist_slot *s, const char *name, apr_int64_t pid,
+                                 apr_time_t now)
+{
+    apr_int64_t held, sec = apr_time_sec(now);
+
+    if (s->count == 0 || (s->pid == pid && !strcmp(s->name, name)))
+        return 1;
+    held = s->ring[(s->next + PAPI_RSSHIST_SAMPLES - 1) % PAPI_RSSHIST_SAMPLES].at;
+    return held > sec || sec - held >= apr_time_sec(PAPI_RSSHIST_WINDOW);
+}
+
 /* A sample is due when the newest is older than the interval (or from the future: a clock set
  * back must not stop sampling). */
 static int papi_rsshist_is_due(apr_uint32_t last, apr_time_t now)
@@ -66,6 +81,7 @@ int papi_rsshist_due(const papi_rsshist *t, const char *name, apr_int64_t pid, a
 {
     papi_rsshist_slot *s = papi_rsshist_slot_of(t, name, pid);
     apr_uint32_t before, last;
+    int held;
 
     if (!s)
         return 0;
@@ -73,7 +89,8 @@ int papi_rsshist_due(const papi_rsshist *t, const char *name, apr_int64_t pid, a
     if (before & 1)
         return 0;                   /* another child samples it right now */
     last = papi_rsshist_last(s, name, pid);
-    return apr_atomic_read32(&s->seq) == before && papi_rsshist_is_due(last, now);
+    held = papi_rsshist_may_hold(s, name, pid, now);
+    return apr_atomic_read32(&s->seq) == before && held && papi_rsshist_is_due(last, now);
 }
 
 void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_time_t now,
@@ -88,8 +105,12 @@ void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_ti
     /* Another writer in the slot: its sample is as recent as ours, let it win. */
     if ((seq & 1) || apr_atomic_cas32(&s->seq, seq + 1, seq) != seq)
         return;
+    if (!papi_rsshist_may_hold(s, name, pid, now)) {
+        apr_atomic_inc32(&s->seq);
+        return;
+    }
     if (s->pid != pid || strcmp(s->name, name)) {
-        /* Another process had the slot (or none did): its history goes with it. */
+        /* Another process had the slot, gone by now (or none did): its history goes with it. */
         apr_cpystrn(s->name, name, sizeof(s->name));
         s->pid = pid;
         s->next = s->count = 0;

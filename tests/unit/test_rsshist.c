@@ -66,15 +66,36 @@ static void only_the_last_ten_minutes(void **state)
     assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(10000 + 5 * 199 + 300), s), 60);
 }
 
-static void a_process_taking_the_slot_starts_afresh(void **state)
+static void a_live_history_keeps_its_slot(void **state)
+{
+    papi_rsshist *t = table(*state, 1);
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    int i;
+
+    /* Two processes, one slot, read in turns: the first keeps growing its history, the other is
+     * never due (no /proc read for it) and takes nothing. */
+    for (i = 0; i < 10; i++) {
+        if (papi_rsshist_due(t, "AbCd1234", 42, AT(1000 + 5 * i)))
+            papi_rsshist_add(t, "AbCd1234", 42, AT(1000 + 5 * i), 100 + i);
+        assert_false(papi_rsshist_due(t, "AbCd1234", 77, AT(1000 + 5 * i)));
+        papi_rsshist_add(t, "AbCd1234", 77, AT(1000 + 5 * i), 500);
+    }
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(1050), s), 10);
+    assert_int_equal(s[9].kb, 109);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 77, AT(1050), s), 0);
+}
+
+static void a_process_taking_a_stale_slot_starts_afresh(void **state)
 {
     papi_rsshist *t = table(*state, 1);
     papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
 
     papi_rsshist_add(t, "AbCd1234", 42, AT(1000), 100);
-    papi_rsshist_add(t, "AbCd1234", 77, AT(1001), 500);
-    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(1002), s), 0);
-    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 77, AT(1002), s), 1);
+    /* Ten minutes without a sample of 42: it is gone, and 77 may have the slot. */
+    assert_true(papi_rsshist_due(t, "AbCd1234", 77, AT(1600)));
+    papi_rsshist_add(t, "AbCd1234", 77, AT(1600), 500);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 42, AT(1601), s), 0);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 77, AT(1601), s), 1);
     assert_int_equal(s[0].kb, 500);
 }
 
@@ -142,6 +163,7 @@ static void the_sampler_reads_each_due_process_of_its_user(void **state)
 PAPI_TEST_MAIN(
     PAPI_TEST(one_sample_per_interval_oldest_first),
     PAPI_TEST(only_the_last_ten_minutes),
-    PAPI_TEST(a_process_taking_the_slot_starts_afresh),
+    PAPI_TEST(a_live_history_keeps_its_slot),
+    PAPI_TEST(a_process_taking_a_stale_slot_starts_afresh),
     PAPI_TEST(shared_with_a_child),
     PAPI_TEST(the_sampler_reads_each_due_process_of_its_user))
