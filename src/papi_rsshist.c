@@ -13,6 +13,7 @@ typedef struct papi_rsshist_slot {
     volatile apr_uint32_t seq;      /* odd while a writer is in it */
     char name[PAPI_RSSHIST_NAME_MAX + 1];
     apr_int64_t pid;
+    apr_uint32_t tried;             /* when its /proc was last read, or tried (s since the epoch) */
     apr_uint32_t next;              /* where the next sample goes in ring */
     apr_uint32_t count;             /* samples in ring, up to PAPI_RSSHIST_SAMPLES */
     papi_rss_sample ring[PAPI_RSSHIST_SAMPLES];
@@ -43,54 +44,61 @@ static papi_rsshist_slot *papi_rsshist_slot_of(const papi_rsshist *t, const char
     return &t->slots[papi_shm_hash(name, pid) % t->count];
 }
 
-/* The newest sample's time in s (held by the caller, or a copy), 0 when s is not this process's. */
-static apr_uint32_t papi_rsshist_last(const papi_rsshist_slot *s, const char *name,
-                                      apr_int64_t pid)
+static int papi_rsshist_owns(const papi_rsshist_slot *s, const char *name, apr_int64_t pid)
 {
-    if (s->pid != pid || strcmp(s->name, name) || s->count == 0)
-        return 0;
-    return s->ring[(s->next + PAPI_RSSHIST_SAMPLES - 1) % PAPI_RSSHIST_SAMPLES].at;
+    return s->pid == pid && !strcmp(s->name, name);
 }
 
-/* Whether s may hold this process's history: it holds it already, or nothing, or a history whose
- * newest sample left the window (a process gone). A live history is never taken over: of two
- * processes that hash to one slot the first keeps its history and the other has none, where
- * taking turns would leave both one sample long and read /proc at every request. */
-static int papi_rsshist_may_hold(const papi_rsshist_slot *s, const char *name, apr_int64_t pid,
-                                 apr_time_t now)
-{
-    apr_int64_t held, sec = apr_time_sec(now);
-
-    if (s->count == 0 || (s->pid == pid && !strcmp(s->name, name)))
-        return 1;
-    held = s->ring[(s->next + PAPI_RSSHIST_SAMPLES - 1) % PAPI_RSSHIST_SAMPLES].at;
-    return held > sec || sec - held >= apr_time_sec(PAPI_RSSHIST_WINDOW);
-}
-
-/* A sample is due when the newest is older than the interval (or from the future: a clock set
- * back must not stop sampling). */
-static int papi_rsshist_is_due(apr_uint32_t last, apr_time_t now)
+/* Whether at least span has passed since at (s since the epoch; 0: never). A time from the future
+ * counts as passed: a clock set back must not stop sampling. */
+static int papi_rsshist_passed(apr_uint32_t at, apr_time_t now, apr_time_t span)
 {
     apr_int64_t sec = apr_time_sec(now);
 
-    return last == 0 || (apr_int64_t)last > sec
-           || sec - (apr_int64_t)last >= apr_time_sec(PAPI_RSSHIST_EVERY);
+    return at == 0 || (apr_int64_t)at > sec || sec - (apr_int64_t)at >= apr_time_sec(span);
+}
+
+/* Whether s (held by the caller, or a copy) may hold this process's history: it holds it
+ * already; or no history, and no other process tried its /proc within PAPI_RSSHIST_EVERY; or a
+ * history whose newest sample left the window (a process gone). A live history is never taken
+ * over: of two processes that hash to one slot the first keeps its history and the other has
+ * none, where taking turns would leave both one sample long and read /proc at every request. */
+static int papi_rsshist_may_hold(const papi_rsshist_slot *s, const char *name, apr_int64_t pid,
+                                 apr_time_t now)
+{
+    if (papi_rsshist_owns(s, name, pid))
+        return 1;
+    if (s->count == 0)
+        return papi_rsshist_passed(s->tried, now, PAPI_RSSHIST_EVERY);
+    return papi_rsshist_passed(s->ring[(s->next + PAPI_RSSHIST_SAMPLES - 1)
+                                       % PAPI_RSSHIST_SAMPLES].at, now, PAPI_RSSHIST_WINDOW);
+}
+
+/* Whether this process's /proc is to be read now, per s: its last read (or try) is
+ * PAPI_RSSHIST_EVERY old, or PAPI_RSSHIST_RETRY when none ever told anything (a pid /proc does
+ * not show: gone, another user's, hidepid), so that neither is read at every request and a
+ * process that hashes to the same slot gets its turn in between. */
+static int papi_rsshist_is_due(const papi_rsshist_slot *s, const char *name, apr_int64_t pid,
+                               apr_time_t now)
+{
+    if (!papi_rsshist_owns(s, name, pid))
+        return 1;
+    return papi_rsshist_passed(s->tried, now, s->count ? PAPI_RSSHIST_EVERY : PAPI_RSSHIST_RETRY);
 }
 
 int papi_rsshist_due(const papi_rsshist *t, const char *name, apr_int64_t pid, apr_time_t now)
 {
     papi_rsshist_slot *s = papi_rsshist_slot_of(t, name, pid);
-    apr_uint32_t before, last;
-    int held;
+    apr_uint32_t before;
+    int due;
 
     if (!s)
         return 0;
     before = apr_atomic_read32(&s->seq);
     if (before & 1)
         return 0;                   /* another child samples it right now */
-    last = papi_rsshist_last(s, name, pid);
-    held = papi_rsshist_may_hold(s, name, pid, now);
-    return apr_atomic_read32(&s->seq) == before && held && papi_rsshist_is_due(last, now);
+    due = papi_rsshist_may_hold(s, name, pid, now) && papi_rsshist_is_due(s, name, pid, now);
+    return apr_atomic_read32(&s->seq) == before && due;
 }
 
 void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_time_t now,
@@ -99,7 +107,7 @@ void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_ti
     papi_rsshist_slot *s = papi_rsshist_slot_of(t, name, pid);
     apr_uint32_t seq;
 
-    if (!s || kb < 0 || kb > APR_UINT32_MAX || now < 0)
+    if (!s || now < 0)
         return;
     seq = apr_atomic_read32(&s->seq);
     /* Another writer in the slot: its sample is as recent as ours, let it win. */
@@ -109,17 +117,20 @@ void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_ti
         apr_atomic_inc32(&s->seq);
         return;
     }
-    if (s->pid != pid || strcmp(s->name, name)) {
+    if (!papi_rsshist_owns(s, name, pid)) {
         /* Another process had the slot, gone by now (or none did): its history goes with it. */
         apr_cpystrn(s->name, name, sizeof(s->name));
         s->pid = pid;
-        s->next = s->count = 0;
+        s->tried = s->next = s->count = 0;
     }
-    if (papi_rsshist_is_due(papi_rsshist_last(s, name, pid), now)) {
-        s->ring[s->next] = (papi_rss_sample){ (apr_uint32_t)apr_time_sec(now), (apr_uint32_t)kb };
-        s->next = (s->next + 1) % PAPI_RSSHIST_SAMPLES;
-        if (s->count < PAPI_RSSHIST_SAMPLES)
-            s->count++;
+    if (papi_rsshist_is_due(s, name, pid, now)) {
+        s->tried = (apr_uint32_t)apr_time_sec(now);
+        if (kb >= 0 && kb <= APR_UINT32_MAX) {
+            s->ring[s->next] = (papi_rss_sample){ s->tried, (apr_uint32_t)kb };
+            s->next = (s->next + 1) % PAPI_RSSHIST_SAMPLES;
+            if (s->count < PAPI_RSSHIST_SAMPLES)
+                s->count++;
+        }
     }
     apr_atomic_inc32(&s->seq);
 }
@@ -165,10 +176,9 @@ void papi_rsshist_sample(papi_rsshist *t, apr_pool_t *p, const apr_array_header_
                 APR_ARRAY_IDX(v->procpool->groups, j, const papi_procpool_group *);
             for (k = 0; k < g->processes->nelts; k++) {
                 apr_int64_t pid = APR_ARRAY_IDX(g->processes, k, const papi_procpool_process *)->pid;
-                apr_int64_t kb;
-                if (papi_rsshist_due(t, v->inst->name, pid, now)
-                    && (kb = papi_procstatus_rss(p, proc, pid, g->uid)) >= 0)
-                    papi_rsshist_add(t, v->inst->name, pid, now, kb);
+                if (papi_rsshist_due(t, v->inst->name, pid, now))
+                    papi_rsshist_add(t, v->inst->name, pid, now,
+                                     papi_procstatus_rss(p, proc, pid, g->uid));
             }
         }
     }

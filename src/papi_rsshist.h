@@ -14,6 +14,8 @@
 
 #define PAPI_RSSHIST_WINDOW apr_time_from_sec(600)
 #define PAPI_RSSHIST_EVERY apr_time_from_sec(5)
+/* How often a process whose /proc never told anything is tried again. */
+#define PAPI_RSSHIST_RETRY apr_time_from_sec(60)
 /* Samples a slot keeps: the window at one sample per PAPI_RSSHIST_EVERY. */
 #define PAPI_RSSHIST_SAMPLES 120
 
@@ -28,11 +30,13 @@ typedef struct papi_rss_sample {
  * made. */
 papi_rsshist *papi_rsshist_create(apr_pool_t *p, int slots, const char **why);
 
-/* Whether process pid of instance name has no sample taken within PAPI_RSSHIST_EVERY of now. */
+/* Whether process pid of instance name is to have its /proc read now: it may have a slot, and
+ * its last read is PAPI_RSSHIST_EVERY old (PAPI_RSSHIST_RETRY when no read ever told anything). */
 int papi_rsshist_due(const papi_rsshist *t, const char *name, apr_int64_t pid, apr_time_t now);
 
-/* Records kb as that process's resident memory at now, unless another child is writing its slot
- * or a sample of it is no longer due. */
+/* Records kb as that process's resident memory at now (kb < 0: its /proc was tried and told
+ * nothing, which is remembered so that it is not tried again before it is due), unless another
+ * child is writing its slot or a sample of it is no longer due. */
 void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_time_t now,
                       apr_int64_t kb);
 

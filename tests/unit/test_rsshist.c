@@ -160,10 +160,47 @@ static void the_sampler_reads_each_due_process_of_its_user(void **state)
     assert_int_equal(system(apr_pstrcat(p, "rm -rf ", root, NULL)), 0);
 }
 
+/* A process whose /proc tells nothing (gone, another user's, hidepid) is tried once per
+ * PAPI_RSSHIST_RETRY, not at every read of its pool, and leaves its slot to one that can be read. */
+static void an_unreadable_process_is_not_tried_at_every_read(void **state)
+{
+    apr_pool_t *p = *state;
+    papi_rsshist *t = table(p, 1);      /* one slot: every process hashes to it */
+    papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
+    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
+    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
+    papi_procpool_group *g = papi_mk_group(p, "/srv/app (production)");
+    papi_instance *inst = papi_mk_instance(p, "/reg", "passenger.AbCd1234", PAPI_INST_GOOD,
+                                           "AbCd1234", NULL);
+    char root[] = "/tmp/papi-proc-XXXXXX";
+
+    assert_non_null(mkdtemp(root));
+    g->uid = 33;
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 100);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 101);
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = g;
+    papi_mk_view(views, inst, 200, NULL, pl);
+    write_status(p, root, 101, 33, 70000);
+    papi_rsshist_sample(t, p, views, AT(2000), root);     /* 100 tried, nothing: 101 waits */
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 101, AT(2001), s), 0);
+    write_status(p, root, 100, 33, 50000);
+    papi_rsshist_sample(t, p, views, AT(2003), root);     /* 100 not tried again so soon */
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 100, AT(2004), s), 0);
+    assert_false(papi_rsshist_due(t, "AbCd1234", 100, AT(2030)));
+    papi_rsshist_sample(t, p, views, AT(2005), root);     /* 101's turn: it keeps the slot */
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 101, AT(2006), s), 1);
+    assert_int_equal(s[0].kb, 70000);
+    papi_rsshist_sample(t, p, views, AT(2070), root);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 101, AT(2071), s), 2);
+    assert_int_equal(papi_rsshist_get(t, "AbCd1234", 100, AT(2071), s), 0);
+    assert_int_equal(system(apr_pstrcat(p, "rm -rf ", root, NULL)), 0);
+}
+
 PAPI_TEST_MAIN(
     PAPI_TEST(one_sample_per_interval_oldest_first),
     PAPI_TEST(only_the_last_ten_minutes),
     PAPI_TEST(a_live_history_keeps_its_slot),
     PAPI_TEST(a_process_taking_a_stale_slot_starts_afresh),
     PAPI_TEST(shared_with_a_child),
-    PAPI_TEST(the_sampler_reads_each_due_process_of_its_user))
+    PAPI_TEST(the_sampler_reads_each_due_process_of_its_user),
+    PAPI_TEST(an_unreadable_process_is_not_tried_at_every_read))
