@@ -83,7 +83,6 @@ static int papi_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         return OK;
     /* jansson seeds its hash function on first use; do it before any thread could race for it. */
     json_object_seed(0);
-    papi_procpool_init();
     h = papi_helper_collect(pconf, s, &papi_in_use);
     if (!papi_in_use)
         return OK;

@@ -1,6 +1,6 @@
 /* papi_procpool: the model of Passenger's process pool (the app groups of one instance and their
  * processes, as its core's pool.xml describes them); "pool" alone always means an APR pool.
- * Read from pool.xml with libxml2, it is the one model that processes.json, /metrics and the
+ * Read from pool.xml with papi_xml, it is the one model that processes.json, /metrics and the
  * dashboard are drawn from. Only the fields those views show are kept; <options> (which always
  * carries the group's API key) is never read. */
 #ifndef PAPI_PROCPOOL_H
@@ -135,8 +135,5 @@ papi_procpool *papi_procpool_new(apr_pool_t *p);
 papi_procpool_group *papi_procpool_group_new(apr_pool_t *p);
 papi_procpool_process *papi_procpool_process_new(apr_pool_t *p);
 papi_procpool_socket *papi_procpool_socket_new(apr_pool_t *p);
-
-/* Puts libxml2 in the state the module needs (called once per process, before threads). */
-void papi_procpool_init(void);
 
 #endif
