@@ -110,6 +110,8 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     papi_instcache_count_in(papi_cache, papi_stats_table);
     papi_closed_places = papi_once_create(p);
     papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
+    if (papi_in_use)
+        papi_views_child_init(p);
 }
 
 /* ---- answering -------------------------------------------------------------------------------- */

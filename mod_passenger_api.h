@@ -205,6 +205,9 @@ void papi_log_failures(request_rec *r, const apr_array_header_t *failures);
 apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_conf *c,
                                const char *core_path, papi_fanout_config *f, const char **why);
 
+/* Makes the allocator this child's pool views draw from (child_init). */
+void papi_views_child_init(apr_pool_t *pchild);
+
 /* The pool views' routes (GET and HEAD). */
 int papi_route_dashboard(const papi_call *k);
 int papi_route_processes_json(const papi_call *k);

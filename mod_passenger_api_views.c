@@ -5,7 +5,8 @@
 
 APLOG_USE_MODULE(passenger_api);
 
-#include <apr_atomic.h>
+#include <apr_allocator.h>
+#include <apr_thread_mutex.h>
 #include <apr_base64.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
@@ -97,30 +98,46 @@ apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_con
     return views;
 }
 
-/* Whether this child's last pool view was large (PAPI_VIEW_TRIM processes or more): only a hint
- * for the next one's pool, so threads may race on it. */
-static apr_uint32_t papi_last_view_large;
+/* Where every pool view's work lives in this child (the cores' answers, the models, the
+ * writers' scratch): an allocator of its own, shared by the child's threads, that keeps
+ * PAPI_VIEW_KEEP_FREE of what views give back. A small view reuses blocks as it would from its
+ * request's allocator; a large one gives all but that back to malloc when it is written, instead
+ * of leaving its connection's allocator (MaxMemFree, per connection) holding its size. */
+#define PAPI_VIEW_KEEP_FREE (1024 * 1024)
+static apr_allocator_t *papi_view_allocator;
 
-/* Where a pool view's work lives (the cores' answers, the models, the writers' scratch): a pool
- * of r's, destroyed as soon as the view is written rather than with the request. Where the last
- * view was large, with an allocator of its own that keeps nothing, so that all of it goes back to
- * malloc at once (for a small view that would cost a malloc and a free of every block, some
- * 100 us: its blocks are better reused from r's allocator). */
+static apr_status_t papi_view_allocator_cleanup(void *data)
+{
+    papi_view_allocator = NULL;
+    apr_allocator_destroy(data);
+    return APR_SUCCESS;
+}
+
+void papi_views_child_init(apr_pool_t *pchild)
+{
+    apr_thread_mutex_t *mutex;
+    apr_allocator_t *a;
+
+    if (apr_allocator_create(&a) != APR_SUCCESS)
+        return;
+    if (apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS) {
+        apr_allocator_destroy(a);
+        return;
+    }
+    apr_allocator_mutex_set(a, mutex);
+    apr_allocator_max_free_set(a, PAPI_VIEW_KEEP_FREE);
+    apr_pool_cleanup_register(pchild, a, papi_view_allocator_cleanup, apr_pool_cleanup_null);
+    papi_view_allocator = a;
+}
+
+/* A view's pool: a child of r's (gone with it at the latest), drawn from the views' allocator
+ * (r's own when there is none). */
 static apr_pool_t *papi_view_pool(request_rec *r)
 {
-    apr_allocator_t *a;
     apr_pool_t *p;
 
-    if (!apr_atomic_read32(&papi_last_view_large))
-        return apr_pool_create(&p, r->pool) == APR_SUCCESS ? p : r->pool;
-    if (apr_allocator_create(&a) != APR_SUCCESS)
+    if (apr_pool_create_ex(&p, r->pool, NULL, papi_view_allocator) != APR_SUCCESS)
         return r->pool;
-    apr_allocator_max_free_set(a, 1);
-    if (apr_pool_create_ex(&p, r->pool, NULL, a) != APR_SUCCESS) {
-        apr_allocator_destroy(a);
-        return r->pool;
-    }
-    apr_allocator_owner_set(a, p);
     return p;
 }
 
@@ -133,7 +150,6 @@ static int papi_view_pool_end(request_rec *r, apr_pool_t *p, const apr_array_hea
 {
     int large = views && papi_view_process_count(views) >= PAPI_VIEW_TRIM;
 
-    apr_atomic_set32(&papi_last_view_large, large);
     if (p != r->pool)
         apr_pool_destroy(p);
 #ifdef __GLIBC__
