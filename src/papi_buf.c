@@ -116,3 +116,21 @@ void papi_buf_cut(papi_buf *b)
     b->len = 0;
     b->data[0] = '\0';
 }
+
+void papi_buf_uint64(papi_buf *b, apr_uint64_t u)
+{
+    char text[24];
+    int i = sizeof(text);
+
+    do
+        text[--i] = (char)('0' + u % 10);
+    while ((u /= 10) != 0);
+    papi_buf_add(b, text + i, sizeof(text) - i);
+}
+
+void papi_buf_int64(papi_buf *b, apr_int64_t v)
+{
+    if (v < 0)
+        papi_buf_putc(b, '-');
+    papi_buf_uint64(b, v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v);
+}

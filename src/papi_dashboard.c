@@ -181,7 +181,7 @@ static void papi_put_int(papi_buf *b, apr_int64_t v)
     if (v == PAPI_PROCPOOL_NONE)
         papi_put_text(b, NULL);
     else
-        papi_buf_printf(b, "%" APR_INT64_T_FMT, v);
+        papi_buf_int64(b, v);
 }
 
 /* KiB in binary multiples, as top and passenger-status count them: "900 KB", "12.3 MB", "512 MB".
@@ -665,7 +665,7 @@ static void papi_put_inflight(const papi_dash *d, const papi_view *v)
         return;
     papi_buf_printf(b, "<section class=\"group\">\n<div class=\"head\"><h3>Longest-running "
                        "requests</h3><span class=\"tag\">%d in flight</span></div>\n",
-                    v->inflight->nelts);
+                    v->inflight_total);
     if (v->inflight->nelts == 0) {
         papi_buf_puts(b, "<p class=\"note\">No requests in flight right now.</p>\n</section>\n");
         return;

@@ -1,4 +1,5 @@
 #include "papi_inflight.h"
+#include "papi_utf8.h"
 
 #include <apr_strings.h>
 #include <jansson.h>
@@ -58,8 +59,9 @@ static const char *papi_inflight_request(apr_pool_t *p, json_t *req, papi_inflig
         return "current_request is not an object";
     if (!json_is_string(method) || !json_is_string(path))
         return "a request has no method or path string";
-    r->method = apr_pstrmemdup(p, json_string_value(method), json_string_length(method));
-    r->path = apr_pstrmemdup(p, json_string_value(path), json_string_length(path));
+    /* The document lives as long as p (papi_inflight_parse): its strings are kept as they are. */
+    r->method = json_string_value(method);
+    r->path = json_string_value(path);
     r->pid = 0;
     r->started_at = 0;
     r->age = -1;
@@ -88,8 +90,8 @@ static const char *papi_inflight_thread(apr_pool_t *p, json_t *thread, apr_array
             continue;       /* connected, between requests */
         if ((why = papi_inflight_request(p, req, &r)) != NULL)
             return why;
-        if (++*total <= PAPI_INFLIGHT_MAX)
-            *(papi_inflight *)apr_array_push(reqs) = r;
+        ++*total;
+        *(papi_inflight *)apr_array_push(reqs) = r;
     }
     return NULL;
 }
@@ -112,10 +114,14 @@ const char *papi_inflight_parse(apr_pool_t *p, const char *body, apr_size_t len,
                                 apr_array_header_t **reqs, int *total)
 {
     json_error_t err;
-    json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err), *thread;
+    json_t *doc, *thread;
     const char *key, *why;
 
     *total = 0;
+    /* A request path of raw bytes that are not UTF-8 is written by the core as it came; jansson
+     * would refuse the whole answer for it. */
+    body = papi_utf8_repair(p, body, &len);
+    doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
     if (!doc)
         return apr_psprintf(p, "server.json is not JSON: %s", err.text);
     apr_pool_cleanup_register(p, doc, papi_inflight_decref, apr_pool_cleanup_null);
@@ -131,7 +137,10 @@ const char *papi_inflight_parse(apr_pool_t *p, const char *body, apr_size_t len,
         if ((why = papi_inflight_thread(p, thread, *reqs, total)) != NULL)
             return apr_psprintf(p, "server.json's %s: %s", key, why);
     }
+    /* The longest-running are kept: they are what an operator looks for. */
     qsort((*reqs)->elts, (size_t)(*reqs)->nelts, sizeof(papi_inflight), papi_inflight_older);
+    if ((*reqs)->nelts > PAPI_INFLIGHT_MAX)
+        (*reqs)->nelts = PAPI_INFLIGHT_MAX;
     return NULL;
 }
 

@@ -8,7 +8,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
-/* Requests kept from one answer at the most; the rest are counted only. */
+/* Requests kept from one answer at the most (the longest-running); the rest are counted only. */
 #define PAPI_INFLIGHT_MAX 1000
 
 typedef struct papi_inflight {
@@ -20,8 +20,9 @@ typedef struct papi_inflight {
 } papi_inflight;
 
 /* The requests in flight in server.json's body (len bytes), longest-running first (those of
- * unknown age last), in *reqs (papi_inflight); how many there were in *total. NULL, or why the
- * body is not such an answer. */
+ * unknown age last), in *reqs (papi_inflight); how many there were in *total. Bytes that are not
+ * UTF-8 (a path as a client sent it) are read as U+FFFD. NULL, or why the body is not such an
+ * answer. */
 const char *papi_inflight_parse(apr_pool_t *p, const char *body, apr_size_t len,
                                 apr_array_header_t **reqs, int *total);
 

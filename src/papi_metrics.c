@@ -210,26 +210,6 @@ static void papi_put_family_header(papi_buf *b, const char *name, const char *ty
     papi_buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
-/* u in decimal, as printf's %llu writes it, without printf's cost: a large scrape writes some
- * 400,000 numbers. */
-static void papi_put_uint64(papi_buf *b, apr_uint64_t u)
-{
-    char text[24];
-    int i = sizeof(text);
-
-    do
-        text[--i] = '0' + u % 10;
-    while ((u /= 10) != 0);
-    papi_buf_add(b, text + i, sizeof(text) - i);
-}
-
-static void papi_put_int64(papi_buf *b, apr_int64_t v)
-{
-    if (v < 0)
-        papi_buf_putc(b, '-');
-    papi_put_uint64(b, v < 0 ? -(apr_uint64_t)v : (apr_uint64_t)v);
-}
-
 /* v / 10^digits written exactly (no floating point: µs timestamps need 16 significant digits),
  * without trailing zeros in the fraction. */
 static void papi_put_decimal(papi_buf *b, apr_int64_t v, int digits)
@@ -242,7 +222,7 @@ static void papi_put_decimal(papi_buf *b, apr_int64_t v, int digits)
         scale *= 10;
     if (v < 0)
         papi_buf_putc(b, '-');
-    papi_put_uint64(b, u / scale);
+    papi_buf_uint64(b, u / scale);
     frac = u % scale;
     if (frac == 0)
         return;
@@ -258,14 +238,14 @@ static void papi_put_value(papi_buf *b, apr_int64_t v, papi_metrics_unit unit)
 {
     switch (unit) {
     case AS_IS:
-        papi_put_int64(b, v);
+        papi_buf_int64(b, v);
         break;
     case KIB:
         /* A size past what 64 bits hold in bytes is still shown, as a float, not wrapped. */
         if (v > APR_INT64_MAX / 1024 || v < APR_INT64_MIN / 1024)
             papi_buf_printf(b, "%.17g", (double)v * 1024.0);
         else
-            papi_put_int64(b, v * 1024);
+            papi_buf_int64(b, v * 1024);
         break;
     case PERCENT:
         papi_put_decimal(b, v, 2);

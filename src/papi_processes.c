@@ -5,7 +5,11 @@
 /* Members are written as ,"key":value, but for an object's first: no value ends with '{'. */
 static void papi_key(papi_buf *b, const char *key)
 {
-    papi_buf_printf(b, b->len && b->data[b->len - 1] == '{' ? "\"%s\":" : ",\"%s\":", key);
+    if (!b->len || b->data[b->len - 1] != '{')
+        papi_buf_putc(b, ',');
+    papi_buf_putc(b, '"');
+    papi_buf_puts(b, key);
+    papi_buf_add(b, "\":", 2);
 }
 
 static void papi_number(papi_buf *b, apr_int64_t n)
@@ -13,7 +17,7 @@ static void papi_number(papi_buf *b, apr_int64_t n)
     if (n == PAPI_PROCPOOL_NONE)
         papi_buf_puts(b, "null");
     else
-        papi_buf_printf(b, "%" APR_INT64_T_FMT, n);
+        papi_buf_int64(b, n);
 }
 
 static void papi_num(papi_buf *b, const char *key, apr_int64_t n)
@@ -107,8 +111,15 @@ static void papi_write_rss_history(papi_buf *b, const papi_procpool_process *pro
     }
     n = papi_rsshist_get(c->rss, c->name, proc->pid, c->now, samples);
     papi_buf_putc(b, '[');
-    for (i = 0; i < n; i++)
-        papi_buf_printf(b, "%s[%u,%u]", i ? "," : "", samples[i].at, samples[i].kb);
+    for (i = 0; i < n; i++) {
+        if (i)
+            papi_buf_putc(b, ',');
+        papi_buf_putc(b, '[');
+        papi_buf_uint64(b, samples[i].at);
+        papi_buf_putc(b, ',');
+        papi_buf_uint64(b, samples[i].kb);
+        papi_buf_putc(b, ']');
+    }
     papi_buf_putc(b, ']');
 }
 
@@ -232,6 +243,8 @@ void papi_processes_write(papi_buf *b, const apr_array_header_t *views, apr_time
         c.view = v;
         papi_procpool_object(b, v->procpool, &c);
         papi_write_inflight(b, v);
+        papi_num(b, "requests_in_flight_total", v->inflight ? v->inflight_total
+                                                            : PAPI_PROCPOOL_NONE);
         papi_buf_putc(b, '}');
         papi_buf_cut(b);
     }

@@ -1,5 +1,7 @@
 #include "papi_utf8.h"
 
+#include <string.h>
+
 apr_size_t papi_utf8_next(const unsigned char *s, apr_size_t n, apr_uint32_t *cp)
 {
     apr_uint32_t c = s[0], min;
@@ -42,4 +44,35 @@ int papi_utf8_valid(const char *s, apr_size_t n)
         if (!(step = papi_utf8_next(u + i, n - i, &cp)))
             return 0;
     return 1;
+}
+
+const char *papi_utf8_repair(apr_pool_t *p, const char *s, apr_size_t *n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i, o = 0, step, bad = 0;
+    apr_uint32_t cp;
+    char *out;
+
+    for (i = 0; i < *n; i += step)
+        if (!(step = papi_utf8_next(u + i, *n - i, &cp))) {
+            bad++;
+            step = 1;
+        }
+    if (!bad)
+        return s;
+    out = apr_palloc(p, *n + bad * 2 + 1);
+    for (i = 0; i < *n; i += step) {
+        if ((step = papi_utf8_next(u + i, *n - i, &cp)) != 0) {
+            memcpy(out + o, s + i, step);
+            o += step;
+        }
+        else {
+            memcpy(out + o, PAPI_UTF8_REPLACEMENT, 3);
+            o += 3;
+            step = 1;
+        }
+    }
+    out[o] = '\0';
+    *n = o;
+    return out;
 }

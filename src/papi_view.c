@@ -74,17 +74,16 @@ const papi_procpool_group *papi_view_find(const papi_view *v, apr_int64_t pid,
 
 /* One instance's server.json, or why not. */
 static const char *papi_view_requests(apr_pool_t *p, const papi_fanout_result *one,
-                                      apr_array_header_t **reqs)
+                                      apr_array_header_t **reqs, int *total)
 {
     const papi_http_response *resp = one->res.resp;
-    int total;
 
     if (one->res.failure)
         return one->res.error;
     if (resp->status != 200)
         return apr_psprintf(p, "the core answered server.json with %d %s", resp->status,
                             resp->reason);
-    return papi_inflight_parse(p, resp->body, resp->body_len, reqs, &total);
+    return papi_inflight_parse(p, resp->body, resp->body_len, reqs, total);
 }
 
 void papi_view_inflight(apr_pool_t *p, const papi_fanout_config *cfg, apr_array_header_t *views,
@@ -109,7 +108,7 @@ void papi_view_inflight(apr_pool_t *p, const papi_fanout_config *cfg, apr_array_
             continue;
         /* asked holds the read instances, in the same order. */
         one = &APR_ARRAY_IDX(asked, k++, papi_fanout_result);
-        if ((why = papi_view_requests(p, one, &reqs)) == NULL)
+        if ((why = papi_view_requests(p, one, &reqs, &v->inflight_total)) == NULL)
             v->inflight = reqs;
         else if (failures && !one->res.failure)
             APR_ARRAY_PUSH(failures, const char *) = apr_psprintf(p, "instance %s (%s): %s",

@@ -15,6 +15,8 @@ typedef struct papi_view {
     const papi_procpool *procpool;      /* when status is 200 */
     const apr_array_header_t *inflight; /* papi_inflight, longest-running first, once
                                          * papi_view_inflight read server.json; else NULL */
+    int inflight_total;                 /* how many there were (inflight keeps
+                                         * PAPI_INFLIGHT_MAX at the most) */
 } papi_view;
 
 /* Reads the pool of every good instance in instances (GET core_path: /pool.xml, or with

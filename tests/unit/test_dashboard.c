@@ -298,10 +298,12 @@ static void requests_in_flight(void **state)
         *(papi_inflight *)apr_array_push(reqs) = (papi_inflight){ i % 2 ? 3595 : 0, "POST",
                                                                   "/upload", 0, 1000000 - i };
     APR_ARRAY_IDX(views, 1, papi_view).inflight = reqs;
+    /* The core had more than were kept: the badge counts them all. */
+    APR_ARRAY_IDX(views, 1, papi_view).inflight_total = 1012;
     b = papi_buf_make(p, 256);
     papi_dashboard_write(b, p, views, &opts);
     assert_clean_page(b);
-    assert_has(b, "Longest-running requests</h3><span class=\"tag\">12 in flight</span>");
+    assert_has(b, "Longest-running requests</h3><span class=\"tag\">1012 in flight</span>");
     assert_int_equal(count(b->data, "<td data-label=\"Age\""), 10);
     assert_has(b, ">3.2 s<");
     assert_has(b, ">0.9 s<");

@@ -109,9 +109,47 @@ static void refuses_what_is_not_server_json(void **state)
             fail_msg("accepted: %s", bad[i]);
 }
 
+/* Of more than PAPI_INFLIGHT_MAX, the longest-running are kept, and all are counted. */
+static void the_longest_running_kept(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *body = "{\"threads\":1,\"thread1\":{\"active_clients\":{";
+    apr_array_header_t *reqs;
+    int i, total;
+
+    for (i = 0; i < PAPI_INFLIGHT_MAX + 200; i++)
+        body = apr_psprintf(p, "%s%s\"1-%d\":{\"current_request\":{\"method\":\"GET\",\"path\":"
+                            "\"/%d\",\"started_at\":{\"timestamp\":1000,\"relative_timestamp\":-%d}}}",
+                            body, i ? "," : "", i, i, i);
+    body = apr_pstrcat(p, body, "}}}", NULL);
+    assert_null(papi_inflight_parse(p, body, strlen(body), &reqs, &total));
+    assert_int_equal(total, PAPI_INFLIGHT_MAX + 200);
+    assert_int_equal(reqs->nelts, PAPI_INFLIGHT_MAX);
+    assert_string_equal(REQ(0)->path, apr_psprintf(p, "/%d", PAPI_INFLIGHT_MAX + 199));
+    assert_string_equal(REQ(PAPI_INFLIGHT_MAX - 1)->path, "/200");
+}
+
+/* A path of raw bytes that are not UTF-8, as a client may send it and the core writes it: the
+ * answer is still read, those bytes as U+FFFD. */
+static void a_path_that_is_not_utf8(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char body[] =
+        "{\"thread1\":{\"active_clients\":{\"1-1\":{\"current_request\":{\"method\":\"GET\","
+        "\"path\":\"/caf\xE9/\xC3\xA9\xFF\"}}}}}";
+    apr_array_header_t *reqs;
+    int total;
+
+    assert_null(papi_inflight_parse(p, body, sizeof(body) - 1, &reqs, &total));
+    assert_int_equal(total, 1);
+    assert_string_equal(REQ(0)->path, "/caf\xEF\xBF\xBD/\xC3\xA9\xEF\xBF\xBD");
+}
+
 PAPI_TEST_MAIN(
     PAPI_TEST(reads_a_real_cores_requests),
     PAPI_TEST(read_only_paths_come_scrubbed),
     PAPI_TEST(an_idle_core_has_none),
     PAPI_TEST(no_process_yet_and_no_start),
-    PAPI_TEST(refuses_what_is_not_server_json))
+    PAPI_TEST(refuses_what_is_not_server_json),
+    PAPI_TEST(the_longest_running_kept),
+    PAPI_TEST(a_path_that_is_not_utf8))

@@ -125,10 +125,14 @@ static void requests_in_flight_with_their_group_and_count(void **state)
     j = write_and_parse(p, views, NULL);
     assert_true(json_is_null(json_object_get(json_array_get(j, 0), "requests_in_flight")));
     assert_true(json_is_null(json_object_get(json_array_get(j, 1), "requests_in_flight")));
+    assert_true(json_is_null(json_object_get(json_array_get(j, 0), "requests_in_flight_total")));
     APR_ARRAY_IDX(views, 0, papi_view).inflight = reqs;
+    APR_ARRAY_IDX(views, 0, papi_view).inflight_total = 1002;
     j = write_and_parse(p, views, NULL);
     list = json_object_get(json_array_get(j, 0), "requests_in_flight");
     assert_int_equal(json_array_size(list), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(j, 0),
+                                                        "requests_in_flight_total")), 1002);
     assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "app_group")),
                         "/srv/demo-app (production)");
     assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "pid")), 3576);
