@@ -60,12 +60,12 @@ int papi_probes_get(const papi_probes *t, const char *name, apr_int64_t pid, apr
     if (!t || strlen(name) > PAPI_PROBES_NAME_MAX)
         return 0;
     s = &t->slots[papi_shm_hash(name, pid) % t->count];
-    before = apr_atomic_read32(&s->seq);
+    before = papi_shm_seq_begin(&s->seq);
     if (before & 1)
         return 0;
     memcpy(&copy, s, sizeof(copy));
     /* A writer came and went while we copied: what we have may be torn. */
-    if (apr_atomic_read32(&s->seq) != before || copy.pid != pid || strcmp(copy.name, name))
+    if (!papi_shm_seq_same(&s->seq, before) || copy.pid != pid || strcmp(copy.name, name))
         return 0;
     if (copy.result.at > now || now - copy.result.at > max_age)
         return 0;

@@ -94,11 +94,11 @@ int papi_rsshist_due(const papi_rsshist *t, const char *name, apr_int64_t pid, a
 
     if (!s)
         return 0;
-    before = apr_atomic_read32(&s->seq);
+    before = papi_shm_seq_begin(&s->seq);
     if (before & 1)
         return 0;                   /* another child samples it right now */
     due = papi_rsshist_may_hold(s, name, pid, now) && papi_rsshist_is_due(s, name, pid, now);
-    return apr_atomic_read32(&s->seq) == before && due;
+    return papi_shm_seq_same(&s->seq, before) && due;
 }
 
 void papi_rsshist_add(papi_rsshist *t, const char *name, apr_int64_t pid, apr_time_t now,
@@ -145,12 +145,12 @@ int papi_rsshist_get(const papi_rsshist *t, const char *name, apr_int64_t pid, a
 
     if (!s)
         return 0;
-    before = apr_atomic_read32(&s->seq);
+    before = papi_shm_seq_begin(&s->seq);
     if (before & 1)
         return 0;
     memcpy(&copy, s, sizeof(copy));
     /* A writer came and went while we copied: what we have may be torn. */
-    if (apr_atomic_read32(&s->seq) != before || copy.pid != pid
+    if (!papi_shm_seq_same(&s->seq, before) || copy.pid != pid
         || strncmp(copy.name, name, sizeof(copy.name)))
         return 0;
     count = copy.count > PAPI_RSSHIST_SAMPLES ? PAPI_RSSHIST_SAMPLES : copy.count;

@@ -1,4 +1,5 @@
 #include "papi_stats.h"
+#include "papi_shm.h"
 
 #include <apr_atomic.h>
 #include <apr_shm.h>
@@ -93,12 +94,12 @@ static void papi_stats_read_scan(const papi_stats_scan *scan, papi_stats_view *v
     int tries;
 
     for (tries = 0; tries < 100; tries++) {
-        before = apr_atomic_read32((volatile apr_uint32_t *)&scan->seq);
+        before = papi_shm_seq_begin(&scan->seq);
         if (before & 1)
             continue;
         v->scanned_at = scan->at;
         memcpy(v->instances, scan->instances, sizeof(v->instances));
-        if (apr_atomic_read32((volatile apr_uint32_t *)&scan->seq) == before)
+        if (papi_shm_seq_same(&scan->seq, before))
             return;
     }
     v->scanned_at = 0;
