@@ -43,6 +43,9 @@ papi_stats *papi_stats_table;
 papi_instcache *papi_cache;
 static int papi_in_use;
 
+/* What this child's registry globs expand to, while the directories they read stay the same. */
+papi_globcache *papi_globs;
+
 /* Identical calls to a core from this child's threads, joined (threaded MPMs only: a prefork
  * child answers one request at a time). */
 papi_coalesce *papi_coalescer;
@@ -108,6 +111,8 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
     papi_inflight = papi_flight_create(p, threads, PAPI_STUCK);
     papi_cache = papi_in_use ? papi_instcache_create(p, PAPI_INSTCACHE_SETTLE) : NULL;
     papi_instcache_count_in(papi_cache, papi_stats_table);
+    papi_globs = papi_in_use ? papi_globcache_create(p, PAPI_GLOBCACHE_SETTLE,
+                                                     PAPI_GLOBCACHE_MAX_AGE) : NULL;
     papi_closed_places = papi_once_create(p);
     papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
     if (papi_in_use)

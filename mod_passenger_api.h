@@ -116,6 +116,7 @@ int papi_helper_monitor(apr_pool_t *p, server_rec *s);
 /* ---- per child, and answering (mod_passenger_api.c) ---- */
 
 extern papi_instcache *papi_cache;      /* this child's instances; NULL when unused */
+extern papi_globcache *papi_globs;      /* this child's registry globs; NULL when unused */
 extern papi_coalesce *papi_coalescer;   /* threaded MPMs only */
 extern papi_probes *papi_probe_table;   /* shared by this generation's children; may be NULL */
 extern papi_rsshist *papi_rss_table;    /* the same */

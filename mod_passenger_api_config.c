@@ -331,6 +331,7 @@ papi_registry_override papi_conf_registry_override(apr_pool_t *p, const papi_dir
     o.mode = PAPI_VALUE(c, registry_override, PAPI_UNSET);
     o.configured = papi_conf_registries(p, c);
     o.allowed = c->override_globs;
+    o.globs = NULL;
     return o;
 }
 

@@ -24,8 +24,11 @@ static apr_array_header_t *papi_request_registries(request_rec *r, const papi_di
                                                    const char **why)
 {
     papi_registry_override o = papi_conf_registry_override(r->pool, c);
-    apr_array_header_t *dirs = papi_registry_for_request(r->pool, &o, apr_table_get(r->headers_in,
-                                                         PAPI_REGISTRY_HEADER), why);
+    apr_array_header_t *dirs;
+
+    o.globs = papi_globs;
+    dirs = papi_registry_for_request(r->pool, &o, apr_table_get(r->headers_in,
+                                     PAPI_REGISTRY_HEADER), why);
 
     if (!dirs)
         *why = apr_pstrcat(r->pool, PAPI_REGISTRY_HEADER ": ", *why, NULL);

@@ -176,25 +176,32 @@ static int papi_cmp_str(const void *a, const void *b)
 #define PAPI_GLOB_ENTRIES_MAX 65536
 
 /* Real directories (not links) in dir whose names match the glob component; *budget entries may
- * still be looked at (below 0: it ran out). Running out is warned of once per process: a local
+ * still be looked at (below 0: it ran out). dir is stamped in w first, through links (follow)
+ * when it is the pattern's literal prefix. Running out is warned of once per process: a local
  * user who fills a directory must not be able to fill the error log too. */
 static void papi_glob_level(apr_pool_t *p, const char *dir, const char *component,
-                            apr_array_header_t *out, int *budget)
+                            apr_array_header_t *out, int *budget, int follow, papi_globwatch *w)
 {
     static volatile int warned;
+    const char *path = *dir ? dir : "/";
     apr_dir_t *d;
     apr_finfo_t fi;
     apr_status_t rv;
     int first = out->nelts;
 
-    if (*budget < 0 || apr_dir_open(&d, *dir ? dir : "/", p) != APR_SUCCESS)
+    if (*budget < 0)
         return;
+    papi_globwatch_add(w, path, follow);
+    if ((rv = apr_dir_open(&d, path, p)) != APR_SUCCESS) {
+        papi_globwatch_failed(w, rv);
+        return;
+    }
     while ((rv = apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)) == APR_SUCCESS
            || rv == APR_INCOMPLETE) {
         if (--*budget < 0) {
             papi_log(PAPI_LOG_MARK, warned ? PAPI_LOG_INFO : PAPI_LOG_WARNING, 0, "a registry glob "
                      "reached %s after looking at %d entries: the rest are not looked at (logged "
-                     "as a warning once per process)", *dir ? dir : "/", PAPI_GLOB_ENTRIES_MAX);
+                     "as a warning once per process)", path, PAPI_GLOB_ENTRIES_MAX);
             warned = 1;
             break;
         }
@@ -203,23 +210,33 @@ static void papi_glob_level(apr_pool_t *p, const char *dir, const char *componen
         if (apr_fnmatch(component, fi.name, APR_FNM_PERIOD) == APR_SUCCESS)
             APR_ARRAY_PUSH(out, const char *) = apr_pstrcat(p, dir, "/", fi.name, NULL);
     }
+    /* The end of the directory, or a read that failed. */
+    if (*budget >= 0 && !APR_STATUS_IS_ENOENT(rv))
+        papi_globwatch_failed(w, rv);
     apr_dir_close(d);
     qsort(out->elts + first * out->elt_size, out->nelts - first, out->elt_size, papi_cmp_str);
 }
 
-/* path is a real directory, not a link to one. */
-static int papi_is_real_dir(const char *path)
+/* base/comp is a real directory, not a link to one; base, whose entry that is, is stamped in w
+ * first. */
+static int papi_is_real_dir(apr_pool_t *p, const char *base, const char *comp, papi_globwatch *w)
 {
     struct stat st;
 
-    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    papi_globwatch_add(w, base, 0);
+    if (lstat(apr_pstrcat(p, base, "/", comp, NULL), &st) != 0) {
+        papi_globwatch_failed(w, APR_FROM_OS_ERROR(errno));
+        return 0;
+    }
+    return S_ISDIR(st.st_mode);
 }
 
 /* Expands one pattern, component by component. Literal components are taken as they are up to
  * the first glob (the configuration wrote them: /var/run may be a link); below a glob, whoever
  * owns the directory it matched chose what is there, so a literal component must then be a real
  * directory too. */
-static void papi_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_header_t *out)
+void papi_registry_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_header_t *out,
+                                  papi_globwatch *w)
 {
     apr_array_header_t *cur = apr_array_make(p, 1, sizeof(const char *));
     char *rest = apr_pstrdup(p, pattern), *last, *comp;
@@ -230,14 +247,11 @@ static void papi_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_he
         apr_array_header_t *next = apr_array_make(p, cur->nelts, sizeof(const char *));
         int glob = papi_has_glob(comp);
         for (i = 0; i < cur->nelts; i++) {
-            const char *base = APR_ARRAY_IDX(cur, i, const char *), *dir;
-            if (glob) {
-                papi_glob_level(p, base, comp, next, &budget);
-                continue;
-            }
-            dir = apr_pstrcat(p, base, "/", comp, NULL);
-            if (!below_glob || papi_is_real_dir(dir))
-                APR_ARRAY_PUSH(next, const char *) = dir;
+            const char *base = APR_ARRAY_IDX(cur, i, const char *);
+            if (glob)
+                papi_glob_level(p, base, comp, next, &budget, !below_glob, w);
+            else if (!below_glob || papi_is_real_dir(p, base, comp, w))
+                APR_ARRAY_PUSH(next, const char *) = apr_pstrcat(p, base, "/", comp, NULL);
         }
         below_glob |= glob;
         cur = next;
@@ -263,15 +277,43 @@ apr_array_header_t *papi_registry_match(apr_pool_t *p, const apr_array_header_t 
     return kept;
 }
 
-apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
-                                         const char *narrow)
+/* Appends to all those of dirs (each once already) that it does not hold yet. */
+static void papi_list_merge(apr_array_header_t *all, const apr_array_header_t *dirs)
+{
+    int i, j, before = all->nelts;
+
+    for (i = 0; i < dirs->nelts; i++) {
+        const char *dir = APR_ARRAY_IDX(dirs, i, const char *);
+        for (j = 0; j < before && strcmp(APR_ARRAY_IDX(all, j, const char *), dir); j++)
+            ;
+        if (j == before)
+            APR_ARRAY_PUSH(all, const char *) = dir;
+    }
+}
+
+/* papi_registry_expand, each glob through globs (NULL: uncached); a plain path reads nothing,
+ * so it never goes through the cache. */
+static apr_array_header_t *papi_expand_all(apr_pool_t *p, papi_globcache *globs,
+                                           const apr_array_header_t *patterns, const char *narrow)
 {
     apr_array_header_t *all = apr_array_make(p, 8, sizeof(const char *));
     int i;
 
-    for (i = 0; i < patterns->nelts; i++)
-        papi_expand_pattern(p, APR_ARRAY_IDX(patterns, i, const char *), all);
+    for (i = 0; i < patterns->nelts; i++) {
+        const char *pattern = APR_ARRAY_IDX(patterns, i, const char *);
+        if (!globs || !papi_has_glob(pattern))
+            papi_registry_expand_pattern(p, pattern, all, NULL);
+        else
+            papi_list_merge(all, papi_globcache_expand(globs, p, pattern,
+                                                       papi_registry_expand_pattern));
+    }
     return narrow ? papi_registry_match(p, all, narrow) : all;
+}
+
+apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
+                                         const char *narrow)
+{
+    return papi_expand_all(p, NULL, patterns, narrow);
 }
 
 const char *papi_registry_override_parse(apr_pool_t *p, const apr_array_header_t *words,
@@ -327,12 +369,12 @@ apr_array_header_t *papi_registry_for_request(apr_pool_t *p, const papi_registry
 
     *why = NULL;
     if (!header || o->mode == PAPI_OVERRIDE_OFF)
-        return papi_registry_expand(p, o->configured, NULL);
+        return papi_expand_all(p, o->globs, o->configured, NULL);
     if ((*why = papi_registry_header_error(p, header)) != NULL)
         return NULL;
     if (o->mode == PAPI_OVERRIDE_NARROW)
-        return papi_registry_expand(p, o->configured, header);
-    dirs = papi_registry_expand(p, o->allowed, header);
+        return papi_expand_all(p, o->globs, o->configured, header);
+    dirs = papi_expand_all(p, o->globs, o->allowed, header);
     if (dirs->nelts > PAPI_OVERRIDE_DIRS_MAX) {
         papi_log(PAPI_LOG_MARK, PAPI_LOG_INFO, 0, "the registry header '%s' names %d "
                  "directories; only the first %d are scanned", header, dirs->nelts,

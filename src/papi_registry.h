@@ -4,6 +4,8 @@
 #ifndef PAPI_REGISTRY_H
 #define PAPI_REGISTRY_H
 
+#include "papi_globcache.h"
+
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <jansson.h>
@@ -96,6 +98,11 @@ apr_array_header_t *papi_registry_default_patterns(apr_pool_t *p);
 apr_array_header_t *papi_registry_expand(apr_pool_t *p, const apr_array_header_t *patterns,
                                          const char *narrow);
 
+/* One pattern's directories, as papi_registry_expand finds them, appended to dirs (each once),
+ * with every directory whose contents it consults stamped in w (NULL: none; papi_globcache). */
+void papi_registry_expand_pattern(apr_pool_t *p, const char *pattern, apr_array_header_t *dirs,
+                                  papi_globwatch *w);
+
 /* Those of dirs that glob (trailing slashes ignored) matches as a whole path: '*', '?' and
  * brackets never match a '/' nor a leading '.'. Only ever a subset of dirs: a request's glob is
  * matched against what the configuration yields, never against the filesystem. */
@@ -122,6 +129,8 @@ typedef struct papi_registry_override {
     papi_override_mode mode;
     const apr_array_header_t *configured;   /* PassengerApiRegistryDir's patterns (or defaults) */
     const apr_array_header_t *allowed;      /* PassengerApiRegistryOverride's GLOBs (REPLACE) */
+    papi_globcache *globs;                  /* this process's expansions of both's globs, or NULL:
+                                             * expanded at every request */
 } papi_registry_override;
 
 /* PassengerApiRegistryOverride's words: off or on alone, or absolute globs of directories (each as

@@ -5,6 +5,7 @@ import os
 import time
 
 import pytest
+import requests
 
 from conf import location
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("module_built")
 def extra_registries():
     """Registries for standalone and fake instances, known before the server's config is written."""
     import procs
-    with procs.registry_dirs("standalone", "fake", missing=("missing",)) as dirs:
+    with procs.registry_dirs("standalone", "fake", "globbed", missing=("missing",)) as dirs:
         yield dirs
 
 
@@ -30,7 +31,8 @@ def httpd_conf(extra_registries):
                       + location("/override-api", h.registry_dir,
                                  f"{os.path.dirname(r['standalone'])}/*",
                                  PassengerApiRegistryOverride="on")
-                      + location("/fake-api", r['fake'], h.registry_dir, PassengerApiTimeout=1))
+                      + location("/fake-api", r['fake'], h.registry_dir, PassengerApiTimeout=1)
+                      + location("/glob-api", f"{r['globbed']}/*", PassengerApiTimeout=2))
 
 
 def names(answer):
@@ -70,6 +72,41 @@ def test_registry_header_only_narrows(httpd, standalone_factory, extra_registrie
     # /instances.json narrows the same way.
     listed = httpd.get("/override-api/instances.json", headers={HEADER: httpd.registry_dir})
     assert [e["name"] for e in listed.json()] == [httpd.instance.name]
+
+
+def settled(path):
+    """Waits until path's last change is older than a second: only then does a child keep what
+    it read there (the same tick of the filesystem's clock could hide the next change)."""
+    wait = os.stat(path).st_ctime + 1.2 - time.time()
+    if wait > 0:
+        time.sleep(wait)
+
+
+def test_a_registry_a_glob_matches_is_seen_at_once(httpd, fake_core, extra_registries):
+    """A child keeps what a registry glob expands to while the directory it reads is unchanged;
+    a registry appearing there, or replaced by a link (which no glob matches), shows in the very
+    next answer on the same connection (the same child)."""
+    globbed = extra_registries["globbed"]
+    reg = os.path.join(globbed, "reg1")
+    with requests.Session() as s:
+        s.trust_env = False
+
+        def answer():
+            r = s.get(httpd.url("/glob-api/ping.json"), timeout=10)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        settled(globbed)
+        assert answer() == [] and answer() == []
+        os.mkdir(reg)
+        os.chmod(reg, 0o755)
+        fc = fake_core(registry_dir=reg)
+        assert names(answer()) == [fc.name]
+        settled(globbed)
+        assert names(answer()) == [fc.name] and names(answer()) == [fc.name]
+        os.rename(reg, os.path.join(globbed, ".reg1"))
+        os.symlink(".reg1", reg)
+        assert answer() == []
 
 
 def test_missing_registry_is_an_empty_answer(httpd):

@@ -1,7 +1,8 @@
 """LogLevel passenger_api:trace1 writes down one request's way through the library: the registry
-listing (kept or read afresh), the password (kept or fetched), the connection to the core (kept or
-new)."""
+glob's expansion and the registry listing (each kept or read afresh), the password (kept or
+fetched), the connection to the core (kept or new)."""
 
+import os
 import time
 
 import pytest
@@ -14,7 +15,12 @@ API = "/papi-trace"
 
 @pytest.fixture(scope="module")
 def httpd_conf():
-    return lambda h: location(API, h.registry_dir)
+    return lambda h: location(API, glob_of(h))
+
+
+def glob_of(h):
+    """A glob that matches the server's registry directory alone."""
+    return os.path.join(os.path.dirname(h.registry_dir), "[r]eg")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +40,7 @@ def test_a_request_is_traced_through_the_caches(httpd):
             assert r.status_code == 200 and r.json()[0]["status"] == 200, r.text
             time.sleep(pause)
     text = "\n".join(httpd.log.grep(r"\[passenger_api:trace1\]", since))
+    assert f"registry glob {glob_of(httpd)}: expansion kept (unchanged)" in text, text
     assert f"registry {reg}: listing kept (unchanged)" in text, text
     assert f"instance {name}: its ro_admin password is kept" in text, text
     assert f"instance {name}: GET /ping.json on a kept connection" in text, text

@@ -510,7 +510,7 @@ static void the_registry_header_as_each_mode_reads_it(void **state)
     const char *conf = apr_pstrcat(p, top, "/conf", NULL), *x = apr_pstrcat(p, top, "/o/x", NULL);
     const char *y = apr_pstrcat(p, top, "/o/y", NULL);
     papi_registry_override o = { PAPI_OVERRIDE_OFF, list_of(p, conf, NULL),
-                                 list_of(p, apr_pstrcat(p, top, "/o/*", NULL), NULL) };
+                                 list_of(p, apr_pstrcat(p, top, "/o/*", NULL), NULL), NULL };
     apr_array_header_t *dirs;
 
     mkdirs_below(p, top, "conf o o/x o/y other");
@@ -560,7 +560,7 @@ static void a_replacing_header_names_a_bounded_number_of_registries(void **state
     apr_pool_t *p = *state;
     const char *top = papi_fx_tempdir(p), *why;
     papi_registry_override o = { PAPI_OVERRIDE_REPLACE, list_of(p, "/nowhere", NULL),
-                                 list_of(p, apr_pstrcat(p, top, "/*", NULL), NULL) };
+                                 list_of(p, apr_pstrcat(p, top, "/*", NULL), NULL), NULL };
     apr_array_header_t *dirs;
     int i;
 
