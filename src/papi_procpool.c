@@ -323,7 +323,7 @@ static void papi_open(papi_procpool_parser *ps, papi_container what, const papi_
 
 static int papi_name_is(const char *name, apr_size_t len, const char *s)
 {
-    return !strncmp(s, name, len) && s[len] == '\0';
+    return len && *name == *s && !strncmp(s, name, len) && s[len] == '\0';
 }
 
 static const char *papi_open_info(papi_procpool_parser *ps, const char *name, apr_size_t len)

@@ -68,16 +68,25 @@ static int papi_xml_char_ok(apr_uint32_t cp)
            || (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF);
 }
 
-/* XML's NameStartChar and NameChar, of ISO-8859-1 bytes, without ':' (no namespaces). */
+/* XML's NameStartChar (START) and NameChar (START or NAME), of ISO-8859-1 bytes, without ':'
+ * (no namespaces): a table, as every element name of a large pool.xml goes through it. */
+enum { PAPI_XML_NAME = 1, PAPI_XML_START = 2 };
+static const unsigned char papi_xml_name_class[256] = {
+    ['a' ... 'z'] = PAPI_XML_START, ['A' ... 'Z'] = PAPI_XML_START, ['_'] = PAPI_XML_START,
+    [0xC0 ... 0xD6] = PAPI_XML_START, [0xD8 ... 0xF6] = PAPI_XML_START,
+    [0xF8 ... 0xFF] = PAPI_XML_START,
+    ['0' ... '9'] = PAPI_XML_NAME, ['-'] = PAPI_XML_NAME, ['.'] = PAPI_XML_NAME,
+    [0xB7] = PAPI_XML_NAME,
+};
+
 static int papi_xml_name_start(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'
-           || (c >= 0xC0 && c != 0xD7 && c != 0xF7);
+    return papi_xml_name_class[c] == PAPI_XML_START;
 }
 
 static int papi_xml_name_char(unsigned char c)
 {
-    return papi_xml_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == 0xB7;
+    return papi_xml_name_class[c] != 0;
 }
 
 /* A name at x->s: its length (x->s moves past it), 0 when there is none, or when it has a ':'
