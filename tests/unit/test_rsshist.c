@@ -129,24 +129,31 @@ static void write_status(apr_pool_t *p, const char *root, int pid, int uid, int 
     fclose(f);
 }
 
+/* The pool of instance AbCd1234 as read: one group of uid 33 with processes 100 and 101. */
+static apr_array_header_t *two_processes(apr_pool_t *p)
+{
+    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
+    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
+    papi_procpool_group *g = papi_mk_group(p, "/srv/app (production)");
+
+    g->uid = 33;
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 100);
+    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 101);
+    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = g;
+    papi_mk_view(views, papi_mk_instance(p, "/reg", "passenger.AbCd1234", PAPI_INST_GOOD,
+                                         "AbCd1234", NULL), 200, NULL, pl);
+    return views;
+}
+
 static void the_sampler_reads_each_due_process_of_its_user(void **state)
 {
     apr_pool_t *p = *state;
     papi_rsshist *t = table(p, 64);
     papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
-    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
-    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
-    papi_procpool_group *g = papi_mk_group(p, "/srv/app (production)");
-    papi_instance *inst = papi_mk_instance(p, "/reg", "passenger.AbCd1234", PAPI_INST_GOOD,
-                                           "AbCd1234", NULL);
+    apr_array_header_t *views = two_processes(p);
     char root[] = "/tmp/papi-proc-XXXXXX";
 
     assert_non_null(mkdtemp(root));
-    g->uid = 33;
-    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 100);
-    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 101);
-    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = g;
-    papi_mk_view(views, inst, 200, NULL, pl);
     write_status(p, root, 100, 33, 50000);
     write_status(p, root, 101, 0, 70000);       /* the pid now someone else's */
     papi_rsshist_sample(t, p, views, AT(2000), root);
@@ -167,19 +174,10 @@ static void an_unreadable_process_is_not_tried_at_every_read(void **state)
     apr_pool_t *p = *state;
     papi_rsshist *t = table(p, 1);      /* one slot: every process hashes to it */
     papi_rss_sample s[PAPI_RSSHIST_SAMPLES];
-    apr_array_header_t *views = apr_array_make(p, 1, sizeof(papi_view));
-    papi_procpool *pl = papi_mk_procpool(p, "6.0.17");
-    papi_procpool_group *g = papi_mk_group(p, "/srv/app (production)");
-    papi_instance *inst = papi_mk_instance(p, "/reg", "passenger.AbCd1234", PAPI_INST_GOOD,
-                                           "AbCd1234", NULL);
+    apr_array_header_t *views = two_processes(p);
     char root[] = "/tmp/papi-proc-XXXXXX";
 
     assert_non_null(mkdtemp(root));
-    g->uid = 33;
-    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 100);
-    APR_ARRAY_PUSH(g->processes, papi_procpool_process *) = papi_mk_process(p, 101);
-    APR_ARRAY_PUSH(pl->groups, papi_procpool_group *) = g;
-    papi_mk_view(views, inst, 200, NULL, pl);
     write_status(p, root, 101, 33, 70000);
     papi_rsshist_sample(t, p, views, AT(2000), root);     /* 100 tried, nothing: 101 waits */
     assert_int_equal(papi_rsshist_get(t, "AbCd1234", 101, AT(2001), s), 0);
