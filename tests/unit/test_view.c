@@ -47,7 +47,7 @@ static apr_array_header_t *collect(apr_pool_t *p, const registry *reg, const cha
                                    apr_array_header_t *failures)
 {
     papi_fanout_config f = { apr_time_from_sec(5), apr_time_now() + apr_time_from_sec(10), 32,
-                             PAPI_CRED_RO, 0, NULL, NULL, NULL, NULL, NULL };
+                             PAPI_CRED_RO, 0, NULL, NULL, NULL, NULL, NULL, NULL };
 
     return papi_view_collect(p, &f, reg->found, core_path, failures);
 }
