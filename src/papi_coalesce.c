@@ -1,6 +1,6 @@
 #include "papi_coalesce.h"
+#include "papi_alloc.h"
 
-#include <apr_allocator.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <stdlib.h>
@@ -31,32 +31,20 @@ typedef struct papi_call {
 
 struct papi_coalesce {
     apr_pool_t *pool;
-    apr_allocator_t *allocator; /* of the shared answers' pools: one that keeps freed memory (a
-                                 * pool's own would map and unmap memory every time) */
+    apr_allocator_t *allocator; /* of the shared answers' pools (papi_shared_allocator) */
     apr_thread_mutex_t *mutex;
     papi_call *active;          /* holding at least one request */
     papi_call *spare;
 };
 
-static apr_status_t papi_allocator_cleanup(void *data)
-{
-    apr_allocator_destroy(data);
-    return APR_SUCCESS;
-}
-
 papi_coalesce *papi_coalesce_create(apr_pool_t *p)
 {
     papi_coalesce *c = apr_pcalloc(p, sizeof(*c));
-    apr_thread_mutex_t *allocator_mutex;
 
     c->pool = p;
     if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_thread_mutex_create(&allocator_mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_allocator_create(&c->allocator) != APR_SUCCESS)
+        || !(c->allocator = papi_shared_allocator(p, PAPI_COALESCE_KEEP_FREE)))
         return NULL;
-    apr_allocator_mutex_set(c->allocator, allocator_mutex);
-    apr_allocator_max_free_set(c->allocator, PAPI_COALESCE_KEEP_FREE);
-    apr_pool_cleanup_register(p, c->allocator, papi_allocator_cleanup, apr_pool_cleanup_null);
     return c;
 }
 

@@ -1,6 +1,6 @@
 #include "papi_parsecache.h"
+#include "papi_alloc.h"
 
-#include <apr_allocator.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 #include <string.h>
@@ -19,7 +19,7 @@ typedef struct papi_parsed {
 } papi_parsed;
 
 struct papi_parsecache {
-    apr_allocator_t *allocator; /* keeps freed memory: a pool's own would map and unmap each time */
+    apr_allocator_t *allocator; /* of the models' pools (papi_shared_allocator) */
     apr_thread_mutex_t *mutex;
     papi_parsed *slots[PAPI_PARSECACHE_SLOTS];
     unsigned next;              /* the slot a new key takes when none is free */
@@ -72,24 +72,19 @@ static apr_status_t papi_parsecache_cleanup(void *data)
     papi_parsecache *c = data;
     int i;
 
-    /* The child is ending: no request holds a model any more. */
+    /* The child is ending: no request holds a model any more. Before the allocator goes. */
     for (i = 0; i < PAPI_PARSECACHE_SLOTS; i++)
         papi_parsed_destroy(c->slots[i]);
-    apr_allocator_destroy(c->allocator);
     return APR_SUCCESS;
 }
 
 papi_parsecache *papi_parsecache_create(apr_pool_t *p)
 {
     papi_parsecache *c = apr_pcalloc(p, sizeof(*c));
-    apr_thread_mutex_t *allocator_mutex;
 
     if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_thread_mutex_create(&allocator_mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_allocator_create(&c->allocator) != APR_SUCCESS)
+        || !(c->allocator = papi_shared_allocator(p, PAPI_PARSECACHE_KEEP_FREE)))
         return NULL;
-    apr_allocator_mutex_set(c->allocator, allocator_mutex);
-    apr_allocator_max_free_set(c->allocator, PAPI_PARSECACHE_KEEP_FREE);
     apr_pool_cleanup_register(p, c, papi_parsecache_cleanup, apr_pool_cleanup_null);
     return c;
 }
