@@ -1,6 +1,7 @@
 #include "papi_coalesce.h"
 #include "papi_alloc.h"
 
+#include <apr_atomic.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 typedef struct papi_shared {
     apr_pool_t *pool;           /* unmanaged, holding resp: it outlives the leader's request */
     papi_http_response *resp;
-    int refs;                   /* under the mutex */
+    apr_uint32_t refs;          /* atomic: a waiter lets go of its copy's source without the mutex */
 } papi_shared;
 
 /* One call that requests may join, in rounds: one round in flight at a time. Recycled once no
@@ -50,10 +51,11 @@ papi_coalesce *papi_coalesce_create(apr_pool_t *p)
 
 /* ---- under the mutex -------------------------------------------------------------------------- */
 
-/* One reference less; the answer when it is to be destroyed (outside the mutex), else NULL. */
+/* One reference less; the answer when it is to be destroyed (outside the mutex), else NULL. Under
+ * the mutex or not. */
 static papi_shared *papi_shared_unref(papi_shared *s)
 {
-    return s && --s->refs == 0 ? s : NULL;
+    return s && apr_atomic_dec32(&s->refs) == 0 ? s : NULL;
 }
 
 static papi_call *papi_call_find(papi_coalesce *c, const char *key)
@@ -137,7 +139,7 @@ static papi_shared *papi_shared_make(papi_coalesce *c, const papi_http_response 
     s = apr_palloc(pool, sizeof(*s));
     s->pool = pool;
     s->resp = papi_http_response_copy(pool, resp);
-    s->refs = 1;
+    apr_atomic_set32(&s->refs, 1);
     return s;
 }
 
@@ -182,7 +184,7 @@ papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, a
         apr_time_t now;
         if (call->shared && call->answered >= t->need) {
             mine = call->shared;
-            mine->refs++;
+            apr_atomic_inc32(&mine->refs);
             role = PAPI_TURN_ANSWERED;
             break;
         }
@@ -207,10 +209,7 @@ papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, a
     papi_shared_destroy(gone);
     if (mine) {
         *resp = papi_http_response_copy(p, mine->resp);
-        apr_thread_mutex_lock(c->mutex);
-        gone = papi_shared_unref(mine);
-        apr_thread_mutex_unlock(c->mutex);
-        papi_shared_destroy(gone);
+        papi_shared_destroy(papi_shared_unref(mine));
     }
     return role;
 }
@@ -236,10 +235,12 @@ void papi_coalesce_done(papi_coalesce *c, papi_coalesce_turn *t, const papi_http
         call->answered = t->round;
     }
     call->running = 0;
-    apr_thread_cond_broadcast(call->done);
     gone = papi_call_leave(c, call);
     t->call = NULL;
     apr_thread_mutex_unlock(c->mutex);
+    /* Once the mutex is free, so that the woken do not find it held. A condition variable is never
+     * destroyed: if call was recycled meanwhile, its new waiters wake, look, and wait again. */
+    apr_thread_cond_broadcast(call->done);
     papi_shared_destroy(old);
     papi_shared_destroy(gone);
 }
