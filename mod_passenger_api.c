@@ -50,6 +50,9 @@ papi_globcache *papi_globs;
  * child answers one request at a time). */
 papi_coalesce *papi_coalescer;
 
+/* The pool.xml models this child's views share while the bytes they were read from are the same. */
+papi_parsecache *papi_parsed;
+
 /* This child's requests to this API in flight. */
 static papi_flight *papi_inflight;
 
@@ -115,6 +118,7 @@ static void papi_child_init(apr_pool_t *p, server_rec *s)
                                                      PAPI_GLOBCACHE_MAX_AGE) : NULL;
     papi_closed_places = papi_once_create(p);
     papi_coalescer = papi_in_use && threads > 1 ? papi_coalesce_create(p) : NULL;
+    papi_parsed = papi_in_use ? papi_parsecache_create(p) : NULL;
     if (papi_in_use)
         papi_views_child_init(p);
 }

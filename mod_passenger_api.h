@@ -13,6 +13,7 @@
 #include "papi_coalesce.h"
 #include "papi_fanout.h"
 #include "papi_instcache.h"
+#include "papi_parsecache.h"
 #include "papi_policy.h"
 #include "papi_probes.h"
 #include "papi_rsshist.h"
@@ -118,6 +119,7 @@ int papi_helper_monitor(apr_pool_t *p, server_rec *s);
 extern papi_instcache *papi_cache;      /* this child's instances; NULL when unused */
 extern papi_globcache *papi_globs;      /* this child's registry globs; NULL when unused */
 extern papi_coalesce *papi_coalescer;   /* threaded MPMs only */
+extern papi_parsecache *papi_parsed;    /* pool.xml models kept for the views */
 extern papi_probes *papi_probe_table;   /* shared by this generation's children; may be NULL */
 extern papi_rsshist *papi_rss_table;    /* the same */
 extern papi_stats *papi_stats_table;    /* the same; NULL when no <Location> uses the module */

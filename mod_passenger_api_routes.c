@@ -77,6 +77,7 @@ void papi_fanout_setup(request_rec *r, const papi_dir_conf *c, const papi_verdic
     f->cache = papi_cache;
     f->coalesce = papi_coalescer;
     f->stats = papi_stats_table;
+    f->parsed = papi_parsed;
 }
 
 void papi_log_failures(request_rec *r, const apr_array_header_t *failures)

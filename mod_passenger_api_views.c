@@ -5,8 +5,6 @@
 
 APLOG_USE_MODULE(passenger_api);
 
-#include <apr_allocator.h>
-#include <apr_thread_mutex.h>
 #include <apr_base64.h>
 #include <apr_network_io.h>
 #include <apr_strings.h>
@@ -17,6 +15,7 @@ APLOG_USE_MODULE(passenger_api);
 #include "http_protocol.h"
 #include "util_filter.h"
 
+#include "papi_alloc.h"
 #include "papi_dashboard.h"
 #include "papi_health.h"
 #include "papi_metrics.h"
@@ -106,28 +105,9 @@ apr_array_header_t *papi_views(request_rec *r, apr_pool_t *p, const papi_dir_con
 #define PAPI_VIEW_KEEP_FREE (1024 * 1024)
 static apr_allocator_t *papi_view_allocator;
 
-static apr_status_t papi_view_allocator_cleanup(void *data)
-{
-    papi_view_allocator = NULL;
-    apr_allocator_destroy(data);
-    return APR_SUCCESS;
-}
-
 void papi_views_child_init(apr_pool_t *pchild)
 {
-    apr_thread_mutex_t *mutex;
-    apr_allocator_t *a;
-
-    if (apr_allocator_create(&a) != APR_SUCCESS)
-        return;
-    if (apr_thread_mutex_create(&mutex, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS) {
-        apr_allocator_destroy(a);
-        return;
-    }
-    apr_allocator_mutex_set(a, mutex);
-    apr_allocator_max_free_set(a, PAPI_VIEW_KEEP_FREE);
-    apr_pool_cleanup_register(pchild, a, papi_view_allocator_cleanup, apr_pool_cleanup_null);
-    papi_view_allocator = a;
+    papi_view_allocator = papi_shared_allocator(pchild, PAPI_VIEW_KEEP_FREE);
 }
 
 /* A view's pool: a child of r's (gone with it at the latest), drawn from the views' allocator
@@ -141,10 +121,10 @@ static apr_pool_t *papi_view_pool(request_rec *r)
     return p;
 }
 
-/* After a pool view is written: its pool freed (what the allocator keeps beyond MaxMemFree goes
- * back to malloc), and after a large one (PAPI_VIEW_TRIM processes or more) the memory malloc
- * keeps unused given back to the system, so that a child is not left the size of the largest
- * answer it ever made, once per thread's malloc arena. */
+/* After a pool view is written: its pool freed (what the views' allocator keeps beyond
+ * PAPI_VIEW_KEEP_FREE goes back to malloc), and after a large one (PAPI_VIEW_TRIM processes or
+ * more) the memory malloc keeps unused given back to the system, so that a child is not left the
+ * size of the largest answer it ever made, once per thread's malloc arena. */
 static int papi_view_pool_end(request_rec *r, apr_pool_t *p, const apr_array_header_t *views,
                               int done)
 {

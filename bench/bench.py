@@ -38,7 +38,9 @@ grown by tests/e2e/bigpool.py), each view at 1 connection for --big-duration s:
     L-h  /papi-big/ (the dashboard)
 with p50, p50 and httpd's CPU per process in microseconds, and the largest
 RSS growth of an httpd child over the three (against its RSS before them).
---only big runs the large host alone. Printed as a table with the ratios and their targets
+--only big runs the large host alone. Every row also gives httpd's CPU per request in microseconds (its parent and
+children, utime + stime from /proc, around the measured run): steadier than
+requests/s on a shared machine. Printed as a table with the ratios and their targets
 (PASS/MISS), and written as JSON to build/bench/result.json. Exit status 0
 even on a MISS (the figures are the product); 1 if the run itself went wrong
 (socket errors, non-2xx answers, warn/error lines in httpd's log).
@@ -275,12 +277,17 @@ def measure(label, url, args, cpu, connections=None, note=""):
     before, t0 = cpu(), time.monotonic()
     r = wrk.run(url, threads=args.threads, connections=c, duration=args.duration,
                 timeout=args.wrk_timeout)
-    cores = cpu_delta(before, cpu(), time.monotonic() - t0)
+    after = cpu()
+    cores = cpu_delta(before, after, time.monotonic() - t0)
     row = {"label": label, "url": url, "connections": c, "threads": min(args.threads, c),
            "duration_s": args.duration, "requests": r.requests, "rps": r.rps,
            "p50_ms": r.p50_ms, "p75_ms": r.latency.get(75), "p90_ms": r.latency.get(90),
            "p99_ms": r.p99_ms, "socket_errors": r.errors, "non_2xx": r.non_2xx, "note": note,
-           "cpu_cores": cores}
+           "cpu_cores": cores,
+           # Steadier than req/s on a shared machine: what one request costs httpd, whatever
+           # else runs.
+           "httpd_us_per_request": (round((after["httpd"] - before["httpd"]) / r.requests * 1e6, 1)
+                                    if r.requests else None)}
     print(f"  {label:<4} {r.summary()}", flush=True)
     return row
 
@@ -387,14 +394,14 @@ def report(result):
         f"         {m['httpd']}; {m['passenger']}; {m['wrk']}",
         "",
         f"{'run':<4} {'what':<42} {'conn':>4} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errs':>4}"
-        f"   cores used: " + " ".join(f"{g:>6}" for g in CPU_GROUPS),
+        f" {'httpd us/req':>12}   cores used: " + " ".join(f"{g:>6}" for g in CPU_GROUPS),
     ]
     for row in result["runs"]:
         errs = sum(row["socket_errors"].values()) + row["non_2xx"]
         cores = " ".join(f"{row['cpu_cores'][g]:>6.2f}" for g in CPU_GROUPS)
         lines.append(f"{row['label']:<4} {row['what']:<42} {row['connections']:>4} {row['rps']:>8.0f} "
                      f"{fmt(row['p50_ms'], '8.2f')} {fmt(row['p99_ms'], '8.2f')} {errs:>4}"
-                     f"               {cores}")
+                     f" {fmt(row.get('httpd_us_per_request'), '12.1f')}               {cores}")
     for row in result.get("big_runs", []):
         lines.append(f"{row['label']:<4} {row['what']:<42} {row['connections']:>4} {row['rps']:>8.1f} "
                      f"{fmt(row['p50_ms'], '8.2f')} {fmt(row['p99_ms'], '8.2f')}"

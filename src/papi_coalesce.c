@@ -1,6 +1,7 @@
 #include "papi_coalesce.h"
+#include "papi_alloc.h"
 
-#include <apr_allocator.h>
+#include <apr_atomic.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 typedef struct papi_shared {
     apr_pool_t *pool;           /* unmanaged, holding resp: it outlives the leader's request */
     papi_http_response *resp;
-    int refs;                   /* under the mutex */
+    apr_uint32_t refs;          /* atomic: a waiter lets go of its copy's source without the mutex */
 } papi_shared;
 
 /* One call that requests may join, in rounds: one round in flight at a time. Recycled once no
@@ -31,41 +32,30 @@ typedef struct papi_call {
 
 struct papi_coalesce {
     apr_pool_t *pool;
-    apr_allocator_t *allocator; /* of the shared answers' pools: one that keeps freed memory (a
-                                 * pool's own would map and unmap memory every time) */
+    apr_allocator_t *allocator; /* of the shared answers' pools (papi_shared_allocator) */
     apr_thread_mutex_t *mutex;
     papi_call *active;          /* holding at least one request */
     papi_call *spare;
 };
 
-static apr_status_t papi_allocator_cleanup(void *data)
-{
-    apr_allocator_destroy(data);
-    return APR_SUCCESS;
-}
-
 papi_coalesce *papi_coalesce_create(apr_pool_t *p)
 {
     papi_coalesce *c = apr_pcalloc(p, sizeof(*c));
-    apr_thread_mutex_t *allocator_mutex;
 
     c->pool = p;
     if (apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_thread_mutex_create(&allocator_mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS
-        || apr_allocator_create(&c->allocator) != APR_SUCCESS)
+        || !(c->allocator = papi_shared_allocator(p, PAPI_COALESCE_KEEP_FREE)))
         return NULL;
-    apr_allocator_mutex_set(c->allocator, allocator_mutex);
-    apr_allocator_max_free_set(c->allocator, PAPI_COALESCE_KEEP_FREE);
-    apr_pool_cleanup_register(p, c->allocator, papi_allocator_cleanup, apr_pool_cleanup_null);
     return c;
 }
 
 /* ---- under the mutex -------------------------------------------------------------------------- */
 
-/* One reference less; the answer when it is to be destroyed (outside the mutex), else NULL. */
+/* One reference less; the answer when it is to be destroyed (outside the mutex), else NULL. Under
+ * the mutex or not. */
 static papi_shared *papi_shared_unref(papi_shared *s)
 {
-    return s && --s->refs == 0 ? s : NULL;
+    return s && apr_atomic_dec32(&s->refs) == 0 ? s : NULL;
 }
 
 static papi_call *papi_call_find(papi_coalesce *c, const char *key)
@@ -149,7 +139,7 @@ static papi_shared *papi_shared_make(papi_coalesce *c, const papi_http_response 
     s = apr_palloc(pool, sizeof(*s));
     s->pool = pool;
     s->resp = papi_http_response_copy(pool, resp);
-    s->refs = 1;
+    apr_atomic_set32(&s->refs, 1);
     return s;
 }
 
@@ -194,7 +184,7 @@ papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, a
         apr_time_t now;
         if (call->shared && call->answered >= t->need) {
             mine = call->shared;
-            mine->refs++;
+            apr_atomic_inc32(&mine->refs);
             role = PAPI_TURN_ANSWERED;
             break;
         }
@@ -219,10 +209,7 @@ papi_coalesce_role papi_coalesce_wait(papi_coalesce *c, papi_coalesce_turn *t, a
     papi_shared_destroy(gone);
     if (mine) {
         *resp = papi_http_response_copy(p, mine->resp);
-        apr_thread_mutex_lock(c->mutex);
-        gone = papi_shared_unref(mine);
-        apr_thread_mutex_unlock(c->mutex);
-        papi_shared_destroy(gone);
+        papi_shared_destroy(papi_shared_unref(mine));
     }
     return role;
 }
@@ -248,10 +235,12 @@ void papi_coalesce_done(papi_coalesce *c, papi_coalesce_turn *t, const papi_http
         call->answered = t->round;
     }
     call->running = 0;
-    apr_thread_cond_broadcast(call->done);
     gone = papi_call_leave(c, call);
     t->call = NULL;
     apr_thread_mutex_unlock(c->mutex);
+    /* Once the mutex is free, so that the woken do not find it held. A condition variable is never
+     * destroyed: if call was recycled meanwhile, its new waiters wake, look, and wait again. */
+    apr_thread_cond_broadcast(call->done);
     papi_shared_destroy(old);
     papi_shared_destroy(gone);
 }

@@ -201,7 +201,8 @@ static void papi_fanout_ask(apr_pool_t *p, const papi_fanout_config *cfg, papi_a
             papi_ask *a = &asks[i];
             if (a->role != PAPI_TURN_WAIT)
                 continue;
-            a->role = papi_coalesce_wait(cfg->coalesce, &a->turn, p, a->deadline, 0, &resp);
+            /* Alone, it has nothing else to do: it waits at once (one look at the call less). */
+            a->role = papi_coalesce_wait(cfg->coalesce, &a->turn, p, a->deadline, n == 1, &resp);
             papi_fanout_followed(cfg, a, resp);
             if (a->role == PAPI_TURN_LEAD)
                 lead[nl++] = a;

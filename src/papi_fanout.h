@@ -24,6 +24,7 @@ typedef struct papi_fanout_config {
     papi_instcache *cache;          /* credentials and idle connections kept; NULL: none */
     papi_coalesce *coalesce;        /* identical calls joined; NULL: each request calls */
     papi_stats *stats;              /* calls made and joined counted there; NULL: not counted */
+    struct papi_parsecache *parsed; /* pool.xml models kept for the views; NULL: none */
 } papi_fanout_config;
 
 /* When a call that starts now must be answered: PassengerApiTimeout from now, and never after the

@@ -1,13 +1,15 @@
 #include "papi_view.h"
+#include "papi_parsecache.h"
 
 #include <apr_strings.h>
 
 /* The view of one asked instance: its pool, or why there is none. */
-static void papi_view_read(apr_pool_t *p, const papi_fanout_result *one, papi_view *v,
+static void papi_view_read(apr_pool_t *p, const papi_fanout_config *cfg, const char *core_path,
+                           const papi_fanout_result *one, papi_view *v,
                            apr_array_header_t *failures)
 {
     const papi_http_response *resp = one->res.resp;
-    papi_procpool *procpool;
+    const papi_procpool *procpool;
     const char *why;
 
     if (one->res.failure) {
@@ -17,7 +19,9 @@ static void papi_view_read(apr_pool_t *p, const papi_fanout_result *one, papi_vi
     }
     if (resp->status != 200)
         why = apr_psprintf(p, "the core answered pool.xml with %d %s", resp->status, resp->reason);
-    else if ((why = papi_procpool_parse(p, resp->body, resp->body_len, &procpool)) == NULL) {
+    else if ((why = papi_parsecache_parse(cfg->parsed, p,
+                                          apr_pstrcat(p, one->inst->path, "\n", core_path, NULL),
+                                          resp->body, resp->body_len, &procpool)) == NULL) {
         v->status = 200;
         v->procpool = procpool;
         return;
@@ -50,7 +54,8 @@ apr_array_header_t *papi_view_collect(apr_pool_t *p, const papi_fanout_config *c
         v->inflight = NULL;
         /* asked holds the good instances, in the same order. */
         if (v->inst->state == PAPI_INST_GOOD)
-            papi_view_read(p, &APR_ARRAY_IDX(asked, k++, papi_fanout_result), v, failures);
+            papi_view_read(p, cfg, core_path, &APR_ARRAY_IDX(asked, k++, papi_fanout_result), v,
+                           failures);
     }
     return views;
 }

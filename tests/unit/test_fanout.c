@@ -62,7 +62,7 @@ static void end_registry(apr_pool_t *p, registry *reg)
 static papi_fanout_config config(papi_cred_level level)
 {
     papi_fanout_config f = { apr_time_from_sec(5), apr_time_now() + apr_time_from_sec(10), 32,
-                             level, 0, NULL, NULL, NULL, NULL, NULL };
+                             level, 0, NULL, NULL, NULL, NULL, NULL, NULL };
     return f;
 }
 

@@ -4,6 +4,7 @@
 #include "papi_test.h"
 #include "papi_fixture.h"
 #include "papi_fakecore.h"
+#include "papi_parsecache.h"
 #include "papi_view.h"
 
 static const uid_t root_only[] = { 0 };
@@ -43,13 +44,21 @@ static void end_registry(apr_pool_t *p, registry *reg)
     papi_fx_remove(p, reg->dir);
 }
 
+/* The views of reg's instances, their pools parsed through parsed (NULL: each on its own). */
+static apr_array_header_t *collect_through(apr_pool_t *p, const registry *reg,
+                                           const char *core_path, apr_array_header_t *failures,
+                                           papi_parsecache *parsed)
+{
+    papi_fanout_config f = { apr_time_from_sec(5), apr_time_now() + apr_time_from_sec(10), 32,
+                             PAPI_CRED_RO, 0, NULL, NULL, NULL, NULL, NULL, parsed };
+
+    return papi_view_collect(p, &f, reg->found, core_path, failures);
+}
+
 static apr_array_header_t *collect(apr_pool_t *p, const registry *reg, const char *core_path,
                                    apr_array_header_t *failures)
 {
-    papi_fanout_config f = { apr_time_from_sec(5), apr_time_now() + apr_time_from_sec(10), 32,
-                             PAPI_CRED_RO, 0, NULL, NULL, NULL, NULL, NULL };
-
-    return papi_view_collect(p, &f, reg->found, core_path, failures);
+    return collect_through(p, reg, core_path, failures, NULL);
 }
 
 static const papi_view *view(const apr_array_header_t *views, int i)
@@ -128,6 +137,36 @@ static void other_answers_are_502_with_why(void **state)
     }
 }
 
+/* Through a parse cache, a pool.xml unchanged since the last request gives the same model, each
+ * instance (and core path) keeping its own, even when two answers differ by one byte only. */
+static void unchanged_pools_share_their_model(void **state)
+{
+    apr_pool_t *p = *state;
+    registry reg = make_registry(p);
+    papi_parsecache *parsed = papi_parsecache_create(p);
+    const char *xml = papi_test_sample_body(p, "core_GET_pool.xml.http");
+    const char *other = apr_pstrcat(p, xml, " ", NULL);
+    papi_fake_core a = papi_fake_core_start(p, reg.good[0],
+                                            papi_fake_answer(p, 200, "text/xml", xml));
+    papi_fake_core b = papi_fake_core_start(p, reg.good[1],
+                                            papi_fake_answer(p, 200, "text/xml", other));
+    apr_array_header_t *first = collect_through(p, &reg, "/pool.xml", NULL, parsed);
+    apr_array_header_t *again = collect_through(p, &reg, "/pool.xml", NULL, parsed);
+    apr_array_header_t *secrets = collect_through(p, &reg, "/pool.xml?secrets=true", NULL, parsed);
+
+    assert_int_equal(view(first, 0)->status, 200);
+    assert_int_equal(view(first, 2)->status, 200);
+    assert_ptr_equal(view(again, 0)->procpool, view(first, 0)->procpool);
+    assert_ptr_equal(view(again, 2)->procpool, view(first, 2)->procpool);
+    assert_ptr_not_equal(view(first, 0)->procpool, view(first, 2)->procpool);
+    assert_ptr_not_equal(view(secrets, 0)->procpool, view(first, 0)->procpool);
+    assert_int_equal(papi_view_process_count(again), 4);
+    papi_fake_core_stop(p, &a);
+    papi_fake_core_stop(p, &b);
+    end_registry(p, &reg);
+}
+
 PAPI_TEST_MAIN(
     PAPI_TEST(good_instances_have_their_pools),
-    PAPI_TEST(other_answers_are_502_with_why))
+    PAPI_TEST(other_answers_are_502_with_why),
+    PAPI_TEST(unchanged_pools_share_their_model))
