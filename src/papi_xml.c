@@ -559,10 +559,17 @@ static int papi_xml_start_tag(papi_xml_run *x, const char *at)
 static int papi_xml_end_tag(papi_xml_run *x, const char *at)
 {
     const char *name = x->s;
-    apr_size_t len = papi_xml_name(x);
     const papi_xml_open *top = x->depth ? &x->open[x->depth - 1] : NULL;
+    apr_size_t len;
 
-    if (!len)
+    /* Nearly always "</" and the open element's name then '>': matched without reading the name
+     * character by character. */
+    if (top && (apr_size_t)(x->end - x->s) > top->len && x->s[top->len] == '>'
+        && !memcmp(x->s, top->name, top->len)) {
+        x->s += top->len + 1;
+        return papi_xml_close(x);
+    }
+    if (!(len = papi_xml_name(x)))
         return papi_xml_bad(x, at, "an end tag without a name");
     if (!top || top->len != len || memcmp(top->name, name, len))
         return papi_xml_bad(x, at, "an end tag that does not match its start tag (mismatch)");
