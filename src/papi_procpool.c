@@ -49,7 +49,19 @@ typedef struct papi_frame {
     int count;
     void *obj;                  /* the struct they go into */
     apr_uint64_t seen;          /* fields already read: the first of a name counts */
+    int last;                   /* the index of its last child field, PAPI_FIELD_FIRST before one */
 } papi_frame;
+
+/* A container has 64 fields at the most (its seen bits); the index after them stands for none. */
+#define PAPI_FIELDS_MAX 64
+#define PAPI_FIELD_FIRST (PAPI_FIELDS_MAX + 1)
+
+/* A name met in the document (not NUL-terminated) and the index of the field it is. */
+typedef struct papi_field_seen {
+    const char *name;
+    apr_size_t len;
+    int index;
+} papi_field_seen;
 
 /* One parse, read as papi_xml goes (no tree is built): the model so far, where the reader is in
  * it, and the running totals checked against the caps. */
@@ -75,6 +87,9 @@ typedef struct papi_procpool_parser {
         int index;
     } names[PAPI_NAME_SLOTS];
     int nnames;
+    /* The child field that followed each field of a container last time: Passenger writes every
+     * process's fields in one order, so the next name is nearly always that one. */
+    papi_field_seen next[PAPI_IN_COUNT][PAPI_FIELD_FIRST + 1];
 } papi_procpool_parser;
 
 /* ---- text ------------------------------------------------------------------------------------- */
@@ -235,9 +250,11 @@ static const papi_field papi_group_fields[] = { PAPI_PROCPOOL_GROUP_FIELDS(PAPI_
 static const papi_field papi_process_fields[] = { PAPI_PROCPOOL_PROCESS_FIELDS(PAPI_READ_PROCESS) };
 static const papi_field papi_socket_fields[] = { PAPI_PROCPOOL_SOCKET_FIELDS(PAPI_READ_SOCKET) };
 
-/* papi_read_fields marks the fields it has seen in one 64-bit word. */
-_Static_assert(sizeof(papi_process_fields) / sizeof(papi_field) <= 64, "too many fields");
-_Static_assert(sizeof(papi_group_fields) / sizeof(papi_field) <= 64, "too many fields");
+/* A frame marks the fields it has seen in one 64-bit word (seen). */
+_Static_assert(PAPI_FIELD_COUNT(papi_process_fields) <= PAPI_FIELDS_MAX, "too many fields");
+_Static_assert(PAPI_FIELD_COUNT(papi_group_fields) <= PAPI_FIELDS_MAX, "too many fields");
+_Static_assert(PAPI_FIELD_COUNT(papi_info_fields) <= PAPI_FIELDS_MAX, "too many fields");
+_Static_assert(PAPI_FIELD_COUNT(papi_socket_fields) <= PAPI_FIELDS_MAX, "too many fields");
 
 /* The field's text, read into obj; text NULL: the field "not given", as when pool.xml has no
  * such element. */
@@ -319,6 +336,7 @@ static void papi_open(papi_procpool_parser *ps, papi_container what, const papi_
     f->count = count;
     f->obj = obj;
     f->seen = 0;
+    f->last = PAPI_FIELD_FIRST;
 }
 
 static int papi_name_is(const char *name, apr_size_t len, const char *s)
@@ -391,8 +409,8 @@ static const char *papi_open_socket(papi_procpool_parser *ps, papi_procpool_proc
 
 /* The index of the field name of top's container, top->count for none: from the names met
  * before (by a hash of the name and one memcmp), else by comparing with each field's. */
-static int papi_field_index(papi_procpool_parser *ps, const papi_frame *top, const char *name,
-                            apr_size_t len)
+static int papi_field_lookup(papi_procpool_parser *ps, const papi_frame *top, const char *name,
+                             apr_size_t len)
 {
     apr_uint32_t h = 2166136261u ^ (apr_uint32_t)top->what;
     unsigned slot;
@@ -416,6 +434,20 @@ static int papi_field_index(papi_procpool_parser *ps, const papi_frame *top, con
         ps->names[slot].index = i;
     }
     return i;
+}
+
+/* papi_field_lookup, after a look at the field that followed the previous one last time. */
+static int papi_field_index(papi_procpool_parser *ps, papi_frame *top, const char *name,
+                            apr_size_t len)
+{
+    papi_field_seen *next = &ps->next[top->what][top->last];
+
+    if (!next->name || next->len != len || memcmp(next->name, name, len)) {
+        next->name = name;
+        next->len = len;
+        next->index = papi_field_lookup(ps, top, name, len);
+    }
+    return top->last = next->index;
 }
 
 /* A field of the container opens: the first of a name is read (*want_text), unknown ones are
