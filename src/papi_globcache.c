@@ -282,36 +282,32 @@ apr_array_header_t *papi_globcache_expand(papi_globcache *c, apr_pool_t *p, cons
     apr_array_header_t *dirs = NULL;
     apr_time_t now = apr_time_now();
     papi_globentry *e;
-    papi_globwatch w = { p, NULL, 0, 0 };
+    papi_globwatch w = { p, NULL, 0, 0 }, *watch = NULL;
     const char *why;
-    int i, watch = 1;
+    int i;
 
-    if (!c) {
-        dirs = apr_array_make(p, 4, sizeof(const char *));
-        expand(p, pattern, dirs, NULL);
-        return dirs;
+    if (c) {
+        e = papi_entry_take(c, pattern);
+        if (!(why = papi_entry_stale(c, e, now))) {
+            dirs = apr_array_make(p, e->n_dirs + 1, sizeof(const char *));
+            for (i = 0; i < e->n_dirs; i++)
+                APR_ARRAY_PUSH(dirs, const char *) = apr_pstrdup(p, e->dirs[i]);
+        }
+        /* A pattern known to be too large is not watched until it is tried again. */
+        else if (!e || !e->oversized || now - e->made >= c->max_age)
+            watch = &w;
+        if (e)
+            papi_entry_release(c, e);
+        papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "registry glob %s: %s%s", pattern,
+                 why ? "expanded afresh: " : "expansion kept (unchanged)", why ? why : "");
+        if (dirs)
+            return dirs;
     }
-    e = papi_entry_take(c, pattern);
-    if (!(why = papi_entry_stale(c, e, now))) {
-        dirs = apr_array_make(p, e->n_dirs + 1, sizeof(const char *));
-        for (i = 0; i < e->n_dirs; i++)
-            APR_ARRAY_PUSH(dirs, const char *) = apr_pstrdup(p, e->dirs[i]);
-    }
-    else if (e && e->oversized && now - e->made < c->max_age)
-        watch = 0;
-    if (e)
-        papi_entry_release(c, e);
-    papi_log(PAPI_LOG_MARK, PAPI_LOG_TRACE1, 0, "registry glob %s: %s%s", pattern,
-             why ? "expanded afresh: " : "expansion kept (unchanged)", why ? why : "");
-    if (dirs)
-        return dirs;
     dirs = apr_array_make(p, 4, sizeof(const char *));
-    if (!watch) {
-        expand(p, pattern, dirs, NULL);
-        return dirs;
-    }
-    w.stamps = apr_array_make(p, 4, sizeof(papi_globstamp));
-    expand(p, pattern, dirs, &w);
-    papi_entry_replace(c, pattern, papi_entry_make(pattern, dirs, &w, now, c->settle));
+    if (watch)
+        w.stamps = apr_array_make(p, 4, sizeof(papi_globstamp));
+    expand(p, pattern, dirs, watch);
+    if (watch)
+        papi_entry_replace(c, pattern, papi_entry_make(pattern, dirs, &w, now, c->settle));
     return dirs;
 }

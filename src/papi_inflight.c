@@ -50,7 +50,7 @@ static const char *papi_inflight_session(json_t *s, papi_inflight *r)
     return NULL;
 }
 
-static const char *papi_inflight_request(apr_pool_t *p, json_t *req, papi_inflight *r)
+static const char *papi_inflight_request(json_t *req, papi_inflight *r)
 {
     json_t *method = json_object_get(req, "method"), *path = json_object_get(req, "path");
     const char *why;
@@ -59,7 +59,8 @@ static const char *papi_inflight_request(apr_pool_t *p, json_t *req, papi_inflig
         return "current_request is not an object";
     if (!json_is_string(method) || !json_is_string(path))
         return "a request has no method or path string";
-    /* The document lives as long as p (papi_inflight_parse): its strings are kept as they are. */
+    /* The document lives as long as the parse's pool (papi_inflight_parse): its strings are
+     * kept as they are. */
     r->method = json_string_value(method);
     r->path = json_string_value(path);
     r->pid = 0;
@@ -71,8 +72,7 @@ static const char *papi_inflight_request(apr_pool_t *p, json_t *req, papi_inflig
 }
 
 /* Every active client of one thread that has a request. */
-static const char *papi_inflight_thread(apr_pool_t *p, json_t *thread, apr_array_header_t *reqs,
-                                        int *total)
+static const char *papi_inflight_thread(json_t *thread, apr_array_header_t *reqs, int *total)
 {
     json_t *clients = json_object_get(thread, "active_clients"), *client, *req;
     const char *key, *why;
@@ -88,7 +88,7 @@ static const char *papi_inflight_thread(apr_pool_t *p, json_t *thread, apr_array
         req = json_object_get(client, "current_request");
         if (!req || json_is_null(req))
             continue;       /* connected, between requests */
-        if ((why = papi_inflight_request(p, req, &r)) != NULL)
+        if ((why = papi_inflight_request(req, &r)) != NULL)
             return why;
         ++*total;
         *(papi_inflight *)apr_array_push(reqs) = r;
@@ -134,7 +134,7 @@ const char *papi_inflight_parse(apr_pool_t *p, const char *body, apr_size_t len,
             continue;
         if (!json_is_object(thread))
             return apr_psprintf(p, "server.json's %s is not an object", key);
-        if ((why = papi_inflight_thread(p, thread, *reqs, total)) != NULL)
+        if ((why = papi_inflight_thread(thread, *reqs, total)) != NULL)
             return apr_psprintf(p, "server.json's %s: %s", key, why);
     }
     /* The longest-running are kept: they are what an operator looks for. */

@@ -190,31 +190,24 @@ static void papi_put_label(papi_buf *b, const char *name, const char *value)
     papi_buf_putc(b, '"');
 }
 
-/* HELP text: only \ and newline are escaped there; the runs between them are copied whole. */
+/* HELP text: only \ and newline are escaped there. */
 static void papi_put_help_text(papi_buf *b, const char *s)
 {
-    for (;;) {
-        size_t n = strcspn(s, "\\\n");
-        papi_buf_add(b, s, n);
-        if (!s[n])
-            return;
-        papi_buf_puts(b, s[n] == '\\' ? "\\\\" : "\\n");
-        s += n + 1;
+    for (; *s; s++) {
+        if (*s == '\\')
+            papi_buf_puts(b, "\\\\");
+        else if (*s == '\n')
+            papi_buf_puts(b, "\\n");
+        else
+            papi_buf_putc(b, *s);
     }
 }
 
 static void papi_put_family_header(papi_buf *b, const char *name, const char *type, const char *help)
 {
-    /* Puts, not printf: a scrape writes some fifty of these. */
-    papi_buf_puts(b, "# HELP ");
-    papi_buf_puts(b, name);
-    papi_buf_putc(b, ' ');
+    papi_buf_printf(b, "# HELP %s ", name);
     papi_put_help_text(b, help);
-    papi_buf_puts(b, "\n# TYPE ");
-    papi_buf_puts(b, name);
-    papi_buf_putc(b, ' ');
-    papi_buf_puts(b, type);
-    papi_buf_putc(b, '\n');
+    papi_buf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
 /* v / 10^digits written exactly (no floating point: µs timestamps need 16 significant digits),

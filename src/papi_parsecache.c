@@ -43,15 +43,22 @@ static papi_parsed *papi_parsed_unref(papi_parsed *e)
     return e && --e->refs == 0 ? e : NULL;
 }
 
+/* Drops a reference the caller holds, destroying the model when it was the last. */
+static void papi_parsed_release(papi_parsecache *c, papi_parsed *e)
+{
+    papi_parsed *gone;
+
+    apr_thread_mutex_lock(c->mutex);
+    gone = papi_parsed_unref(e);
+    apr_thread_mutex_unlock(c->mutex);
+    papi_parsed_destroy(gone);
+}
+
 static apr_status_t papi_parsed_unhold(void *data)
 {
     papi_parsed_hold *h = data;
-    papi_parsed *gone;
 
-    apr_thread_mutex_lock(h->c->mutex);
-    gone = papi_parsed_unref(h->e);
-    apr_thread_mutex_unlock(h->c->mutex);
-    papi_parsed_destroy(gone);
+    papi_parsed_release(h->c, h->e);
     return APR_SUCCESS;
 }
 
@@ -153,7 +160,7 @@ static papi_parsed *papi_parsed_get(papi_parsecache *c, const char *key, apr_siz
 static papi_parsed *papi_parsed_same(papi_parsecache *c, const char *key, const char *xml,
                                      apr_size_t len)
 {
-    papi_parsed *e, *gone = NULL;
+    papi_parsed *e;
 
     apr_thread_mutex_lock(c->mutex);
     e = papi_parsed_get(c, key, len);
@@ -161,10 +168,7 @@ static papi_parsed *papi_parsed_same(papi_parsecache *c, const char *key, const 
     /* Compared outside the mutex: a model is never changed once made. */
     if (!e || !memcmp(e->xml, xml, len))
         return e;
-    apr_thread_mutex_lock(c->mutex);
-    gone = papi_parsed_unref(e);
-    apr_thread_mutex_unlock(c->mutex);
-    papi_parsed_destroy(gone);
+    papi_parsed_release(c, e);
     return NULL;
 }
 
